@@ -1,0 +1,3 @@
+"""motionloop: self-correcting self-consuming loops for human-motion generative models."""
+
+__version__ = "0.1.0"
