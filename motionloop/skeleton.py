@@ -43,6 +43,7 @@ LEFT_WRIST, RIGHT_WRIST = JOINTS.index("left_wrist"), JOINTS.index("right_wrist"
 LEFT_HAND, RIGHT_HAND = JOINTS.index("left_hand"), JOINTS.index("right_hand")
 
 FEET = (LEFT_ANKLE, RIGHT_ANKLE, LEFT_FOOT, RIGHT_FOOT)
+LEGS = (LEFT_HIP, RIGHT_HIP, LEFT_KNEE, RIGHT_KNEE) + FEET
 
 # Left/right partner of every joint (itself for the midline), for mirroring.
 MIRROR: tuple[int, ...] = tuple(

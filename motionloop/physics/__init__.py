@@ -1,0 +1,1 @@
+"""Physics correction: the MuJoCo humanoid, the tracking controller, physics metrics."""

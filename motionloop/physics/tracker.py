@@ -1,0 +1,112 @@
+"""Simulate the humanoid tracking one reference clip; the simulated trajectory is the output.
+
+Loop: at each control step (cfg.control_hz) the whole-body controller computes torques and the
+root residual from the current state, which are held for the physics substeps until the next
+control step. The state is recorded at the clip's own frame times. A fail-safe as in UHC: when
+the mean joint-position error against the reference exceeds `reset_error_m`, the body is reset
+to the reference state and tracking continues; the reset is counted and the clip is not a
+success.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import mujoco
+import numpy as np
+
+from motionloop.errors import MotionloopError
+from motionloop.motion import Motion
+from motionloop.physics.config import TrackerConfig
+from motionloop.physics.model import ROOT_DOFS, Humanoid
+from motionloop.physics.reference import Reference, build_reference
+from motionloop.physics.wbc import WholeBodyController
+
+
+class TrackingTimeout(MotionloopError):
+    """Tracking one clip took longer than its time limit."""
+
+
+@dataclass
+class TrackResult:
+    """Outcome of tracking one clip.
+
+    Attributes:
+        qpos: `(T, nq)` simulated state at the clip's frame times.
+        residual_bw: `(K,)` root residual force per control step, fraction of body weight.
+        resets: number of fail-safe resets.
+        qp_failures: control steps where the QP failed (zero command applied).
+        cpu_s: process CPU seconds spent.
+    """
+
+    qpos: np.ndarray
+    residual_bw: np.ndarray
+    resets: int
+    qp_failures: int
+    cpu_s: float
+    reset_steps: list[int] = field(default_factory=list)
+
+
+def _set_state(h: Humanoid, d: mujoco.MjData, ref: Reference, k: int) -> None:
+    d.qpos[:] = ref.qpos[k]
+    d.qvel[:] = ref.qvel[k]
+    d.qacc_warmstart[:] = 0.0
+    mujoco.mj_forward(h.model, d)
+
+
+def _body_error(h: Humanoid, d: mujoco.MjData, ref_xpos: np.ndarray) -> float:
+    return float(np.linalg.norm(d.xpos[h.body_id] - ref_xpos, axis=-1).mean())
+
+
+def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference | None = None) -> TrackResult:
+    """Track `motion` (or a prepared `reference` of it) with the whole-body controller."""
+    t0 = time.process_time()
+    m = h.model
+    d = mujoco.MjData(m)
+    ref = reference if reference is not None else build_reference(h, motion, cfg.control_hz)
+    substeps = max(1, int(round(ref.dt / m.opt.timestep)))
+    ctl = WholeBodyController(h, cfg)
+
+    # reference body positions per control step, for the fail-safe
+    ref_xpos = np.zeros((ref.num_steps, len(h.body_id), 3))
+    for k in range(ref.num_steps):
+        d.qpos[:] = ref.qpos[k]
+        mujoco.mj_kinematics(m, d)
+        ref_xpos[k] = d.xpos[h.body_id]
+
+    out_steps = np.minimum(np.round(np.arange(motion.num_frames) / motion.fps / ref.dt).astype(int), ref.num_steps - 1)
+    qpos_out = np.zeros((motion.num_frames, h.nq))
+    residual = np.zeros(ref.num_steps)
+    resets, failures, reset_steps = 0, 0, []
+    _set_state(h, d, ref, 0)
+    frame = 0
+    for k in range(ref.num_steps):
+        if time.process_time() - t0 > cfg.time_limit_s:
+            raise TrackingTimeout(f"{motion.source or 'clip'}: tracking exceeded {cfg.time_limit_s:.0f} s CPU")
+        # mj_step leaves kinematics, mass matrix and contacts of the pre-integration state
+        mujoco.mj_forward(m, d)
+        if _body_error(h, d, ref_xpos[k]) > cfg.reset_error_m:
+            _set_state(h, d, ref, k)
+            resets += 1
+            reset_steps.append(k)
+        while frame < motion.num_frames and out_steps[frame] == k:
+            qpos_out[frame] = d.qpos
+            frame += 1
+        if k == ref.num_steps - 1:
+            break
+        cmd = ctl.compute(d, ref, k)
+        failures += not cmd.ok
+        d.ctrl[:] = cmd.ctrl
+        d.qfrc_applied[:ROOT_DOFS] = cmd.residual
+        residual[k] = np.linalg.norm(cmd.residual[:3]) / h.weight
+        for _ in range(substeps):
+            mujoco.mj_step(m, d)
+        if not np.all(np.isfinite(d.qpos)):
+            _set_state(h, d, ref, k + 1)
+            resets += 1
+            reset_steps.append(k + 1)
+    while frame < motion.num_frames:
+        qpos_out[frame] = d.qpos
+        frame += 1
+    return TrackResult(qpos_out, residual[:-1] if len(residual) > 1 else residual, resets, failures,
+                       time.process_time() - t0, reset_steps)
