@@ -24,6 +24,7 @@ from motionloop.motion import Motion
 from motionloop.physics.model import ROOT_DOFS, Humanoid, default_humanoid
 
 CONTACT_HEIGHT = 0.03  # m: a body point this close to the floor may push
+MAX_DEPTH = 0.05  # m: ... and one this far inside it still may (deeper is not a contact)
 FRICTION = 1.0
 TORQUE_ARM = 1.0  # m: a residual torque of (m g * 1 m) weighs like a force of m g
 
@@ -37,7 +38,7 @@ def candidate_points(h: Humanoid, qpos: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Body points that may touch the floor at `qpos`: `(points (P, 3), body ids (P,))`.
 
     Sole corners of both feet plus the lowest point of every capsule, kept when within
-    `CONTACT_HEIGHT` of the floor. Uses (and overwrites) `h.data` kinematics.
+    `CONTACT_HEIGHT` above or `MAX_DEPTH` below the floor. Uses (and overwrites) `h.data` kinematics.
     """
     d = h.data
     d.qpos[:] = qpos
@@ -58,7 +59,7 @@ def candidate_points(h: Humanoid, qpos: np.ndarray) -> tuple[np.ndarray, np.ndar
             ids.append(h.body_id[g.joint])
     pts = np.concatenate(pts)
     ids = np.asarray(ids)
-    keep = pts[:, 2] <= CONTACT_HEIGHT
+    keep = (pts[:, 2] <= CONTACT_HEIGHT) & (pts[:, 2] >= -MAX_DEPTH)
     return pts[keep], ids[keep]
 
 

@@ -1,0 +1,70 @@
+"""Kinematic repair of a reference before tracking.
+
+Grounding: a generated or damaged clip may hover or sink as a whole. A tracker that starts a
+body 10 cm in the air, or inside the floor, spends its first second falling or being
+ejected. We shift the clip vertically so that its support frames (a foot slow and near the
+clip's own lowest level) stand on the floor: the offset is a low percentile of the lowest body
+point over those frames, robust to a few frames of penetration or flight.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from motionloop.errors import ConfigError, MotionloopError
+from motionloop.motion import Motion
+from motionloop.physics import metrics as pm
+
+SLOW_FOOT_MPS = 0.4  # horizontal foot speed below which a foot may be supporting
+
+
+class PlacementError(MotionloopError):
+    """A clip is placed absurdly far from the floor to be corrected."""
+
+
+@dataclass(frozen=True)
+class RepairConfig:
+    """Attributes:
+    ground: shift the clip vertically onto the floor before tracking.
+    percentile: which low percentile of support-frame heights is put at the floor.
+    max_offset_m: a clip further than this from the floor is rejected (PlacementError).
+    """
+
+    ground: bool = True
+    percentile: float = 10.0
+    max_offset_m: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.percentile <= 100.0:
+            raise ConfigError(f"RepairConfig.percentile: must be in [0, 100], got {self.percentile}")
+        if self.max_offset_m <= 0:
+            raise ConfigError(f"RepairConfig.max_offset_m: must be > 0, got {self.max_offset_m}")
+
+
+def ground_offset(motion: Motion, percentile: float = 10.0) -> float:
+    """Vertical shift in metres that puts the clip's support frames on the floor."""
+    low = pm.lowest_points(motion)  # (T,)
+    seg = pm.foot_segments(motion)  # (T, 4, 4, 3)
+    centre = seg[..., :2].mean(axis=-2)  # (T, 4, 2)
+    speed = np.zeros(centre.shape[:2])
+    if motion.num_frames > 1:
+        speed[1:] = np.linalg.norm(np.diff(centre, axis=0), axis=-1) * motion.fps
+        speed[0] = speed[1]
+    support = (speed < SLOW_FOOT_MPS).any(axis=-1)
+    heights = low[support] if support.any() else low
+    return -float(np.percentile(heights, percentile))
+
+
+def repair(motion: Motion, cfg: RepairConfig = RepairConfig()) -> Motion:
+    """The clip, grounded (if `cfg.ground`); raises PlacementError for absurd placement."""
+    if not cfg.ground:
+        return motion
+    off = ground_offset(motion, cfg.percentile)
+    if abs(off) > cfg.max_offset_m:
+        where = "below" if off > 0 else "above"
+        raise PlacementError(
+            f"{motion.source or 'clip'}: its support frames are {abs(off):.2f} m {where} the floor "
+            f"(limit {cfg.max_offset_m} m); not correcting it"
+        )
+    return motion.replace(trans=motion.trans + np.array([0.0, 0.0, off], dtype=np.float32))
