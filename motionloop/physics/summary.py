@@ -1,0 +1,58 @@
+"""Summaries of correction reports: one dict for JSON, one table for people."""
+from __future__ import annotations
+
+import numpy as np
+
+from motionloop.physics.correct import TrackingReport
+from motionloop.physics.metrics import METRIC_KEYS
+
+
+def _mean(values) -> float:
+    vals = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def summarize(reports: list[TrackingReport]) -> dict:
+    """Batch figures: success rate, means over corrected clips, physics before -> after."""
+    ran = [r for r in reports if r.error is None]
+    out = {
+        "clips": len(reports),
+        "failed": len(reports) - len(ran),
+        "success_rate": float(np.mean([r.success for r in reports])) if reports else float("nan"),
+        "resets": int(sum(r.resets for r in ran)),
+        "residual_bw": _mean(r.residual_bw for r in ran),
+        "mpjpe_mm": _mean(r.mpjpe_mm for r in ran),
+        "feasibility_bw": _mean(r.feasibility_bw for r in reports),
+        "feasibility_after_bw": _mean(r.feasibility_after_bw for r in ran),
+        "cpu_s": float(sum(r.cpu_s for r in reports)),
+    }
+    for k in METRIC_KEYS:
+        out[f"before_{k}"] = _mean(r.before[k] for r in reports)
+        out[f"after_{k}"] = _mean(r.after[k] for r in reports)
+    return out
+
+
+def table(reports: list[TrackingReport]) -> str:
+    """A fixed-width table: one row per clip and a total row."""
+    head = f"{'clip':<28} {'ok':>3} {'reset':>5} {'resid%BW':>8} {'floor%BW':>8} {'MPJPE':>7} {'phys_err mm':>17} {'cpu s':>6}"
+    lines = [head, "-" * len(head)]
+    for r in reports:
+        name = r.clip if len(r.clip) <= 28 else "..." + r.clip[-25:]
+        if r.error:
+            lines.append(f"{name:<28} {'no':>3}  failed: {r.error}")
+            continue
+        lines.append(
+            f"{name:<28} {'yes' if r.success else 'no':>3} {r.resets:>5d} {100 * r.residual_bw:>8.1f} "
+            f"{100 * r.feasibility_bw:>8.1f} {r.mpjpe_mm:>7.1f} "
+            f"{r.before['phys_err_mm']:>7.1f} -> {r.after['phys_err_mm']:>6.1f} {r.cpu_s:>6.1f}"
+        )
+    s = summarize(reports)
+    lines.append("-" * len(head))
+    lines.append(
+        f"{'all (' + str(s['clips']) + ')':<28} {100 * s['success_rate']:>3.0f}% {s['resets']:>4d} "
+        f"{100 * s['residual_bw']:>8.1f} {100 * s['feasibility_bw']:>8.1f} {s['mpjpe_mm']:>7.1f} "
+        f"{s['before_phys_err_mm']:>7.1f} -> {s['after_phys_err_mm']:>6.1f} {s['cpu_s']:>6.1f}"
+    )
+    for k in ("penetrate_mm", "float_mm", "skate_mm"):
+        lines.append(f"  {k:<12} {s['before_' + k]:>8.2f} -> {s['after_' + k]:>8.2f}")
+    return "\n".join(lines)
