@@ -200,6 +200,30 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return quat_to_mat(q)
 
 
+def align_two(u_from: np.ndarray, v_from: np.ndarray, u_to: np.ndarray, v_to: np.ndarray) -> np.ndarray:
+    """The rotation `R (..., 3, 3)` with `R @ u_from` along `u_to`, and `R @ v_from` as close to `v_to` as that allows.
+
+    A primary + secondary axis alignment: `u` is matched exactly, `v` only through its part
+    perpendicular to `u` (it fixes the twist about `u`). Where a `v` is (anti)parallel to its `u`
+    the twist is undefined and the smallest rotation taking `u_from` to `u_to` is returned.
+    Inputs are direction vectors `(..., 3)` of any length; they broadcast against each other.
+    """
+    u_from, v_from, u_to, v_to = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (u_from, v_from, u_to, v_to)))
+
+    def frame(u, v):
+        # orthonormal columns [u, v without its u part, u x v]; also how much of v was left
+        e0 = u / np.maximum(np.linalg.norm(u, axis=-1, keepdims=True), _EPS)
+        w = v - np.sum(v * e0, axis=-1, keepdims=True) * e0
+        n = np.linalg.norm(w, axis=-1, keepdims=True)
+        e1 = w / np.maximum(n, _EPS)
+        return np.stack([e0, e1, np.cross(e0, e1)], axis=-1), n[..., 0] / np.maximum(np.linalg.norm(v, axis=-1), _EPS)
+
+    f_from, s_from = frame(u_from, v_from)
+    f_to, s_to = frame(u_to, v_to)
+    degenerate = (np.minimum(s_from, s_to) < 1e-6)[..., None, None]
+    return np.where(degenerate, rotation_between(u_from, u_to), f_to @ np.swapaxes(f_from, -1, -2))
+
+
 def quat_slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray | float) -> np.ndarray:
     """Spherical linear interpolation from `q0` (t=0) to `q1` (t=1) along the short arc.
 

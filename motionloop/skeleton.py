@@ -138,6 +138,16 @@ def fk_mats(rotmats: np.ndarray, trans: np.ndarray, offsets: np.ndarray | None =
     return np.stack(pos, axis=-2), np.stack(glob, axis=-3)
 
 
+def local_rotations(glob: np.ndarray) -> np.ndarray:
+    """Local rotations `(..., 24, 3, 3)` from global ones `(..., 24, 3, 3)`; inverse of `fk_mats`' second output."""
+    glob = np.asarray(glob, dtype=np.float64)
+    parent = glob[..., [max(p, 0) for p in PARENTS], :, :]
+    # R_j = G_parent^T @ G_j ; the root's local rotation is its global one
+    out = np.swapaxes(parent, -1, -2) @ glob
+    out[..., 0, :, :] = glob[..., 0, :, :]
+    return out
+
+
 def fk(poses: np.ndarray, trans: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
     """Joint positions `(..., 24, 3)` from axis-angle `poses (..., 24, 3)` and `trans (..., 3)`."""
     return fk_mats(rot.aa_to_mat(poses), trans, offsets)[0]
