@@ -4,8 +4,9 @@ All are computed on the capsule body (body.py), not only on joint centres, with 
 z = 0 and a contact tolerance of 5 mm:
 - penetrate_mm: depth of the lowest body point below the floor, mean over frames.
 - float_mm: height of the lowest body point above the tolerance, mean over frames.
-- skate_mm: horizontal displacement of foot segments that touch the floor (lowest sole corner
-  within the tolerance) in two adjacent frames, mean over such (segment, frame pair) events.
+- skate_mm: horizontal displacement of sole corners that touch the floor (within the
+  tolerance) in two adjacent frames, mean over such (corner, frame pair) events. Corners, not
+  segment centres: a heel rising about a planted ball rotates the foot without sliding it.
   It is expressed per 1/20 s (HumanML3D's frame period, the rate PhysDiff reports at), so clips
   of any fps compare.
 - phys_err_mm: the sum of the three.
@@ -46,20 +47,19 @@ def float_mm(lowest: np.ndarray, tol: float = CONTACT_TOL) -> float:
 
 
 def skate_mm(segments: np.ndarray, fps: float, tol: float = CONTACT_TOL) -> float:
-    """Mean horizontal slide (mm per 1/20 s) of foot segments in contact in adjacent frames.
+    """Mean horizontal slide (mm per 1/20 s) of sole corners in contact in adjacent frames.
 
     Args:
-        segments: `(T, S, C, 3)` corner positions of S foot segments, metres.
+        segments: `(T, S, C, 3)` corner positions of S foot segments with C corners, metres.
         fps: frame rate of the clip.
     """
     if len(segments) < 2:
         return 0.0
-    low = segments[..., 2].min(axis=-1)  # (T, S)
-    contact = (low[:-1] <= tol) & (low[1:] <= tol)  # (T-1, S)
+    z = segments[..., 2]  # (T, S, C)
+    contact = (z[:-1] <= tol) & (z[1:] <= tol)  # (T-1, S, C)
     if not contact.any():
         return 0.0
-    centre = segments[..., :2].mean(axis=-2)  # (T, S, 2)
-    step = np.linalg.norm(centre[1:] - centre[:-1], axis=-1)  # (T-1, S), m per frame
+    step = np.linalg.norm(segments[1:, ..., :2] - segments[:-1, ..., :2], axis=-1)  # (T-1, S, C), m per frame
     per_period = step * fps * SKATE_PERIOD
     return float(per_period[contact].mean() * 1000.0)
 

@@ -15,9 +15,15 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.ndimage import gaussian_filter1d
 
+from motionloop import body as bd
 from motionloop import rotations as rot
+from motionloop import skeleton as sk
 from motionloop.motion import Motion
 from motionloop.physics.model import Humanoid
+
+
+STANCE_HEIGHT = 0.02  # m
+STANCE_SPEED = 0.3  # m/s
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,11 @@ class Reference:
     Attributes:
         qpos: `(K, nq)`; qvel, qacc: `(K, nv)` (root angular parts in the body frame, as MuJoCo).
         com: `(K, 3)` whole-body centre of mass, m; com_vel, com_acc: its derivatives.
+        stance: `(K, 4)` bool, foot segment (L rear, L toes, R rear, R toes) planted in the
+            reference: its lowest sole corner within `STANCE_HEIGHT` of the floor and its
+            centre slower than `STANCE_SPEED`.
+        body_pos: `(K, 24, 3)` world position of each SMPL joint's body, m; body_vel,
+            body_acc: its derivatives (finite differences).
         dt: sample period in s.
     """
 
@@ -36,6 +47,10 @@ class Reference:
     com: np.ndarray
     com_vel: np.ndarray
     com_acc: np.ndarray
+    stance: np.ndarray
+    body_pos: np.ndarray
+    body_vel: np.ndarray
+    body_acc: np.ndarray
     dt: float
 
     @property
@@ -43,12 +58,20 @@ class Reference:
         return len(self.qpos)
 
 
-def build_reference(h: Humanoid, motion: Motion, rate: float) -> Reference:
-    """Sample `motion` at `rate` Hz (its duration, rounded down to whole steps)."""
+def build_reference(h: Humanoid, motion: Motion, rate: float, smooth_s: float = 0.0) -> Reference:
+    """Sample `motion` at `rate` Hz (its duration, rounded down to whole steps).
+
+    `smooth_s` (seconds) low-passes hinge angles, root position and root angular velocity
+    with a Gaussian of that width first, taking out frame-to-frame noise that would
+    otherwise become large accelerations.
+    """
     q_src = h.qpos_from_motion(motion)
     hinge = np.unique(h.hinge_qpos[1:].ravel())
     # Euler angles can wrap by 2 pi between frames; unwrap before interpolating
     q_src[:, hinge] = np.unwrap(q_src[:, hinge], axis=0)
+    if smooth_s > 0 and motion.num_frames > 2:
+        lin = np.r_[0:3, hinge]
+        q_src[:, lin] = gaussian_filter1d(q_src[:, lin], smooth_s * motion.fps, axis=0, mode="nearest")
     t_src = np.arange(motion.num_frames) / motion.fps
     n = int(np.floor(motion.duration * rate + 1e-6)) + 1
     t = np.arange(n) / rate
@@ -74,15 +97,35 @@ def build_reference(h: Humanoid, motion: Motion, rate: float) -> Reference:
         omega[:-1] /= dt
         omega[-1] = omega[-2] if n > 1 else 0.0
         # smooth over about one source frame so the slerp's corners do not become spikes
-        sigma = max(1.0, rate / motion.fps / 2)
+        sigma = max(1.0, rate / motion.fps / 2, smooth_s * rate)
         omega = gaussian_filter1d(omega, sigma, axis=0, mode="nearest")
         qvel[:, 3:6] = omega
         qacc[:, 3:6] = np.gradient(omega, dt, axis=0)
     else:
         qpos[:] = q_src[0]
-    com, com_vel = _com_path(h, qpos, qvel)
-    com_acc = np.gradient(com_vel, dt, axis=0) if n > 1 else np.zeros_like(com)
-    return Reference(qpos, qvel, qacc, com, com_vel, com_acc, dt)
+    com, com_vel, body_pos = _kinematics(h, qpos, qvel)
+    if n > 1:
+        com_acc = np.gradient(com_vel, dt, axis=0)
+        body_vel = np.gradient(body_pos, dt, axis=0)
+        body_acc = np.gradient(body_vel, dt, axis=0)
+    else:
+        com_acc, body_vel, body_acc = np.zeros_like(com), np.zeros_like(body_pos), np.zeros_like(body_pos)
+    return Reference(qpos, qvel, qacc, com, com_vel, com_acc, _stance(h, qpos, dt), body_pos, body_vel, body_acc, dt)
+
+
+def _stance(h: Humanoid, qpos: np.ndarray, dt: float) -> np.ndarray:
+    """Planted foot segments `(K, 4)` along a qpos trajectory."""
+    poses, trans = h.poses_from_qpos(qpos)
+    off = h.spec.offsets_array()
+    pos, glob = sk.fk_mats(rot.aa_to_mat(poses), trans, off)
+    seg = bd.sole_points(bd.geometry(off), pos, glob).reshape(len(qpos), 4, 4, 3)
+    low = seg[..., 2].min(axis=-1)  # (K, 4)
+    centre = seg[..., :2].mean(axis=-2)  # (K, 4, 2)
+    speed = np.zeros(low.shape)
+    if len(qpos) > 1:
+        speed[1:] = np.linalg.norm(np.diff(centre, axis=0), axis=-1) / dt
+        speed[0] = speed[1]
+    return (low < STANCE_HEIGHT) & (speed < STANCE_SPEED)
 
 
 def _hinge_dofs(h: Humanoid, hinge_qpos: np.ndarray) -> np.ndarray:
@@ -90,13 +133,14 @@ def _hinge_dofs(h: Humanoid, hinge_qpos: np.ndarray) -> np.ndarray:
     return np.array([order[int(a)] for a in hinge_qpos])
 
 
-def _com_path(h: Humanoid, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Whole-body CoM `(K, 3)` and its velocity along a trajectory."""
+def _kinematics(h: Humanoid, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole-body CoM `(K, 3)`, its velocity, and body positions `(K, 24, 3)` along a trajectory."""
     m, d = h.model, h.data
     pelvis = int(h.body_id[0])
     com = np.zeros((len(qpos), 3))
     vel = np.zeros((len(qpos), 3))
     jac = np.zeros((3, h.nv))
+    body = np.zeros((len(qpos), len(h.body_id), 3))
     for k in range(len(qpos)):
         d.qpos[:] = qpos[k]
         mujoco.mj_kinematics(m, d)
@@ -104,4 +148,5 @@ def _com_path(h: Humanoid, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarr
         com[k] = d.subtree_com[pelvis]
         mujoco.mj_jacSubtreeCom(m, d, jac, pelvis)
         vel[k] = jac @ qvel[k]
-    return com, vel
+        body[k] = d.xpos[h.body_id]
+    return com, vel, body

@@ -1,4 +1,4 @@
-"""Kinematic repair of a reference before tracking.
+"""Kinematic repair of a reference before tracking: grounding, then balance (balance.py).
 
 Grounding: a generated or damaged clip may hover or sink as a whole. A tracker that starts a
 body 10 cm in the air, or inside the floor, spends its first second falling or being
@@ -15,6 +15,8 @@ import numpy as np
 from motionloop.errors import ConfigError, MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics import metrics as pm
+from motionloop.physics.balance import balance_repair
+from motionloop.physics.model import Humanoid, default_humanoid
 
 SLOW_FOOT_MPS = 0.4  # horizontal foot speed below which a foot may be supporting
 
@@ -29,11 +31,13 @@ class RepairConfig:
     ground: shift the clip vertically onto the floor before tracking.
     percentile: which low percentile of support-frame heights is put at the floor.
     max_offset_m: a clip further than this from the floor is rejected (PlacementError).
+    balance: shift the pelvis so the needed ZMP stays over the support (balance.py).
     """
 
     ground: bool = True
     percentile: float = 10.0
     max_offset_m: float = 1.0
+    balance: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.percentile <= 100.0:
@@ -56,10 +60,17 @@ def ground_offset(motion: Motion, percentile: float = 10.0) -> float:
     return -float(np.percentile(heights, percentile))
 
 
-def repair(motion: Motion, cfg: RepairConfig = RepairConfig()) -> Motion:
-    """The clip, grounded (if `cfg.ground`); raises PlacementError for absurd placement."""
-    if not cfg.ground:
-        return motion
+def repair(motion: Motion, cfg: RepairConfig = RepairConfig(), h: Humanoid | None = None) -> Motion:
+    """The clip grounded and balanced, as `cfg` says; raises PlacementError for absurd placement."""
+    if cfg.ground:
+        motion = ground(motion, cfg)
+    if cfg.balance and motion.num_frames > 2:
+        motion, _ = balance_repair(h or default_humanoid(), motion)
+    return motion
+
+
+def ground(motion: Motion, cfg: RepairConfig = RepairConfig()) -> Motion:
+    """The clip shifted vertically onto the floor; raises PlacementError for absurd placement."""
     off = ground_offset(motion, cfg.percentile)
     if abs(off) > cfg.max_offset_m:
         where = "below" if off > 0 else "above"

@@ -63,16 +63,9 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
     t0 = time.process_time()
     m = h.model
     d = mujoco.MjData(m)
-    ref = reference if reference is not None else build_reference(h, motion, cfg.control_hz)
+    ref = reference if reference is not None else build_reference(h, motion, cfg.control_hz, cfg.smooth_s)
     substeps = max(1, int(round(ref.dt / m.opt.timestep)))
     ctl = WholeBodyController(h, cfg)
-
-    # reference body positions per control step, for the fail-safe
-    ref_xpos = np.zeros((ref.num_steps, len(h.body_id), 3))
-    for k in range(ref.num_steps):
-        d.qpos[:] = ref.qpos[k]
-        mujoco.mj_kinematics(m, d)
-        ref_xpos[k] = d.xpos[h.body_id]
 
     out_steps = np.minimum(np.round(np.arange(motion.num_frames) / motion.fps / ref.dt).astype(int), ref.num_steps - 1)
     qpos_out = np.zeros((motion.num_frames, h.nq))
@@ -85,7 +78,7 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
             raise TrackingTimeout(f"{motion.source or 'clip'}: tracking exceeded {cfg.time_limit_s:.0f} s CPU")
         # mj_step leaves kinematics, mass matrix and contacts of the pre-integration state
         mujoco.mj_forward(m, d)
-        if _body_error(h, d, ref_xpos[k]) > cfg.reset_error_m:
+        if _body_error(h, d, ref.body_pos[k]) > cfg.reset_error_m:
             _set_state(h, d, ref, k)
             resets += 1
             reset_steps.append(k)
