@@ -127,19 +127,23 @@ def import_to_dir(
     fps: float = 20.0,
     label: str | None = None,
     cycles: int = 1,
+    reports: list[dict] | None = None,
 ) -> list[Path]:
     """Import a file, or every importable file below a directory, into the clip set `out_dir`.
 
     Clips are written as `NAME.npz` (see `_clip_names`). All inputs are imported before
     anything is written; the clips are then written into a temporary directory beside
     `out_dir` and moved in, so a failure leaves `out_dir` as it was. Existing clips of the
-    same name are replaced. Arguments as `import_file`. Returns the written paths.
+    same name are replaced. Arguments as `import_file`; each clip's report is appended to
+    `reports` when a list is given. Returns the written paths.
     """
     path, out_dir = Path(path), Path(out_dir)
     files = input_files(path)
     results = [import_file(f, format, joint_map, fps, label, cycles) for f in files]
     names = _clip_names(files, path, [len(r) for r in results])
     motions = [m for r in results for m, _ in r]
+    if reports is not None:
+        reports.extend(rep for r in results for _, rep in r)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
