@@ -1,0 +1,1 @@
+"""Export of Motions to the formats other tools read (BVH)."""

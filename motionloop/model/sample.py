@@ -1,0 +1,130 @@
+"""Sampling a checkpoint to Motions of a requested count, length and label.
+
+Length: the model generates whole training windows (`checkpoint.window` frames) and a
+shorter request keeps the first frames, so every clip comes from the distribution the
+model was trained on. Longer requests are refused (ConfigError naming the longest
+length): a transformer trained on fixed windows does not extrapolate in time reliably.
+
+Labels: one label for all clips, one per clip, or None. None draws each clip's label
+from the training label frequencies (`checkpoint.label_counts`, seeded), so a sampled set
+has the real data's label mix; an unconditional model takes no label. `guidance` is the
+classifier-free guidance scale w: x0 = x0_uncond + w (x0_cond - x0_uncond); w = 1 (the
+default: one network call per step) is the plain conditional model, w = 0 the unconditional
+one (clips then carry no label). On the shipped base model, w = 1 / 1.5 / 2.5 gave FID 62 /
+64 / 69 and evaluator accuracy 0.85 / 0.90 / 0.96 (DDIM-50, 256 clips, one seed).
+
+Output clips are canonical (pelvis at xy = 0, heading 0 at frame 0), at the checkpoint's
+fps, with source "generated". Write a clip set with `motion.save_clips`.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from motionloop import rotations as rot
+from motionloop.data.features import FEATURE_DIM, SLICES, features_to_motion
+from motionloop.errors import ConfigError, UnknownNameError
+from motionloop.model.checkpoint import Checkpoint, load_checkpoint
+from motionloop.model.diffusion import parse_sampler
+from motionloop.model.train import default_device
+from motionloop.motion import Motion
+
+DEFAULT_SAMPLER = "ddim:50"
+DEFAULT_GUIDANCE = 1.0  # best FID on the bundled set (1.5-2.5 raise label accuracy, and FID)
+
+
+def _num_frames(seconds: float | None, ckpt: Checkpoint) -> int:
+    if seconds is None:
+        return ckpt.window
+    try:
+        frames = round(float(seconds) * ckpt.fps)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"sample: seconds must be a number, got {seconds!r}") from None
+    longest = ckpt.window / ckpt.fps
+    if not 1 <= frames <= ckpt.window:
+        raise ConfigError(f"sample: seconds={seconds} is {frames} frames at {ckpt.fps:g} fps; this model makes 1 to "
+                          f"{ckpt.window} frames (at most {longest:g} s, its training window)")  # fmt: skip
+    return frames
+
+
+def _labels(label: str | Sequence[str] | None, n: int, ckpt: Checkpoint, seed: int) -> list[str | None]:
+    if not ckpt.labels:
+        if label is not None:
+            raise ConfigError(f"sample: label {label!r} given, but this model was trained without labels")
+        return [None] * n
+    if label is None:
+        p = np.asarray(ckpt.label_counts, dtype=np.float64)
+        p = p / p.sum() if p.sum() > 0 else np.full(len(p), 1.0 / len(p))
+        rng = np.random.default_rng(seed)
+        return [ckpt.labels[i] for i in rng.choice(len(ckpt.labels), size=n, p=p)]
+    names = [label] * n if isinstance(label, str) else list(label)
+    if len(names) != n:
+        raise ConfigError(f"sample: {len(names)} labels given for n={n} clips")
+    for name in names:
+        if name not in ckpt.labels:
+            raise UnknownNameError("label", name, ckpt.labels)
+    return names
+
+
+def sample(
+    checkpoint: str | Path | Checkpoint,
+    n: int,
+    label: str | Sequence[str] | None = None,
+    seconds: float | None = None,
+    sampler: str = DEFAULT_SAMPLER,
+    guidance: float = DEFAULT_GUIDANCE,
+    seed: int = 0,
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+) -> list[Motion]:
+    """Generate `n` clips (see the module docstring for lengths, labels and guidance).
+
+    Args:
+        checkpoint: a checkpoint path or a loaded Checkpoint.
+        n: number of clips (>= 1).
+        seconds: clip length; `round(seconds * fps)` frames, at most the training window.
+            None = the whole window.
+        sampler: "ddim:K" (K steps, default 50) or "ddpm" (all diffusion steps).
+        seed: the clips are a function of (checkpoint, arguments, seed); clips are generated
+            `batch_size` at a time from one noise stream, so they also depend on `batch_size`.
+    Returns:
+        `n` Motions of `round(seconds * fps)` frames.
+    Raises:
+        ConfigError: n < 1, a bad length, sampler or guidance; UnknownNameError: a label
+            outside the vocabulary (the message lists the valid ones); CheckpointError.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"sample: n must be an integer >= 1, got {n!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"sample: batch_size must be an integer >= 1, got {batch_size!r}")
+    if not (isinstance(guidance, (int, float)) and math.isfinite(guidance) and guidance >= 0):
+        raise ConfigError(f"sample: guidance must be a finite number >= 0, got {guidance!r}")
+    if isinstance(checkpoint, Checkpoint):
+        ckpt = checkpoint
+        device = torch.device(device) if device is not None else next(ckpt.model.parameters()).device
+    else:
+        device = torch.device(device) if device is not None else default_device()
+        ckpt = load_checkpoint(checkpoint, device)
+    frames = _num_frames(seconds, ckpt)
+    diffusion = ckpt.diffusion
+    spec = parse_sampler(sampler, diffusion.num_steps)
+    names = _labels(label, int(n), ckpt, seed)
+    model = ckpt.model.to(device).eval()
+    gen = torch.Generator().manual_seed(seed)
+    out: list[Motion] = []
+    for start in range(0, int(n), batch_size):
+        batch = names[start : start + batch_size]
+        idx = torch.tensor([ckpt.labels.index(s) for s in batch], device=device) if ckpt.labels else None
+        x = diffusion.sample(model, (len(batch), ckpt.window, FEATURE_DIM), spec, idx, float(guidance), gen, device, progress)
+        feats = ckpt.normalizer.denormalize(x.cpu().numpy())  # (b, window, D) feature units
+        for f, name in zip(feats, batch):
+            # the predicted root tilt may carry a little heading of its own: start at minus it
+            start_yaw = -float(rot.yaw_of(rot.sixd_to_mat(f[0, SLICES["root_tilt"]])))
+            label_out = name if guidance > 0 else None
+            out.append(features_to_motion(f[:frames], ckpt.fps, label_out, "generated", start_yaw=start_yaw))
+    return out
