@@ -53,6 +53,120 @@ def cmd_data_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_data(spec: str):
+    """Clips of `bundled` (without object interaction) or a file / clip-set directory."""
+    from motionloop.data.bundled import OBJECT_LABELS, load_bundled
+    from motionloop.motion import load_clips
+
+    return load_bundled(exclude_labels=OBJECT_LABELS) if spec == "bundled" else load_clips(spec)
+
+
+# --------------------------------------------------------------------------- model
+DEFAULT_CKPT = Path(__file__).resolve().parent.parent / "assets" / "models" / "base_cpu_small.pt"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from motionloop.model.config import TrainConfig
+    from motionloop.model.train import train
+
+    changes = {k: v for k, v in (("batch_size", args.batch_size), ("window", args.window), ("lr", args.lr)) if v is not None}
+    cfg = dataclasses.replace(TrainConfig(), **changes)
+    res = train(_load_data(args.data), args.out, args.steps, model=args.preset, config=cfg, seed=args.seed,
+                resume=args.resume, device=args.device)
+    print(f"wrote {res.path}: {res.steps} steps, final loss {res.final_loss:.4f}, {res.seconds:.0f} s")
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from motionloop.model.train import fine_tune
+
+    res = fine_tune(args.ckpt, _load_data(args.data), args.steps, args.out, seed=args.seed, lr=args.lr, device=args.device)
+    print(f"wrote {res.path}: {res.steps} steps, final loss {res.final_loss:.4f}, {res.seconds:.0f} s")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from motionloop.export.bvh_export import write_bvh
+    from motionloop.model.sample import sample
+    from motionloop.motion import save_clips
+
+    motions = sample(args.ckpt, args.n, label=args.label, seconds=args.seconds, sampler=args.sampler,
+                     guidance=args.guidance, seed=args.seed, device=args.device)
+    paths = save_clips(motions, args.out)
+    if args.bvh:
+        for m, p in zip(motions, paths):
+            write_bvh(m, p.with_suffix(".bvh"))
+    print(f"wrote {len(paths)} clips to {args.out}" + (" (+ .bvh)" if args.bvh else ""))
+    return 0
+
+
+def cmd_export_bvh(args: argparse.Namespace) -> int:
+    from motionloop.export.bvh_export import write_bvh
+    from motionloop.motion import Motion, clip_paths
+
+    out = Path(args.out)
+    paths = clip_paths(args.input)
+    for p in paths:
+        write_bvh(Motion.load(p), out / f"{p.stem}.bvh", up=args.up, order=args.order, unit=args.unit)
+    print(f"wrote {len(paths)} BVH files to {out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- eval
+def cmd_eval(args: argparse.Namespace) -> int:
+    from motionloop.eval import Evaluator, evaluate, format_metrics
+    from motionloop.motion import load_clips
+
+    ev = Evaluator.load(args.evaluator) if args.evaluator else None
+    result = evaluate(load_clips(args.clips), args.reference, n=args.n, seed=args.seed, evaluator=ev)
+    print(json.dumps(result) if args.json else format_metrics(result))
+    return 0
+
+
+def cmd_train_evaluator(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from motionloop.eval import EvaluatorConfig, load_reference, train_evaluator
+
+    cfg = EvaluatorConfig() if args.steps is None else dataclasses.replace(EvaluatorConfig(), steps=args.steps)
+    ev = train_evaluator(load_reference(args.data), args.out, cfg, seed=args.seed, progress=True)
+    print(json.dumps(ev.train))
+    return 0
+
+
+# --------------------------------------------------------------------------- viz
+def cmd_render(args: argparse.Namespace) -> int:
+    from motionloop.motion import Motion
+    from motionloop.viz.render import RenderConfig, parse_size, render
+
+    paths = [Path(args.clip), *map(Path, args.compare)]
+    out = render([Motion.load(p) for p in paths], args.out, titles=[f"{p.parent.name}/{p.stem}" for p in paths],
+                 config=RenderConfig(size=parse_size(args.size), frame=args.frame, backend=args.backend))
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_export_mesh(args: argparse.Namespace) -> int:
+    from motionloop.motion import Motion
+    from motionloop.viz.mesh import export_mesh
+
+    paths = export_mesh(Motion.load(args.clip), args.out, format=args.format, frames=args.frames,
+                        body_model=args.body_model, gender=args.gender)
+    print(f"wrote {len(paths)} {args.format} meshes to {args.out}")
+    return 0
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from motionloop.motion import Motion, clip_paths
+    from motionloop.viz.viewer import write_viewer
+
+    paths = [p for c in args.clips for p in clip_paths(c)]
+    print(f"wrote {write_viewer([Motion.load(p) for p in paths], args.out, titles=[p.stem for p in paths])}")
+    return 0
+
+
 # --------------------------------------------------------------------------- physics
 def cmd_correct(args: argparse.Namespace) -> int:
     from motionloop.io import append_jsonl
@@ -103,6 +217,89 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("file")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=cmd_data_info)
+
+    t = sub.add_parser("train", help="train a motion diffusion model")
+    t.add_argument("--data", default="bundled", help="'bundled' or a clip file / directory (default bundled)")
+    t.add_argument("--preset", default="cpu-small", help="cpu-small | mdm (default cpu-small)")
+    t.add_argument("--steps", type=int, required=True, help="total optimiser steps")
+    t.add_argument("--out", required=True, help="checkpoint file to write")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--window", type=int, help="training window in frames (20 fps)")
+    t.add_argument("--lr", type=float)
+    t.add_argument("--device", help="cpu | cuda (default: cuda when present)")
+    t.set_defaults(func=cmd_train)
+
+    f = sub.add_parser("finetune", help="continue training a checkpoint on other clips")
+    f.add_argument("--ckpt", default=str(DEFAULT_CKPT), help="checkpoint (default: the shipped base model)")
+    f.add_argument("--data", required=True, help="'bundled' or a clip file / directory")
+    f.add_argument("--steps", type=int, required=True)
+    f.add_argument("--out", required=True)
+    f.add_argument("--lr", type=float)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--device")
+    f.set_defaults(func=cmd_finetune)
+
+    sm = sub.add_parser("sample", help="generate clips with a diffusion checkpoint")
+    sm.add_argument("--ckpt", default=str(DEFAULT_CKPT), help="checkpoint (default: the shipped base model)")
+    sm.add_argument("--n", type=int, required=True, help="number of clips")
+    sm.add_argument("--label", help="action label (default: drawn from the training mix)")
+    sm.add_argument("--seconds", type=float, help="clip length (default and maximum: the training window)")
+    sm.add_argument("--sampler", default="ddim:50", help="ddim:K or ddpm (default ddim:50)")
+    sm.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (default 1)")
+    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--bvh", action="store_true", help="also write a .bvh beside each clip")
+    sm.add_argument("--device")
+    sm.add_argument("--out", required=True, help="output clip-set directory")
+    sm.set_defaults(func=cmd_sample)
+
+    ex = sub.add_parser("export-bvh", help="write clips as BVH (SMPL joint names) for Blender and co.")
+    ex.add_argument("input", help="a clip or a clip-set directory")
+    ex.add_argument("--out", required=True, help="output directory")
+    ex.add_argument("--up", choices=("y", "z"), default="y")
+    ex.add_argument("--order", choices=("ZXY", "XYZ"), default="ZXY")
+    ex.add_argument("--unit", choices=("cm", "m"), default="cm")
+    ex.set_defaults(func=cmd_export_bvh)
+
+    e = sub.add_parser("eval", help="FID, diversity, accuracy, precision/recall and physics metrics of clips")
+    e.add_argument("clips", help="a clip or a clip-set directory")
+    e.add_argument("--reference", default="bundled", help="'bundled' or a clip-set directory")
+    e.add_argument("--n", type=int, default=256, help="windows compared (FID depends on it; default 256)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--evaluator", help="evaluator file (default: the shipped one)")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_eval)
+
+    te = sub.add_parser("train-evaluator", help="train an evaluator embedding on your own labelled clips")
+    te.add_argument("--data", required=True, help="'bundled' or a clip-set directory")
+    te.add_argument("--out", required=True)
+    te.add_argument("--steps", type=int)
+    te.add_argument("--seed", type=int, default=0)
+    te.set_defaults(func=cmd_train_evaluator)
+
+    r = sub.add_parser("render", help="render clips to .mp4 / .gif / .png, side by side with --compare")
+    r.add_argument("clip")
+    r.add_argument("--compare", nargs="*", default=[], help="more clips shown beside the first")
+    r.add_argument("--out", required=True, help="FILE.mp4, FILE.gif or FILE.png (a contact sheet)")
+    r.add_argument("--size", default="640x480", help="panel size WxH (default 640x480)")
+    r.add_argument("--frame", type=int, help="with .png: this one frame instead of a contact sheet")
+    r.add_argument("--backend", default="auto", help="auto | mujoco | stick")
+    r.set_defaults(func=cmd_render)
+
+    me = sub.add_parser("export-mesh", help="export posed meshes (capsule body, or SMPL with --body-model)")
+    me.add_argument("clip")
+    me.add_argument("--out", required=True, help="output directory")
+    me.add_argument("--format", choices=("obj", "ply", "glb"), default="obj")
+    me.add_argument("--frames", help="a:b:s frame slice (default all)")
+    me.add_argument("--body-model", help="directory with your SMPL / SMPL-H / SMPL-X model files")
+    me.add_argument("--gender", default="neutral")
+    me.set_defaults(func=cmd_export_mesh)
+
+    v = sub.add_parser("view", help="write a self-contained HTML page showing clips in 3D side by side")
+    v.add_argument("clips", nargs="+", help="clips or clip-set directories")
+    v.add_argument("--out", required=True, help="page.html")
+    v.set_defaults(func=cmd_view)
 
     c = sub.add_parser("correct", help="physics-correct clips with the MuJoCo tracking controller")
     c.add_argument("input", help="a clip (.npz) or a directory of clips")
