@@ -21,7 +21,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # must precede torch's Open
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ import torch
 from motionloop.data.features import DEFAULT_FPS, motion_to_features
 from motionloop.data.normalize import Normalizer
 from motionloop.data.windows import WindowSampler, label_vocabulary, make_windows
-from motionloop.io import write_text
+from motionloop.bench import write_result
 from motionloop.model.config import TrainConfig
 from motionloop.model.denoiser import NULL_LABEL, Denoiser, preset
 from motionloop.model.diffusion import GaussianDiffusion
@@ -151,24 +150,18 @@ def main() -> int:
         sampling = time_sampling(ckpt, ["ddim:10", "ddim:50", "ddim:100", "ddpm"], args.repeats)
         print(json.dumps(sampling), flush=True)
         rates = {s["sampler"]: s["clips_per_s"] for s in sampling}
-        record = {
-            "name": "bench_diffusion",
-            "command": "OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_diffusion.py " + " ".join(sys.argv[1:]),
-            "config": {"window": config.window, "fps": DEFAULT_FPS, "diffusion_steps": config.diffusion.num_steps,
+        config = {"window": config.window, "fps": DEFAULT_FPS, "diffusion_steps": config.diffusion.num_steps,
                        "aux_losses": config.aux_weights, "data": data, "clips": len(clips), "windows": len(windows),
-                       "checkpoint": str(ckpt_path) if ckpt_desc == "given" else ckpt_desc},
-            "machine": {"platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
-                        "cpu_count": os.cpu_count(), "torch": str(torch.__version__),
-                        "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-                        "cuda": torch.cuda.is_available(), "loadavg_before": load_before,
-                        "loadavg_after": os.getloadavg()},
+                  "checkpoint": str(ckpt_path) if ckpt_desc == "given" else ckpt_desc,
+                  "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.is_available()}
+        figures = {
+            "loadavg_before": load_before,
             "training": training,
             "sampling": sampling,
             "ddim50_speedup_over_ddpm1000": round(rates["ddim:50"] / rates["ddpm"], 2),
             "quality": quality(ckpt, clips) if args.quality else None,
         }
-    write_text(RESULTS, json.dumps(record, indent=2) + "\n")
-    print(json.dumps(record, indent=2))
+    write_result(RESULTS, "bench_diffusion", config, figures)
     return 0
 
 

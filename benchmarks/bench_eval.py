@@ -10,9 +10,6 @@ are wall-clock seconds of one call, after a warm-up call on 8 clips.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -24,7 +21,7 @@ from motionloop.data.windows import make_windows
 from motionloop.eval import Evaluator, EvaluatorConfig, evaluate, load_reference, train_evaluator
 from motionloop.eval.evaluator import BUNDLED_WEIGHTS
 from motionloop.eval.synthetic import synthetic_clips
-from motionloop.io import write_text
+from motionloop.bench import write_result
 from motionloop.physics.metrics import physics_metrics
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_eval.json"
@@ -62,24 +59,11 @@ def main() -> int:
     for m in clips:
         physics_metrics(m)
     physics = time.perf_counter() - t0
-    record = {
-        "benchmark": "evaluate",
-        "data": data,
-        "clips": len(clips),
-        "frames_per_clip": args.frames,
-        "reference_clips": len(reference),
-        "reference_frames": int(sum(m.num_frames for m in reference)),
-        "n": args.n,
-        "seconds_total": round(total, 2),
-        "seconds_physics_metrics": round(physics, 2),
-        "result": result,
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": str(torch.__version__),
-    }
-    write_text(RESULTS, json.dumps(record, indent=2) + "\n")
-    print(json.dumps(record, indent=2))
+    config = {"data": data, "clips": len(clips), "frames_per_clip": args.frames, "reference_clips": len(reference),
+              "reference_frames": int(sum(m.num_frames for m in reference)), "n": args.n,
+              "torch_threads": torch.get_num_threads()}
+    figures = {"seconds_total": round(total, 2), "seconds_physics_metrics": round(physics, 2), "result": result}
+    write_result(RESULTS, "bench_eval", config, figures)
     return 0
 
 

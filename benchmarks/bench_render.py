@@ -12,9 +12,7 @@ on the machine slows software GL down.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from motionloop.data.bundled import list_bundled
-from motionloop.io import write_text
+from motionloop.bench import write_result
 from motionloop.motion import Motion
 from motionloop.viz import gl
 from motionloop.viz.camera import CameraConfig, follow_track
@@ -82,12 +80,9 @@ def main() -> None:
     clips = {c.id: c for c in list_bundled()}
     clip = Motion.load(clips[args.clip].path)
     five = five_seconds(clip)
-    result = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "loadavg_1min_at_start": os.getloadavg()[0]},
-        "gl_backend": backend, "gl_plan": how, "size": list(SIZE), "clip": args.clip,
-        "clip_5s_frames": five.num_frames, "clip_fps": clip.fps,
-    }
+    config = {"gl_backend": backend, "gl_plan": how, "size": list(SIZE), "clip": args.clip,
+              "clip_5s_frames": five.num_frames, "clip_fps": clip.fps}
+    result = {"loadavg_1min_at_start": os.getloadavg()[0]}
     if how == "inprocess":
         result["mujoco_panel_fps"] = round(panel_fps("mujoco", clip, args.frames), 2)
     result["stick_panel_fps"] = round(panel_fps("stick", clip, args.frames // 2), 2)
@@ -96,9 +91,7 @@ def main() -> None:
             t0 = time.perf_counter()
             render(clips_in, Path(tmp) / f"{name}.mp4", config=RenderConfig(size=SIZE))
             result[name] = round(time.perf_counter() - t0, 2)
-    result["loadavg_1min_at_end"] = os.getloadavg()[0]
-    write_text(args.out, json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(args.out, "bench_render", config, result)
 
 
 if __name__ == "__main__":
