@@ -14,3 +14,24 @@ def standing(frames: int = 61, fps: float = 20.0, lift: float = 0.0) -> Motion:
     trans = np.zeros((frames, 3))
     trans[:, 2] = sk.PELVIS_HEIGHT + lift
     return Motion(trans=trans, poses=poses, fps=fps, label="stand", source="standing")
+
+
+def random_motion(rng: np.random.Generator, T: int = 60, fps: float = 20.0, label: str | None = None,
+                  source: str = "test", offset: bool = True, betas: bool = False) -> Motion:
+    """Upright root with small random tilts, random heading walk, random walk of the pelvis.
+
+    `offset` starts the pelvis somewhere in a 10 m square (else near the origin); `betas`
+    gives the clip a random body shape.
+    """
+    from motionloop import rotations as rot
+
+    yaw = rng.uniform(-np.pi, np.pi) + np.cumsum(rng.normal(0, 0.2, T))
+    root = rot.axis_rotation("Z", yaw) @ sk.UPRIGHT @ rot.aa_to_mat(rng.normal(0, 0.15, (T, 3)))
+    poses = rng.normal(0, 0.3, (T, sk.NUM_JOINTS, 3))
+    poses[:, sk.PELVIS] = rot.mat_to_aa(root)
+    trans = np.cumsum(rng.normal(0, 0.05, (T, 3)), axis=0)
+    if offset:
+        trans += [*rng.uniform(-5, 5, 2), 0.0]
+    trans[:, 2] = 0.9 + rng.normal(0, 0.02, T)
+    shape = rng.normal(0, 1, 10) if betas else np.zeros(10)
+    return Motion(trans=trans, poses=poses, fps=fps, label=label, source=source, betas=shape)

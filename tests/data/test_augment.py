@@ -8,18 +8,13 @@ from motionloop.data import features as F
 from motionloop.data.augment import mirror, random_augment, rotate_heading
 from motionloop.motion import Motion
 
+from clips import random_motion as _random_motion
+
 REFLECT_X = np.array([-1.0, 1.0, 1.0])
 
 
 def random_motion(rng, T=60, fps=20.0):
-    """Upright root with small random tilts, random heading walk, random walk of the pelvis."""
-    yaw = rng.uniform(-np.pi, np.pi) + np.cumsum(rng.normal(0, 0.2, T))
-    root = rot.axis_rotation("Z", yaw) @ sk.UPRIGHT @ rot.aa_to_mat(rng.normal(0, 0.15, (T, 3)))
-    poses = rng.normal(0, 0.3, (T, sk.NUM_JOINTS, 3))
-    poses[:, sk.PELVIS] = rot.mat_to_aa(root)
-    trans = np.cumsum(rng.normal(0, 0.05, (T, 3)), axis=0) + [*rng.uniform(-5, 5, 2), 0.0]
-    trans[:, 2] = 0.9 + rng.normal(0, 0.02, T)
-    return Motion(trans=trans, poses=poses, fps=fps, label="walk", source="test", betas=rng.normal(0, 1, 10))
+    return _random_motion(rng, T, fps, label="walk", betas=True)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

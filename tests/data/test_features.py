@@ -12,16 +12,11 @@ from motionloop.data.normalize import Normalizer
 from motionloop.errors import CheckpointError, MotionloopError
 from motionloop.motion import Motion
 
+from clips import random_motion as _random_motion
+
 
 def random_motion(rng, T=80, fps=20.0, label=None):
-    """Upright root with small random tilts, random heading walk, random walk of the pelvis."""
-    yaw = rng.uniform(-np.pi, np.pi) + np.cumsum(rng.normal(0, 0.2, T))
-    root = rot.axis_rotation("Z", yaw) @ sk.UPRIGHT @ rot.aa_to_mat(rng.normal(0, 0.15, (T, 3)))
-    poses = rng.normal(0, 0.3, (T, sk.NUM_JOINTS, 3))
-    poses[:, sk.PELVIS] = rot.mat_to_aa(root)
-    trans = np.cumsum(rng.normal(0, 0.05, (T, 3)), axis=0) + [*rng.uniform(-5, 5, 2), 0.0]
-    trans[:, 2] = 0.9 + rng.normal(0, 0.02, T)
-    return Motion(trans=trans, poses=poses, fps=fps, label=label, source="test")
+    return _random_motion(rng, T, fps, label=label)
 
 
 def standing(T=10, yaw=0.0, z=sk.PELVIS_HEIGHT, vel=(0.0, 0.0), fps=20.0):

@@ -4,8 +4,6 @@ import logging
 import numpy as np
 import pytest
 
-from motionloop import rotations as rot
-from motionloop import skeleton as sk
 from motionloop.data.augment import mirror
 from motionloop.data.features import FEATURE_DIM, LAYOUT, motion_to_features
 from motionloop.data.normalize import Normalizer
@@ -13,18 +11,12 @@ from motionloop.data.windows import (
     NO_LABEL, WindowSampler, label_vocabulary, make_windows, short_clips, window_starts,
 )  # fmt: skip
 from motionloop.errors import CheckpointError, ConfigError, MotionValidationError, UnknownNameError
-from motionloop.motion import Motion
+
+from clips import random_motion as _random_motion
 
 
 def random_motion(rng, T, label=None, fps=20.0, source="clip"):
-    """Upright root with small random tilts, random heading walk, random walk of the pelvis."""
-    yaw = rng.uniform(-np.pi, np.pi) + np.cumsum(rng.normal(0, 0.2, T))
-    root = rot.axis_rotation("Z", yaw) @ sk.UPRIGHT @ rot.aa_to_mat(rng.normal(0, 0.15, (T, 3)))
-    poses = rng.normal(0, 0.3, (T, sk.NUM_JOINTS, 3))
-    poses[:, sk.PELVIS] = rot.mat_to_aa(root)
-    trans = np.cumsum(rng.normal(0, 0.05, (T, 3)), axis=0)
-    trans[:, 2] = 0.9 + rng.normal(0, 0.02, T)
-    return Motion(trans=trans, poses=poses, fps=fps, label=label, source=source)
+    return _random_motion(rng, T, fps, label=label, source=source, offset=False)
 
 
 @pytest.mark.parametrize(
