@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import mujoco
 import numpy as np
+from scipy import sparse
+from scipy.linalg import solveh_banded
 from scipy.spatial import ConvexHull, QhullError
 
 from motionloop import body as bd
@@ -31,6 +33,7 @@ from motionloop import skeleton as sk
 from motionloop.data.legik import LEGS, reach
 from motionloop.errors import ConfigError
 from motionloop.motion import Motion
+from motionloop.physics import contacts
 from motionloop.physics.model import Humanoid
 
 SUPPORT_HEIGHT = 0.02  # m: body points this low can carry weight
@@ -45,6 +48,9 @@ class BalanceConfig:
     smooth: weight of the first-difference penalty on the shift (per frame^2), larger = smoother.
     rest_weight: pull of frames that need no shift towards a zero shift.
     max_shift_m: largest pelvis shift allowed per frame.
+    anchor_weight: pull towards no shift on frames where a body part other than the feet is
+        on the floor (relative to a ZMP frame's weight of 1).
+    amount: share of the fitted shift that is applied (0 = none, 1 = all of it).
     """
 
     iterations: int = 3
@@ -52,15 +58,18 @@ class BalanceConfig:
     smooth: float = 20.0
     rest_weight: float = 0.05
     max_shift_m: float = 0.25
+    anchor_weight: float = 1.0
+    amount: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.iterations < 0 or self.margin_m < 0 or self.smooth < 0 or self.rest_weight <= 0 or self.max_shift_m <= 0:
+        if self.iterations < 0 or self.margin_m < 0 or self.smooth < 0 or self.rest_weight <= 0 or self.max_shift_m <= 0 or self.anchor_weight < 0 or not 0 <= self.amount <= 1:
             raise ConfigError(f"BalanceConfig: invalid values {self}")
 
 
-def zmp_and_support(h: Humanoid, motion: Motion) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]:
+def zmp_and_support(h: Humanoid, motion: Motion) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """Needed ZMP `(T, 2)` (NaN where the body is not pushing on the floor), per frame the
-    support points `(S, 2)` (empty where none), the CoM height `(T,)` and `cdd_z + g` `(T,)`."""
+    support points `(S, 2)` (empty where none), whether a body part other than the feet is on
+    the floor `(T,)`, the CoM height `(T,)` and `cdd_z + g` `(T,)`."""
     T, dt = motion.num_frames, 1.0 / motion.fps
     m, d = h.model, h.data
     qpos = h.qpos_from_motion(motion)
@@ -88,14 +97,27 @@ def zmp_and_support(h: Humanoid, motion: Motion) -> tuple[np.ndarray, list[np.nd
     pushing = fz > 0.2 * g
     zmp[pushing, 0] = com[pushing, 0] - (com[pushing, 2] * cdd[pushing, 0] + ldot[pushing, 1] / h.mass) / fz[pushing]
     zmp[pushing, 1] = com[pushing, 1] - (com[pushing, 2] * cdd[pushing, 1] - ldot[pushing, 0] / h.mass) / fz[pushing]
-    return zmp, _support_points(h, motion), com[:, 2], fz
+    support, on_body = _support_points(h, motion)
+    return zmp, support, on_body, com[:, 2], fz
 
 
-def _support_points(h: Humanoid, motion: Motion) -> list[np.ndarray]:
+def support_frames(h: Humanoid, motion: Motion) -> np.ndarray:
+    """Frames `(T,)` in which some body point can carry weight (see `zmp_and_support`)."""
+    support, _ = _support_points(h, motion)
+    return np.array([len(s) > 0 for s in support], dtype=bool)
+
+
+def _support_points(h: Humanoid, motion: Motion) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per frame the floor points `(S, 2)` that can carry weight (every sole corner of a
+    planted foot segment, which the tracker lays flat, and any other body part on the floor),
+    and whether any of them is off the feet `(T,)`."""
     off = h.spec.offsets_array()
     geoms = bd.geometry(off)
     pos, glob = motion.fk(off)
-    soles = bd.sole_points(geoms, pos, glob).reshape(motion.num_frames, -1, 3)
+    soles = bd.sole_points(geoms, pos, glob).reshape(motion.num_frames, 4, 4, 3)
+    planted = contacts.stance(soles, 1.0 / motion.fps)  # (T, 4)
+    soles = soles.reshape(motion.num_frames, -1, 3).copy()
+    soles[..., 2] = np.where(np.repeat(planted, 4, axis=1), 0.0, soles[..., 2])
     lows = []
     for g in geoms:
         if isinstance(g, bd.Capsule):
@@ -104,8 +126,9 @@ def _support_points(h: Humanoid, motion: Motion) -> list[np.ndarray]:
             b = p + r @ np.asarray(g.b)
             low = np.where((a[:, 2] <= b[:, 2])[:, None], a, b)
             lows.append(low - np.array([0.0, 0.0, g.radius]))
-    pts = np.concatenate([soles, np.stack(lows, axis=1)], axis=1)  # (T, P, 3)
-    return [p[p[:, 2] <= SUPPORT_HEIGHT, :2] for p in pts]
+    lows = np.stack(lows, axis=1)  # (T, G, 3)
+    pts = np.concatenate([soles, lows], axis=1)  # (T, P, 3)
+    return [p[p[:, 2] <= SUPPORT_HEIGHT, :2] for p in pts], (lows[..., 2] <= SUPPORT_HEIGHT).any(axis=1)
 
 
 def project_to_polygon(point: np.ndarray, support: np.ndarray, margin: float) -> np.ndarray:
@@ -141,8 +164,8 @@ def _inside(point: np.ndarray, hull: np.ndarray) -> bool:
     return bool(np.all(edges[:, 0] * rel[:, 1] - edges[:, 1] * rel[:, 0] >= -1e-12))
 
 
-def _zmp_operator(height: np.ndarray, fz_over_m: np.ndarray, dt: float, carried: float) -> np.ndarray:
-    """Banded matrix `A (T, T)` with `zmp shift = A @ pelvis shift` (one horizontal axis).
+def _zmp_operator(height: np.ndarray, fz_over_m: np.ndarray, dt: float, carried: float) -> sparse.csr_matrix:
+    """Tridiagonal matrix `A (T, T)` with `zmp shift = A @ pelvis shift` (one horizontal axis).
 
     zmp(c + a delta) = zmp(c) + a (delta - c_z / (cdd_z + g) * delta_dd): the shift itself and
     the pull of its acceleration; `a` = `carried`, the share of the mass that rides with the
@@ -150,18 +173,25 @@ def _zmp_operator(height: np.ndarray, fz_over_m: np.ndarray, dt: float, carried:
     """
     T = len(height)
     k = np.where(fz_over_m > 0, height / np.maximum(fz_over_m, 1e-6), 0.0) / dt**2
-    A = np.eye(T)
-    for t in range(1, T - 1):
-        A[t, t - 1 : t + 2] += k[t] * np.array([-1.0, 2.0, -1.0])
+    k[[0, -1]] = 0.0
+    # row t: delta_t - k_t (delta_{t-1} - 2 delta_t + delta_{t+1})
+    A = sparse.diags([-k[1:], 1.0 + 2.0 * k, -k[:-1]], [-1, 0, 1], shape=(T, T), format="csr")
     return carried * A
 
 
-def _fit_shift(A: np.ndarray, target: np.ndarray, weight: np.ndarray, smooth: float) -> np.ndarray:
-    """argmin_x sum_t w_t ((A x)_t - target_t)^2 + smooth sum_t (x_{t+1} - x_t)^2 + eps |x|^2, per column."""
+def _fit_shift(A: sparse.csr_matrix, target: np.ndarray, weight: np.ndarray, anchor: np.ndarray,
+               smooth: float) -> np.ndarray:
+    """argmin_x sum_t w_t ((A x)_t - target_t)^2 + smooth sum_t (x_{t+1} - x_t)^2
+    + sum_t (anchor_t + eps) x_t^2, per column; `A (T, T)` tridiagonal, so the normal
+    equations are pentadiagonal and solved banded."""
     T = len(target)
-    D = np.diff(np.eye(T), axis=0)
-    lhs = A.T @ (weight[:, None] * A) + smooth * D.T @ D + 1e-6 * np.eye(T)
-    return np.linalg.solve(lhs, A.T @ (weight[:, None] * target))
+    D = sparse.diags([-np.ones(T - 1), np.ones(T - 1)], [0, 1], shape=(T - 1, T))
+    W = sparse.diags(weight)
+    lhs = (A.T @ W @ A + smooth * (D.T @ D) + sparse.diags(anchor + 1e-6)).todia()
+    bands = np.zeros((3, T))  # upper form for solveh_banded: row 2 the diagonal
+    for k in range(3):
+        bands[2 - k, k:] = lhs.diagonal(k)
+    return solveh_banded(bands, A.T @ (weight[:, None] * target))
 
 
 def balance_repair(h: Humanoid, motion: Motion, cfg: BalanceConfig = BalanceConfig()) -> tuple[Motion, dict]:
@@ -175,12 +205,15 @@ def balance_repair(h: Humanoid, motion: Motion, cfg: BalanceConfig = BalanceConf
     total = np.zeros((motion.num_frames, 2))
     before = after = 0.0
     for it in range(cfg.iterations + 1):
-        zmp, support, height, fz_over_m = zmp_and_support(h, out)
+        zmp, support, on_body, height, fz_over_m = zmp_and_support(h, out)
         need = np.zeros((motion.num_frames, 2))
         weight = np.zeros(motion.num_frames)
+        # a hand or knee on the floor rides with the pelvis, so shifting the pelvis moves that
+        # support along with the ZMP: frames leaning on the body keep their pelvis where it is
+        anchor = np.where(on_body, cfg.anchor_weight, 0.0)
         outside = []
         for t, (p, s) in enumerate(zip(zmp, support)):
-            if len(s) == 0 or np.isnan(p).any():
+            if len(s) == 0 or np.isnan(p).any() or on_body[t]:
                 continue
             q = project_to_polygon(p, s, cfg.margin_m)
             outside.append(float(np.linalg.norm(q - p)))
@@ -194,7 +227,10 @@ def balance_repair(h: Humanoid, motion: Motion, cfg: BalanceConfig = BalanceConf
             break
         # ask the ZMP to move by `need` on top of what the current shift already does
         A = _zmp_operator(height, fz_over_m, 1.0 / motion.fps, CARRIED_MASS)
-        total = np.clip(_fit_shift(A, A @ total + need, weight, cfg.smooth), -cfg.max_shift_m, cfg.max_shift_m)
+        total = np.clip(_fit_shift(A, A @ total + need, weight, anchor, cfg.smooth), -cfg.max_shift_m, cfg.max_shift_m)
+        out = _shift_pelvis(motion, total, off)
+    if cfg.amount < 1.0:
+        total = cfg.amount * total
         out = _shift_pelvis(motion, total, off)
     return out, {"zmp_out_before_m": before, "zmp_out_after_m": after,
                  "max_shift_m": float(np.linalg.norm(total, axis=1).max()) if len(total) else 0.0}

@@ -8,15 +8,40 @@ from motionloop.errors import ConfigError
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """Gains and weights of the whole-body tracking controller.
+    """Gains and weights of the whole-body tracking controller (wbc.py).
 
     Gains are accelerations per unit error: kp in 1/s^2, kd in 1/s. Weights are relative
     (dimensionless after each task's own scaling). `w_residual` prices the root residual
     wrench against tracking: large = physics wins, small = the reference wins.
+
+    Attributes (the less obvious ones):
+        control_hz: control rate; the nearest rate that holds a whole number of physics
+            steps is used (tracker.control_rate).
+        smooth_s: Gaussian width (s) that low-passes the reference before its splines are
+            fitted; mocap noise at 20 fps otherwise becomes accelerations of several g.
+        w_slip_swing: no-slip weight of touching points on foot segments the reference lifts.
+        flat_foot_height: a planted segment is levelled only when its origin is this low (m).
+        flat_foot_joint_scale: weight share kept by the ankle/toe joint PD while levelling.
+        w_hold, hold_height: a planted segment that came off the floor (lowest corner below
+            hold_height, m) is stopped and brought down at weight w_hold.
+        anchor_tau_s, foot_recenter, cp_gain: aim the CoM and the swing feet relative to the
+            support instead of the world, and step on the capture-point error (0 = off).
+        w_force: regularisation of contact forces (per N^2, times body weight^2).
+        residual_max_bw: cap on the residual force (fraction of body weight; the torque cap
+            is the same times 1 m).
+        assist_error_m: the residual price falls as the mean body error e grows, by
+            1 / (1 + (e / assist_error_m)^4) (0 = never).
+        friction: friction coefficient the QP plans with; below the floor's (1.0) on purpose.
+        contact_margin: a floor contact this close (m) counts as touching.
+        sole_gap: corners of a touching foot segment this close to the floor (m) may push.
+        plan_contact_height: corners of a planted but not yet touching segment this close
+            may push (0 = never).
+        reset_error_m: mean body error (m) at which the fail-safe resets to the reference.
+        time_limit_s: CPU seconds allowed per clip.
     """
 
-    control_hz: float = 120.0
-    smooth_s: float = 0.0
+    control_hz: float = 80.0
+    smooth_s: float = 0.05
     kp: float = 400.0
     kd: float = 40.0
     kp_root: float = 400.0
@@ -29,6 +54,7 @@ class TrackerConfig:
     w_root_rot: float = 10.0
     w_com: float = 100.0
     w_slip: float = 10.0
+    w_slip_swing: float = 0.0
     kp_flat: float = 400.0
     kd_flat: float = 40.0
     w_flat: float = 10.0
@@ -37,16 +63,18 @@ class TrackerConfig:
     kp_foot: float = 200.0
     kd_foot: float = 30.0
     w_foot: float = 1.0
+    w_hold: float = 10.0
+    hold_height: float = 0.05
     anchor_tau_s: float = 0.0
     foot_recenter: float = 0.3
     cp_gain: float = 0.0
-    w_torque: float = 1e-4
     w_force: float = 1e-4
     w_residual: float = 100.0
     residual_max_bw: float = 2.0
-    friction: float = 1.0
+    assist_error_m: float = 0.3
+    friction: float = 0.5
     contact_margin: float = 0.002
-    sole_gap: float = 0.01
+    sole_gap: float = 0.005
     plan_contact_height: float = 0.0
     reset_error_m: float = 0.5
     time_limit_s: float = 120.0
@@ -58,5 +86,6 @@ class TrackerConfig:
                 raise ConfigError(f"TrackerConfig.{f.name}: expected a number, got {v!r}")
             if v < 0:
                 raise ConfigError(f"TrackerConfig.{f.name}: must be >= 0, got {v}")
-        if self.control_hz <= 0:
-            raise ConfigError(f"TrackerConfig.control_hz: must be > 0, got {self.control_hz}")
+        for name in ("control_hz", "w_residual", "friction"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"TrackerConfig.{name}: must be > 0, got {getattr(self, name)}")

@@ -7,8 +7,11 @@ a report that says why; it never stops the batch.
 
 The strength knob `s` in [0, 1] prices the root residual force ("hand of god"): at s = 0 the
 clip is returned unchanged; small s lets the tracker lean on a large, cheap residual and stay
-close to the reference; s = 1 makes residual force expensive and capped, so physics wins and
-the motion departs from the reference where the reference is infeasible.
+close to the reference; s = 1 makes residual force expensive, so physics wins and the motion
+departs from the reference where the reference is infeasible. The balance repair of the
+reference (a pelvis shift that keeps the needed ZMP over the feet, balance.py) is only worth
+its departure when the residual is dear: it is applied in part above s = 0.5 and in full at
+s = 1 (share 2 s - 1).
 """
 from __future__ import annotations
 
@@ -32,8 +35,9 @@ from motionloop.physics.tracker import track
 log = logging.getLogger(__name__)
 
 # strength -> price of the residual wrench relative to tracking, geometric in between:
-# s = 0.25 / 0.5 / 0.75 / 1 give 1e2 / 1e3 / 1e4 / 1e5
-_W_RESIDUAL = (1e1, 1e5)
+# s = 0.25 / 0.5 / 0.75 / 1 give 5.6e2 / 3.2e3 / 1.8e4 / 1e5 (prices below ~1e3 all track
+# about as closely, so the knob spends its range above)
+_W_RESIDUAL = (1e2, 1e5)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ class CorrectionConfig:
         s = float(self.strength)
         w = _W_RESIDUAL[0] * (_W_RESIDUAL[1] / _W_RESIDUAL[0]) ** s
         return dataclasses.replace(self.tracker, w_residual=w)
+
+    def repair_for_strength(self) -> RepairConfig:
+        share = min(1.0, max(0.0, 2.0 * float(self.strength) - 1.0))
+        return dataclasses.replace(self.repair, balance_amount=share * self.repair.balance_amount)
 
 
 @dataclass
@@ -118,7 +126,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
     t0 = time.process_time()
     try:
         h = Humanoid()
-        fixed = repair(motion, cfg.repair, h)
+        fixed = repair(motion, cfg.repair_for_strength(), h)
         result = track(h, fixed, cfg.tracker_for_strength())
         out = h.motion_from_qpos(result.qpos, motion)
         cpu = time.process_time() - t0

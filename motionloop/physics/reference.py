@@ -17,13 +17,9 @@ from scipy.ndimage import gaussian_filter1d
 
 from motionloop import body as bd
 from motionloop import rotations as rot
-from motionloop import skeleton as sk
 from motionloop.motion import Motion
+from motionloop.physics import contacts
 from motionloop.physics.model import Humanoid
-
-
-STANCE_HEIGHT = 0.02  # m
-STANCE_SPEED = 0.3  # m/s
 
 
 @dataclass(frozen=True)
@@ -34,8 +30,7 @@ class Reference:
         qpos: `(K, nq)`; qvel, qacc: `(K, nv)` (root angular parts in the body frame, as MuJoCo).
         com: `(K, 3)` whole-body centre of mass, m; com_vel, com_acc: its derivatives.
         stance: `(K, 4)` bool, foot segment (L rear, L toes, R rear, R toes) planted in the
-            reference: its lowest sole corner within `STANCE_HEIGHT` of the floor and its
-            centre slower than `STANCE_SPEED`.
+            reference (contacts.stance).
         body_pos: `(K, 24, 3)` world position of each SMPL joint's body, m; body_vel,
             body_acc: its derivatives (finite differences).
         dt: sample period in s.
@@ -110,22 +105,20 @@ def build_reference(h: Humanoid, motion: Motion, rate: float, smooth_s: float = 
         body_acc = np.gradient(body_vel, dt, axis=0)
     else:
         com_acc, body_vel, body_acc = np.zeros_like(com), np.zeros_like(body_pos), np.zeros_like(body_pos)
-    return Reference(qpos, qvel, qacc, com, com_vel, com_acc, _stance(h, qpos, dt), body_pos, body_vel, body_acc, dt)
+    return Reference(qpos, qvel, qacc, com, com_vel, com_acc, _stance(h, motion, n, rate), body_pos, body_vel, body_acc, dt)
 
 
-def _stance(h: Humanoid, qpos: np.ndarray, dt: float) -> np.ndarray:
-    """Planted foot segments `(K, 4)` along a qpos trajectory."""
-    poses, trans = h.poses_from_qpos(qpos)
+def _stance(h: Humanoid, motion: Motion, n: int, rate: float) -> np.ndarray:
+    """Planted foot segments `(n, 4)` at the control steps: the clip's own contact schedule,
+    found on its source frames and held to the nearest one (found on the interpolated
+    trajectory instead, a foot near the speed threshold flickers between stance and swing
+    from one control step to the next)."""
     off = h.spec.offsets_array()
-    pos, glob = sk.fk_mats(rot.aa_to_mat(poses), trans, off)
-    seg = bd.sole_points(bd.geometry(off), pos, glob).reshape(len(qpos), 4, 4, 3)
-    low = seg[..., 2].min(axis=-1)  # (K, 4)
-    centre = seg[..., :2].mean(axis=-2)  # (K, 4, 2)
-    speed = np.zeros(low.shape)
-    if len(qpos) > 1:
-        speed[1:] = np.linalg.norm(np.diff(centre, axis=0), axis=-1) / dt
-        speed[0] = speed[1]
-    return (low < STANCE_HEIGHT) & (speed < STANCE_SPEED)
+    pos, glob = motion.fk(off)
+    planted = contacts.stance(bd.sole_points(bd.geometry(off), pos, glob).reshape(motion.num_frames, 4, 4, 3),
+                              1.0 / motion.fps)
+    frame = np.minimum(np.round(np.arange(n) / rate * motion.fps).astype(int), motion.num_frames - 1)
+    return planted[frame]
 
 
 def _hinge_dofs(h: Humanoid, hinge_qpos: np.ndarray) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""Kinematic repair of a reference before tracking: grounding, then balance (balance.py).
+"""Kinematic repair of a reference before tracking, in this order: grounding (here), foot
+locking (footlock.py), balance (balance.py), ballistic flight (flight.py). Each makes the
+reference something a body with only pushing contacts can follow, at a small cost in distance
+from the input; the tracker then has less to depart from.
 
 Grounding: a generated or damaged clip may hover or sink as a whole. A tracker that starts a
 body 10 cm in the air, or inside the floor, spends its first second falling or being
@@ -15,7 +18,9 @@ import numpy as np
 from motionloop.errors import ConfigError, MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics import metrics as pm
-from motionloop.physics.balance import balance_repair
+from motionloop.physics.balance import BalanceConfig, balance_repair
+from motionloop.physics.flight import ballistic_repair
+from motionloop.physics.footlock import lock_feet
 from motionloop.physics.model import Humanoid, default_humanoid
 
 SLOW_FOOT_MPS = 0.4  # horizontal foot speed below which a foot may be supporting
@@ -31,17 +36,25 @@ class RepairConfig:
     ground: shift the clip vertically onto the floor before tracking.
     percentile: which low percentile of support-frame heights is put at the floor.
     max_offset_m: a clip further than this from the floor is rejected (PlacementError).
+    lock_feet: hold planted feet in place on the floor (footlock.py).
     balance: shift the pelvis so the needed ZMP stays over the support (balance.py).
+    balance_amount: share of that shift applied, in [0, 1].
+    ballistic: put the CoM of flight phases on their free-fall parabola (flight.py).
     """
 
     ground: bool = True
     percentile: float = 10.0
     max_offset_m: float = 1.0
+    lock_feet: bool = True
     balance: bool = True
+    balance_amount: float = 1.0
+    ballistic: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.percentile <= 100.0:
             raise ConfigError(f"RepairConfig.percentile: must be in [0, 100], got {self.percentile}")
+        if not 0.0 <= self.balance_amount <= 1.0:
+            raise ConfigError(f"RepairConfig.balance_amount: must be in [0, 1], got {self.balance_amount}")
         if self.max_offset_m <= 0:
             raise ConfigError(f"RepairConfig.max_offset_m: must be > 0, got {self.max_offset_m}")
 
@@ -61,11 +74,16 @@ def ground_offset(motion: Motion, percentile: float = 10.0) -> float:
 
 
 def repair(motion: Motion, cfg: RepairConfig = RepairConfig(), h: Humanoid | None = None) -> Motion:
-    """The clip grounded and balanced, as `cfg` says; raises PlacementError for absurd placement."""
+    """The clip grounded, its feet locked and balanced, as `cfg` says; raises PlacementError
+    for absurd placement."""
     if cfg.ground:
         motion = ground(motion, cfg)
-    if cfg.balance and motion.num_frames > 2:
-        motion, _ = balance_repair(h or default_humanoid(), motion)
+    if cfg.lock_feet and motion.num_frames > 1:
+        motion = lock_feet(motion, offsets=(h or default_humanoid()).spec.offsets_array())
+    if cfg.balance and cfg.balance_amount > 0 and motion.num_frames > 2:
+        motion, _ = balance_repair(h or default_humanoid(), motion, BalanceConfig(amount=cfg.balance_amount))
+    if cfg.ballistic and motion.num_frames > 2:
+        motion, _ = ballistic_repair(h or default_humanoid(), motion)
     return motion
 
 

@@ -1,20 +1,29 @@
-"""Whole-body controller: one quadratic program per control step.
+"""Whole-body controller: one quadratic program per control step, solved in closed form but
+for the contact forces.
 
-Decision variables `x = [tau (nu), r (6), lam (4 P)]`: hinge torques in actuator order, the
-root residual wrench (generalized force on the free joint: world force, body-frame torque),
-and non-negative friction-pyramid edge forces at the P body points touching the floor.
-Equations of motion make the accelerations linear in x:
+Decision variables: generalized accelerations `qdd (nv)` and non-negative friction-pyramid
+edge forces `lam (4 P)` at the P body points that may push on the floor. Hinge torques and the
+root residual wrench follow from the equations of motion,
 
-    M qdd = S^T tau + S_r^T r + sum_i J_i^T E lam_i - h        (h = bias - passive forces)
-    qdd   = G x + g0,   G = M^-1 B,   g0 = -M^-1 h
+    [r; tau] = M qdd + h - J^T E lam        (h = bias - passive forces),
 
-and centroidal dynamics make the CoM acceleration linear in the external forces only:
+because actuators and the residual together drive every dof. The cost is a weighted sum of
+tracking tasks on `qdd` -- joint and root-orientation PD, centre of mass, flat stance feet,
+swing feet, stance feet that came unloaded held in place, no-slip of contact points -- and the
+residual price `|r|^2_D`. Only the residual couples `qdd` with `lam`, and only through the 6
+root rows `r = M_6 qdd + h_6 - B lam`. Minimising over `qdd` in closed form (tracking optimum
+`x0`, tracking Hessian `Q`) leaves a 6-row non-negative least-squares problem in `lam`:
 
-    m (cdd - g) = sum_i E lam_i + r_lin.
+    min_{lam >= 0} |B lam - w|^2_K + eps |lam|^2,
+    w = M_6 x0 + h_6,   K = (D^-1 + M_6 Q^-1 M_6^T)^-1,
 
-Weighted least-squares tasks (joint and root-orientation PD accelerations, CoM PD
-acceleration, no-slip of stance points, residual penalty) and simple bounds (torque limits,
-lam >= 0, residual budget) give a box-constrained QP, solved with daqp in about a millisecond.
+the contact forces that best supply the root wrench tracking asks for, where K trades the
+residual against bending the accelerations. Then `qdd = x0 - Q^-1 M_6^T K (w - B lam)`.
+The centre-of-mass task is the first three rows of the same root equation:
+`M_6[:3] qdd + h_6[:3] = m (cdd - g)`. The friction coefficient the QP assumes is below the
+simulated floor's, so the planned forces stay inside the real cone and stance feet do not
+creep. As the body strays from the reference the residual gets cheaper (`_assist`): a body
+about to fall is held rather than reset.
 """
 from __future__ import annotations
 
@@ -31,6 +40,8 @@ from motionloop.physics.feasibility import TORQUE_ARM, pyramid
 from motionloop.physics.model import ROOT_DOFS, Humanoid
 from motionloop.physics.reference import Reference
 
+FOOT_JOINTS = (sk.LEFT_ANKLE, sk.LEFT_FOOT, sk.RIGHT_ANKLE, sk.RIGHT_FOOT)  # Reference.stance order
+
 
 @dataclass
 class ControlOutput:
@@ -42,6 +53,41 @@ class ControlOutput:
     ok: bool
 
 
+def _skew(v: np.ndarray) -> np.ndarray:
+    """Cross-product matrices `(P, 3, 3)` of vectors `v (P, 3)`: `skew(v) @ u = v x u`."""
+    s = np.zeros((len(v), 3, 3))
+    s[:, 0, 1], s[:, 0, 2], s[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
+    s[:, 1, 0], s[:, 2, 0], s[:, 2, 1] = v[:, 2], -v[:, 1], v[:, 0]
+    return s
+
+
+def solve_qp(Q: np.ndarray, q: np.ndarray, M6: np.ndarray, h6: np.ndarray, B: np.ndarray, price: np.ndarray,
+             eps: float) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Minimise over accelerations `x (n,)` and edge forces `lam (L,) >= 0`
+
+        1/2 x^T Q x - q^T x + 1/2 |M6 x + h6 - B lam|^2_diag(price) + 1/2 eps |lam|^2
+
+    (`Q (n, n)` positive definite, `M6 (6, n)`, `h6 (6,)`, `B (6, L)`, `price (6,)` > 0):
+    `x` in closed form, `lam` by a small QP (daqp). Returns `(x, lam, solved)`.
+    """
+    chol = cho_factor(Q, check_finite=False)
+    X = cho_solve(chol, np.column_stack([q, M6.T]), check_finite=False)
+    x0, QiM6t = X[:, 0], X[:, 1:]  # tracking optimum (n,), Q^-1 M6^T (n, 6)
+    K = np.linalg.inv(np.diag(1.0 / price) + M6 @ QiM6t)
+    w = M6 @ x0 + h6  # root wrench the tracking optimum asks for
+    n = B.shape[1]
+    lam, ok = np.zeros(n), True
+    if n:
+        KB = K @ B
+        H = B.T @ KB
+        H[np.diag_indices(n)] += eps
+        lam, _, exitflag, _ = daqp.solve(H, -(KB.T @ w), np.zeros((0, n)), np.full(n, np.inf), np.zeros(n),
+                                         np.zeros(n, dtype=np.int32))
+        ok = exitflag == 1
+        lam = np.maximum(lam, 0.0) if ok else np.zeros(n)
+    return x0 - QiM6t @ (K @ (w - B @ lam)), lam, ok
+
+
 class WholeBodyController:
     """Computes torques and the root residual that best track a reference from a sim state."""
 
@@ -49,72 +95,97 @@ class WholeBodyController:
         self.h, self.cfg = h, cfg
         m = h.model
         self.nu, self.nv = m.nu, m.nv
-        self._jacp = np.zeros((3, self.nv))
-        self._jacr = np.zeros((3, self.nv))
-        self._jcom = np.zeros((3, self.nv))
-        # foot segments in Reference.stance order, and the hinge dofs that tilt each one
-        self._foot_bodies = [int(h.body_id[j]) for j in (sk.LEFT_ANKLE, sk.LEFT_FOOT, sk.RIGHT_ANKLE, sk.RIGHT_FOOT)]
-        self._foot_dofs = [h.hinge_dof[j] for j in (sk.LEFT_ANKLE, sk.LEFT_FOOT, sk.RIGHT_ANKLE, sk.RIGHT_FOOT)]
+        self._M = np.zeros((self.nv, self.nv))
+        self._foot_bodies = np.array([int(h.body_id[j]) for j in FOOT_JOINTS])
+        self._foot_dofs = [h.hinge_dof[j] for j in FOOT_JOINTS]
         self._edges = pyramid(cfg.friction)
         # the sole-corner spheres of each foot segment (the only zero-mass sphere geoms)
-        self._sole_geoms = [
-            [g for g in range(m.ngeom) if m.geom_bodyid[g] == b and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE]
-            for b in self._foot_bodies
-        ]
-        self._sole_segment = {g: seg for seg, gs in enumerate(self._sole_geoms) for g in gs}
-        self._pelvis = int(h.body_id[0])
+        is_sole = (m.geom_type == mujoco.mjtGeom.mjGEOM_SPHERE) & np.isin(m.geom_bodyid, self._foot_bodies)
+        self._sole_geoms = [np.flatnonzero(is_sole & (m.geom_bodyid == b)) for b in self._foot_bodies]
+        self._geom_segment = np.full(m.ngeom, -1)
+        for seg, gs in enumerate(self._sole_geoms):
+            self._geom_segment[gs] = seg
+        self._pelvis = int(h.body_id[sk.PELVIS])
         self._joint_w = self._joint_weights()
+        # residual price per root row: a torque of (weight * TORQUE_ARM) costs like a force of weight
+        arm = np.array([1.0, 1.0, 1.0, TORQUE_ARM, TORQUE_ARM, TORQUE_ARM])
+        self._res_price = cfg.w_residual / (h.weight * arm) ** 2
         self._shift = np.zeros(3)
+        self._jac: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _assist(self, d: mujoco.MjData, ref: Reference, k: int) -> float:
+        """Factor in (0, 1] on the residual price: it falls as the body strays from the
+        reference (mean body distance e), 1 / (1 + (e / assist_error_m)^4), so a body about
+        to fall is held by the residual instead of being reset to the reference."""
+        if self.cfg.assist_error_m <= 0:
+            return 1.0
+        e = float(np.linalg.norm(d.xpos[self.h.body_id] - ref.body_pos[k], axis=-1).mean())
+        return 1.0 / (1.0 + (e / self.cfg.assist_error_m) ** 4)
 
     def _joint_weights(self) -> np.ndarray:
         w = np.full(self.nv, self.cfg.w_joint)
-        h = self.h
         for j in sk.LEGS:
-            w[h.hinge_dof[j]] = self.cfg.w_joint * self.cfg.leg_weight_scale
+            w[self.h.hinge_dof[j]] = self.cfg.w_joint * self.cfg.leg_weight_scale
+        w[0:3] = 0.0  # root translation is driven through the CoM task
+        w[3:6] = self.cfg.w_root_rot
         return w
 
+    def _body_jac(self, d: mujoco.MjData, body: int) -> tuple[np.ndarray, np.ndarray]:
+        """Translational and rotational Jacobians `(3, nv)` of a body origin, once per step."""
+        if body not in self._jac:
+            jp, jr = np.zeros((3, self.nv)), np.zeros((3, self.nv))
+            mujoco.mj_jacBody(self.h.model, d, jp, jr, body)
+            self._jac[body] = (jp, jr)
+        return self._jac[body]
+
+    def _point_jacs(self, d: mujoco.MjData, pts: np.ndarray, bodies: np.ndarray) -> np.ndarray:
+        """Translational Jacobians `(3 P, nv)` of world points fixed to bodies."""
+        jp = np.stack([self._body_jac(d, int(b))[0] for b in bodies])  # (P, 3, nv)
+        jr = np.stack([self._body_jac(d, int(b))[1] for b in bodies])
+        # v_point = v_origin + w x (p - origin) = v_origin - (p - origin) x w
+        return (jp - _skew(pts - d.xpos[bodies]) @ jr).reshape(-1, self.nv)
+
     # -------------------------------------------------------------------- contacts
-    def contact_points(self, d: mujoco.MjData, planted: np.ndarray) -> tuple[np.ndarray, np.ndarray, set[int]]:
-        """World points `(P, 3)`, body ids `(P,)` that may push on the floor now, and the
-        foot segments (Reference.stance order) that touch it.
+    def contact_points(self, d: mujoco.MjData, planted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, set[int]]:
+        """World points `(P, 3)`, body ids `(P,)` and foot segments `(P,)` (Reference.stance
+        order, -1 off the feet) of the points that may push on the floor now, and the foot
+        segments that touch it.
 
         A foot segment touching the floor anywhere offers all its sole corners that are within
         `sole_gap` of the floor: a sole resting on one edge flattens as soon as the ankle
         presses it down, and a controller that only knows the touching edge never does that.
         A segment the reference has planted (`planted (4,)` bool) offers its corners even before
-        it touches, when they are within `plan_contact_height`: otherwise a body whose feet
-        hover a millimetre up is held there by the residual, which is then the only force on
-        offer, and never comes down to stand. Other body parts offer their actual contact points.
+        it touches, when they are within `plan_contact_height`. Other body parts offer their
+        actual contact points.
         """
         m, floor = self.h.model, self.h.floor_geom
-        pts, bodies = [], []
-        touching = set()
-        for i in range(d.ncon):
-            c = d.contact[i]
-            if floor not in (c.geom1, c.geom2) or c.dist > self.cfg.contact_margin:
-                continue
-            g = c.geom1 if c.geom2 == floor else c.geom2
-            seg = self._sole_segment.get(int(g))
-            if seg is None:
-                pts.append(c.pos.copy())
-                bodies.append(m.geom_bodyid[g])
-            else:
-                touching.add(seg)
-        for seg in range(len(self._sole_geoms)):
+        n = d.ncon
+        pts, bodies, segs = [np.zeros((0, 3))], [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)]
+        touching: set[int] = set()
+        if n:
+            geom = d.contact.geom[:n]
+            near = ((geom == floor).any(axis=1)) & (d.contact.dist[:n] <= self.cfg.contact_margin)
+            other = np.where(geom[:, 0] == floor, geom[:, 1], geom[:, 0])[near]
+            seg = self._geom_segment[other]
+            touching = set(seg[seg >= 0].tolist())
+            body_pts = seg < 0
+            pts.append(d.contact.pos[:n][near][body_pts])
+            bodies.append(m.geom_bodyid[other[body_pts]])
+            segs.append(np.full(int(body_pts.sum()), -1))
+        for seg, geoms in enumerate(self._sole_geoms):
             if seg in touching:
                 gap = self.cfg.sole_gap
-            elif planted[seg]:
+            elif planted[seg] and self.cfg.plan_contact_height > 0:
                 gap = self.cfg.plan_contact_height
             else:
                 continue
-            for g in self._sole_geoms[seg]:
-                bottom = d.geom_xpos[g] - np.array([0.0, 0.0, m.geom_size[g, 0]])
-                if bottom[2] <= gap:
-                    pts.append(bottom)
-                    bodies.append(m.geom_bodyid[g])
-        if not pts:
-            return np.zeros((0, 3)), np.zeros(0, dtype=int), touching
-        return np.array(pts), np.array(bodies), touching
+            bottom = d.geom_xpos[geoms].copy()
+            bottom[:, 2] -= m.geom_size[geoms, 0]
+            keep = bottom[:, 2] <= gap
+            pts.append(bottom[keep])
+            bodies.append(np.full(int(keep.sum()), self._foot_bodies[seg]))
+            segs.append(np.full(int(keep.sum()), seg))
+        return np.concatenate(pts), np.concatenate(bodies), np.concatenate(segs), touching
 
     def _update_anchor(self, d: mujoco.MjData, ref: Reference, k: int, touching: set[int]) -> np.ndarray:
         """Horizontal offset `(3,)` of the simulated support from the reference's.
@@ -124,6 +195,8 @@ class WholeBodyController:
         aimed relative to where it actually is (the offset, low-passed). Swing feet land
         `foot_recenter` of the way back to the world reference, so drift decays step by step.
         """
+        if self.cfg.anchor_tau_s <= 0:
+            return self._shift
         offsets = []
         for foot, (rear, toes) in enumerate(((0, 1), (2, 3))):
             planted_ref = ref.stance[k, rear] or ref.stance[k, toes]
@@ -131,7 +204,7 @@ class WholeBodyController:
             if planted_ref and planted_sim:
                 j = sk.LEFT_ANKLE if foot == 0 else sk.RIGHT_ANKLE
                 offsets.append(d.xpos[self.h.body_id[j]] - ref.body_pos[k, j])
-        if offsets and self.cfg.anchor_tau_s > 0:
+        if offsets:
             target = np.mean(offsets, axis=0)
             target[2] = 0.0
             self._shift += min(1.0, ref.dt / self.cfg.anchor_tau_s) * (target - self._shift)
@@ -139,74 +212,51 @@ class WholeBodyController:
 
     # -------------------------------------------------------------------- the QP
     def compute(self, d: mujoco.MjData, ref: Reference, k: int) -> ControlOutput:
-        """Command for the state in `d` (after mj_forward) at reference step `k`."""
+        """Command for the state in `d` (kinematics, inertia, contacts and bias forces of the
+        current state computed, e.g. by mj_forward or mj_step1) at reference step `k`."""
         cfg, h, m = self.cfg, self.h, self.h.model
-        nu, nv = self.nu, self.nv
-        pts, bodies, touching = self.contact_points(d, ref.stance[k])
+        nv = self.nv
+        self._jac = {}
+        pts, bodies, segs, touching = self.contact_points(d, ref.stance[k])
         shift = self._update_anchor(d, ref, k, touching)
         P = len(pts)
-        nx = nu + ROOT_DOFS + 4 * P
-
-        # B maps x to generalized force: columns for torques, residual, edge forces
-        B = np.zeros((nv, nx))
-        B[h.act_dof, np.arange(nu)] = 1.0
-        B[np.arange(ROOT_DOFS), nu + np.arange(ROOT_DOFS)] = 1.0
-        Jc = np.zeros((3 * P, nv))
-        for i, (p, b) in enumerate(zip(pts, bodies)):
-            mujoco.mj_jac(m, d, self._jacp, None, p, int(b))
-            Jc[3 * i : 3 * i + 3] = self._jacp
-            B[:, nu + ROOT_DOFS + 4 * i : nu + ROOT_DOFS + 4 * i + 4] = self._jacp.T @ self._edges.T
-        # M^-1 B and M^-1 h through MuJoCo's sparse factorisation (mj_solveM solves row-wise)
-        G = np.zeros((nx, nv))
-        mujoco.mj_solveM(m, d, G, np.ascontiguousarray(B.T))
-        G = G.T  # (nv, nx)
+        M = self._M
+        mujoco.mj_fullM(m, d, M)
         hvec = d.qfrc_bias - d.qfrc_passive
-        g0 = np.zeros((1, nv))
-        mujoco.mj_solveM(m, d, g0, -hvec[None])
-        g0 = g0[0]
+        qd = d.qvel
 
-        rows_A, rows_b, rows_w = [], [], []
-
-        def task(J: np.ndarray, acc: np.ndarray, weight) -> None:
-            """Ask for accelerations `J qdd = acc` (J: (r, nv)) at `weight`."""
-            rows_A.append(J @ G)
-            rows_b.append(acc - J @ g0)
-            rows_w.append(np.broadcast_to(weight, (len(acc),)))
-
-        # joints and root orientation: PD accelerations towards the reference
+        # joints and root orientation: PD accelerations towards the reference (diagonal rows)
         qerr = np.zeros(nv)
         mujoco.mj_differentiatePos(m, qerr, 1.0, d.qpos, ref.qpos[k])  # ref - current, velocity space
-        verr = ref.qvel[k] - d.qvel
-        qdd_des = ref.qacc[k] + cfg.kp * qerr + cfg.kd * verr
-        qdd_des[3:6] = ref.qacc[k, 3:6] + cfg.kp_root * qerr[3:6] + cfg.kd_root * verr[3:6]
-        w = self._joint_w.copy()
-        w[0:3] = 0.0  # root translation is driven through the CoM task
-        w[3:6] = cfg.w_root_rot
+        verr = ref.qvel[k] - qd
+        a_diag = ref.qacc[k] + cfg.kp * qerr + cfg.kd * verr
+        a_diag[3:6] = ref.qacc[k, 3:6] + cfg.kp_root * qerr[3:6] + cfg.kd_root * verr[3:6]
+        w_diag = self._joint_w.copy()
+        rows, targets, weights = [], [], []
+
+        def task(J: np.ndarray, acc: np.ndarray, weight: float) -> None:
+            """Ask for accelerations `J qdd = acc` (J: (r, nv)) at `weight`."""
+            rows.append(J)
+            targets.append(acc)
+            weights.append(np.full(len(acc), weight))
 
         # planted foot segments lie flat instead of copying the reference's ankle angles (a
         # sole tilted by a few mm stands on one edge and cannot balance)
         for seg, body in enumerate(self._foot_bodies):
             if not ref.stance[k, seg] or d.xpos[body, 2] > cfg.flat_foot_height:
                 continue
-            w[self._foot_dofs[seg]] *= cfg.flat_foot_joint_scale
-            mujoco.mj_jacBody(m, d, None, self._jacr, body)
-            tilt = np.cross(d.xmat[body].reshape(3, 3)[:, 1], [0.0, 0.0, 1.0])  # sole normal -> up
-            alpha = cfg.kp_flat * tilt - cfg.kd_flat * (self._jacr @ d.qvel)
-            task(self._jacr[:2], alpha[:2], cfg.w_flat)
-        task(np.eye(nv), qdd_des, w)
+            w_diag[self._foot_dofs[seg]] *= cfg.flat_foot_joint_scale
+            jr = self._body_jac(d, int(body))[1]
+            normal = d.xmat[body].reshape(3, 3)[:, 1]  # the sole's normal (the body's y axis)
+            tilt = np.array([normal[1], -normal[0], 0.0])  # normal x up: the rotation that levels it
+            task(jr[:2], (cfg.kp_flat * tilt - cfg.kd_flat * (jr @ qd))[:2], cfg.w_flat)
 
-        # centre of mass, aimed relative to the support (see _update_anchor)
-        com = d.subtree_com[self._pelvis].copy()
-        mujoco.mj_jacSubtreeCom(m, d, self._jcom, self._pelvis)
-        com_vel = self._jcom @ d.qvel
+        # centre of mass, aimed relative to the support (see _update_anchor): the root's
+        # linear rows of the equations of motion, M_6[:3] qdd + h_6[:3] = m (cdd - g)
+        com = d.subtree_com[self._pelvis]
+        com_vel = M[:3] @ qd / h.mass  # linear momentum / mass
         cdd_des = ref.com_acc[k] + cfg.kp_com * (ref.com[k] + shift - com) + cfg.kd_com * (ref.com_vel[k] - com_vel)
-        A_com = np.zeros((3, nx))
-        A_com[:, nu : nu + 3] = np.eye(3)
-        for i in range(P):
-            A_com[:, nu + ROOT_DOFS + 4 * i : nu + ROOT_DOFS + 4 * i + 4] = self._edges.T
-        rows_A.append(A_com / h.mass)  # m (cdd - g) = sum E lam + r_lin
-        rows_b.append(cdd_des - m.opt.gravity)
-        rows_w.append(np.full(3, cfg.w_com))
+        task(M[:3] / h.mass, cdd_des - m.opt.gravity - hvec[:3] / h.mass, cfg.w_com)
 
         # swinging feet go where the reference puts them, shifted with the support and by the
         # capture-point error: stepping onto the divergent component of the CoM error is what
@@ -218,51 +268,56 @@ class WholeBodyController:
         for foot, j in enumerate((sk.LEFT_ANKLE, sk.RIGHT_ANKLE)):
             if ref.stance[k, 2 * foot] and ref.stance[k, 2 * foot + 1]:
                 continue
-            body = self._foot_bodies[2 * foot]
-            mujoco.mj_jacBody(m, d, self._jacp, None, body)
+            body = int(self._foot_bodies[2 * foot])
+            jp = self._body_jac(d, body)[0]
             a_des = (ref.body_acc[k, j] + cfg.kp_foot * (ref.body_pos[k, j] + step - d.xpos[body])
-                     + cfg.kd_foot * (ref.body_vel[k, j] - self._jacp @ d.qvel))
-            task(self._jacp, a_des, cfg.w_foot)
+                     + cfg.kd_foot * (ref.body_vel[k, j] - jp @ qd))
+            task(jp, a_des, cfg.w_foot)
 
-        # points in contact do not slide: point acceleration = -k v, so they come to rest
+        # a segment the reference plants but that has come off the floor (unloaded as the body
+        # rolled over it) goes back down where it is instead of wandering with the leg: its
+        # lowest corner stops horizontally and descends to the floor
+        if cfg.w_hold > 0:
+            for seg, geoms in enumerate(self._sole_geoms):
+                if not ref.stance[k, seg] or seg in touching:
+                    continue
+                z = d.geom_xpos[geoms, 2] - m.geom_size[geoms, 0]
+                low = int(np.argmin(z))
+                if z[low] > cfg.hold_height:
+                    continue
+                p = d.geom_xpos[geoms[low]] - np.array([0.0, 0.0, m.geom_size[geoms[low], 0]])
+                body = int(self._foot_bodies[seg])
+                Jp = self._point_jacs(d, p[None], np.array([body]))
+                v = Jp @ qd
+                a_des = -cfg.kd_slip * v
+                a_des[2] = -cfg.kp_foot * z[low] - cfg.kd_foot * v[2]
+                task(Jp, a_des, cfg.w_hold)
+
+        # points in contact do not slide: point acceleration = -k v, so they come to rest. A
+        # foot segment the reference lifts may still touch (and push), but holding it in place
+        # would keep the foot from leaving the floor.
+        Jc = self._point_jacs(d, pts, bodies) if P else np.zeros((0, nv))
         if P:
-            task(Jc, -cfg.kd_slip * (Jc @ d.qvel), cfg.w_slip)
+            w_slip = np.where((segs < 0) | ref.stance[k, segs], cfg.w_slip, cfg.w_slip_swing)
+            rows.append(Jc)
+            targets.append(-cfg.kd_slip * (Jc @ qd))
+            weights.append(np.repeat(w_slip, 3))
 
-        # regularisation: residual (the strength knob), torques, contact forces
-        reg = np.zeros(nx)
-        reg[:nu] = cfg.w_torque / np.maximum(h.torque_limit, 1.0) ** 2
-        reg[nu : nu + 3] = cfg.w_residual / h.weight**2
-        reg[nu + 3 : nu + 6] = cfg.w_residual / (h.weight * TORQUE_ARM) ** 2
-        reg[nu + ROOT_DOFS :] = cfg.w_force / h.weight**2
-
-        A = np.concatenate(rows_A)
-        b = np.concatenate(rows_b)
-        wv = np.concatenate(rows_w)
-        Aw = A * wv[:, None]
-        H = A.T @ Aw + np.diag(reg)
-        f = -Aw.T @ b
-
-        # Only the edge forces are bounded (lam >= 0). Minimise over the unbounded torques and
-        # residual in closed form (Schur complement), leaving a small QP in lam for daqp.
-        nz = nu + ROOT_DOFS
-        chol = cho_factor(H[:nz, :nz])
-        if P:
-            Hzl = H[:nz, nz:]
-            Y = cho_solve(chol, np.concatenate([Hzl, f[:nz, None]], axis=1))  # Hzz^-1 [Hzl, fz]
-            H_red = H[nz:, nz:] - Hzl.T @ Y[:, :-1]
-            f_red = f[nz:] - Hzl.T @ Y[:, -1]
-            nl = nx - nz
-            lam, _, exitflag, _ = daqp.solve(0.5 * (H_red + H_red.T), f_red, np.zeros((0, nl)), np.full(nl, np.inf),
-                                             np.zeros(nl), np.zeros(nl, dtype=np.int32))
-            ok = exitflag == 1
-            if not ok:
-                lam = np.zeros(nl)
-            z = -(Y[:, -1] + Y[:, :-1] @ lam)
-        else:
-            ok = True
-            z = -cho_solve(chol, f[:nz])
-        tau = np.clip(z[:nu], -h.torque_limit, h.torque_limit)
-        res = z[nu:nz].copy()
+        # tracking Hessian Q = diag(w) + R^T W R and gradient term q, then the closed form
+        R = np.concatenate(rows)
+        wr = np.concatenate(weights)
+        RW = R.T * wr
+        Q = RW @ R
+        Q[np.diag_indices(nv)] += w_diag
+        q = RW @ np.concatenate(targets) + w_diag * a_diag
+        # B: root wrench of each edge force (the free joint's rows of the point Jacobians)
+        B = np.einsum("pcr,ec->rpe", Jc[:, :ROOT_DOFS].reshape(P, 3, ROOT_DOFS), self._edges).reshape(ROOT_DOFS, 4 * P)
+        price = self._res_price * self._assist(d, ref, k)
+        qdd, lam, ok = solve_qp(Q, q, M[:ROOT_DOFS], hvec[:ROOT_DOFS], B, price, cfg.w_force / h.weight**2)
+        f_pts = (lam.reshape(P, 4) @ self._edges).ravel()  # world contact forces (3 P,)
+        gen = M @ qdd + hvec - Jc.T @ f_pts  # generalized force actuators and residual must give
+        tau = np.clip(gen[h.act_dof], -h.torque_limit, h.torque_limit)
+        res = gen[:ROOT_DOFS].copy()
         # the cap bounds the force's magnitude (and the torque's, at TORQUE_ARM), keeping its direction
         for sl, cap in ((slice(0, 3), 1.0), (slice(3, 6), TORQUE_ARM)):
             cap *= cfg.residual_max_bw * h.weight

@@ -2,16 +2,13 @@ import json
 
 import numpy as np
 import pytest
+from clips import standing
 
-from motionloop import skeleton as sk
-from motionloop.motion import Motion
 from motionloop.physics import metrics as pm
 from motionloop.physics.config import TrackerConfig
 from motionloop.physics.correct import CorrectionConfig, correct
 from motionloop.physics.model import Humanoid
 from motionloop.physics.tracker import track
-
-from clips import standing
 
 
 def test_standing_stays_standing_for_3s_with_zero_residual():

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
+from clips import standing
 
 from motionloop.physics.feasibility import feasibility_bw, feasibility_profile
-
-from clips import standing
 
 
 def test_standing_needs_no_residual():

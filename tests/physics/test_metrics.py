@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from clips import standing
 
 from motionloop import skeleton as sk
 from motionloop.physics import metrics as pm
-
-from clips import standing
 
 
 def test_standing_is_clean():

@@ -1,0 +1,54 @@
+import numpy as np
+from clips import standing
+
+from motionloop import skeleton as sk
+from motionloop.physics.balance import (
+    BalanceConfig,
+    balance_repair,
+    project_to_polygon,
+    zmp_and_support,
+)
+from motionloop.physics.model import default_humanoid
+
+
+def _leaning(bend: float, frames: int = 21):
+    """Standing, the spine bent over the toes far enough that the CoM leaves the feet."""
+    clip = standing(frames)
+    poses = clip.poses.copy()
+    for j in (sk.SPINE1, sk.SPINE2, sk.SPINE3):
+        poses[:, j, 0] = bend
+    return clip.replace(poses=poses)
+
+
+def _zmp_outside(h, clip) -> np.ndarray:
+    zmp, support, _, _, _ = zmp_and_support(h, clip)
+    return np.array([np.linalg.norm(project_to_polygon(p, s, 0.0) - p) for p, s in zip(zmp, support)])
+
+
+def test_repaired_clip_needs_its_zmp_inside_the_support():
+    h = default_humanoid()
+    clip = _leaning(-0.6)
+    assert _zmp_outside(h, clip).min() > 0.02
+    fixed, info = balance_repair(h, clip)
+    assert _zmp_outside(h, fixed).max() < 1e-3
+    assert info["zmp_out_before_m"] > 0.02 and info["zmp_out_after_m"] < 1e-3
+    # the feet stayed (within what a straight leg can reach); the pelvis moved, horizontally
+    np.testing.assert_allclose(fixed.joints()[:, sk.LEFT_ANKLE], clip.joints()[:, sk.LEFT_ANKLE], atol=5e-3)
+    assert np.abs(fixed.trans[:, 2] - clip.trans[:, 2]).max() < 1e-6
+    assert np.abs(fixed.trans[:, :2] - clip.trans[:, :2]).max() > 0.02
+
+
+def test_amount_scales_the_shift():
+    h = default_humanoid()
+    clip = _leaning(-0.6)
+    full, _ = balance_repair(h, clip)
+    half, _ = balance_repair(h, clip, BalanceConfig(amount=0.5))
+    np.testing.assert_allclose(half.trans - clip.trans, 0.5 * (full.trans - clip.trans), atol=1e-5)
+
+
+def test_balanced_clip_is_left_alone():
+    h = default_humanoid()
+    clip = standing(21)
+    fixed, info = balance_repair(h, clip)
+    np.testing.assert_allclose(fixed.trans, clip.trans)
+    assert info["max_shift_m"] == 0.0
