@@ -92,6 +92,7 @@ class TrackingReport:
     feasibility_after_bw: float = 0.0
     strength: float = 1.0
     metrics_cpu_s: float = 0.0
+    residual_torque_bw: float = 0.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -137,6 +138,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         report = TrackingReport(
             clip=name, success=result.resets == 0, resets=result.resets,
             residual_bw=float(result.residual_bw.mean()), residual_bw_max=float(result.residual_bw.max()),
+            residual_torque_bw=float(result.residual_torque_bw.mean()),
             mpjpe_mm=glob, feasibility_bw=feas, cpu_s=cpu, before=before, after=after,
             qp_failures=result.qp_failures, mpjpe_local_mm=loc, feasibility_after_bw=feas_after,
             strength=float(cfg.strength), metrics_cpu_s=metrics_cpu + time.process_time() - t_metrics,

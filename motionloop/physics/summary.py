@@ -21,6 +21,7 @@ def summarize(reports: list[TrackingReport]) -> dict:
         "success_rate": float(np.mean([r.success for r in reports])) if reports else float("nan"),
         "resets": int(sum(r.resets for r in ran)),
         "residual_bw": _mean(r.residual_bw for r in ran),
+        "residual_torque_bw": _mean(r.residual_torque_bw for r in ran),
         "mpjpe_mm": _mean(r.mpjpe_mm for r in ran),
         "feasibility_bw": _mean(r.feasibility_bw for r in reports),
         "feasibility_after_bw": _mean(r.feasibility_after_bw for r in ran),

@@ -20,6 +20,7 @@ import numpy as np
 from motionloop.errors import MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics.config import TrackerConfig
+from motionloop.physics.feasibility import TORQUE_ARM
 from motionloop.physics.model import ROOT_DOFS, Humanoid
 from motionloop.physics.reference import Reference, build_reference
 from motionloop.physics.wbc import WholeBodyController
@@ -36,6 +37,7 @@ class TrackResult:
     Attributes:
         qpos: `(T, nq)` simulated state at the clip's frame times.
         residual_bw: `(K,)` root residual force per control step, fraction of body weight.
+        residual_torque_bw: `(K,)` root residual torque per control step, in body weight x 1 m.
         resets: number of fail-safe resets.
         qp_failures: control steps where the QP failed (zero command applied).
         cpu_s: process CPU seconds spent.
@@ -43,6 +45,7 @@ class TrackResult:
 
     qpos: np.ndarray
     residual_bw: np.ndarray
+    residual_torque_bw: np.ndarray
     resets: int
     qp_failures: int
     cpu_s: float
@@ -82,6 +85,7 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
     out_steps = np.minimum(np.round(np.arange(motion.num_frames) / motion.fps / ref.dt).astype(int), ref.num_steps - 1)
     qpos_out = np.zeros((motion.num_frames, h.nq))
     residual = np.zeros(ref.num_steps)
+    residual_torque = np.zeros(ref.num_steps)
     resets, failures, reset_steps = 0, 0, []
     _set_state(h, d, ref, 0)
     frame = 0
@@ -106,6 +110,7 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
         d.ctrl[:] = cmd.ctrl
         d.qfrc_applied[:ROOT_DOFS] = cmd.residual
         residual[k] = np.linalg.norm(cmd.residual[:3]) / h.weight
+        residual_torque[k] = np.linalg.norm(cmd.residual[3:]) / (h.weight * TORQUE_ARM)
         mujoco.mj_step2(m, d)
         for _ in range(substeps - 1):
             mujoco.mj_step(m, d)
@@ -116,5 +121,6 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
     while frame < motion.num_frames:
         qpos_out[frame] = d.qpos
         frame += 1
-    return TrackResult(qpos_out, residual[:-1] if len(residual) > 1 else residual, resets, failures,
+    used = slice(0, max(1, ref.num_steps - 1))  # the last step takes no command
+    return TrackResult(qpos_out, residual[used], residual_torque[used], resets, failures,
                        time.process_time() - t0, reset_steps)
