@@ -1,0 +1,288 @@
+"""The configuration of a self-consuming loop run (frozen, validated; TOML in configio.py).
+
+A run is `generations` rounds of: build the training set (workflow), fit a model, sample from
+it, correct the samples, evaluate. Several arms (correction settings, optionally their own
+workflow and lambdas) run side by side, each for every lambda and every seed.
+
+Glossary (BACKGROUND.md):
+- `n`: real training items (toy points, or motion windows of `motion.window` frames).
+- `lambda`: synthetic ratio; each generation draws m = round(lambda * n) fresh samples.
+- workflows: `replace` fits on the newest m samples only; `accumulate` on the real data
+  plus every synthetic sample so far; `accumulate-subsample` on n drawn without replacement
+  from that pool (Kazdan et al.); `mix` on all n real plus the newest m (Gillman et al.).
+- training: `retrain` fits every generation the way generation 0 was fitted; `finetune`
+  continues the previous generation's model (motion only).
+- correction: `none`, `physics` (MuJoCo tracking at `strength`, motion only), `ideal`
+  (each sample replaced by a true-distribution sample with probability gamma/(1+gamma),
+  i.e. the mixture with weights 1/(1+gamma) and gamma/(1+gamma); toy tasks only).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from motionloop.errors import ConfigError
+
+Task = Literal["gaussian", "kde", "motion"]
+Workflow = Literal["replace", "accumulate", "accumulate-subsample", "mix"]
+Training = Literal["retrain", "finetune"]
+Correction = Literal["none", "physics", "ideal"]
+Dataset = Literal["blobs", "circles", "moons", "swiss-roll"]
+Keep = Literal["all", "last"]
+Estimator = Literal["mle", "unbiased"]
+Projection = Literal["none", "static", "range"]
+
+TOY_TASKS = ("gaussian", "kde")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _choice(where: str, value, kind) -> None:
+    valid = get_args(kind)
+    if value not in valid:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, valid))}")
+
+
+def _at_least(where: str, value, low, integer: bool = True) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) if integer else isinstance(value, (int, float))
+    if not ok or (not integer and not math.isfinite(value)) or value < low:
+        what = "an integer" if integer else "a finite number"
+        raise ConfigError(f"{where}: must be {what} >= {low}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ArmConfig:
+    """One arm: how its synthetic samples are corrected (and optionally its own workflow/lambdas).
+
+    Attributes:
+        name: directory-safe name (letters, digits, `_ . -`), unique in the run.
+        correction: "none", "physics" (motion) or "ideal" (toy tasks).
+        strength: physics correction strength in [0, 1] (see physics.correct).
+        gamma: ideal-corrector strength >= 0 (0 = no correction).
+        workflow: overrides the run's workflow for this arm (None = the run's).
+        lambdas: overrides the run's lambdas for this arm (None = the run's), e.g. [0.0]
+            for the baseline arm that trains on real data only.
+    """
+
+    name: str
+    correction: Correction = "none"
+    strength: float = 1.0
+    gamma: float = 1.0
+    workflow: Workflow | None = None
+    lambdas: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        where = f"arms.{self.name}"
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ConfigError(f"arms: name {self.name!r} must be letters, digits, '_', '.', '-' (a directory name)")
+        _choice(f"{where}.correction", self.correction, Correction)
+        if self.workflow is not None:
+            _choice(f"{where}.workflow", self.workflow, Workflow)
+        if not 0.0 <= self.strength <= 1.0:
+            raise ConfigError(f"{where}.strength: must be in [0, 1], got {self.strength}")
+        _at_least(f"{where}.gamma", self.gamma, 0, integer=False)
+        if self.lambdas is not None:
+            _check_lambdas(f"{where}.lambdas", self.lambdas)
+
+
+def _check_lambdas(where: str, lambdas: tuple[float, ...]) -> None:
+    if len(lambdas) == 0:
+        raise ConfigError(f"{where}: give at least one lambda")
+    for lam in lambdas:
+        if not (isinstance(lam, (int, float)) and math.isfinite(lam)) or lam < 0:
+            raise ConfigError(f"{where}: lambda must be a finite number >= 0, got {lam!r}")
+    if len(set(lambdas)) != len(lambdas):
+        raise ConfigError(f"{where}: repeated lambda in {list(lambdas)}")
+
+
+@dataclass(frozen=True)
+class GaussianConfig:
+    """Multivariate Gaussian fitting (Kazdan et al.; the 2-D toy of Gillman et al.).
+
+    The target is N(0, I_dim); a model is the sample mean and covariance. `estimator`:
+    "mle" (maximum likelihood, divides by N: the variance shrinks by (N-1)/N per replace
+    generation on average) or "unbiased" (N - 1: the variance is a martingale under replace
+    and still collapses almost surely, only more slowly and erratically).
+    """
+
+    dim: int = 2
+    estimator: Estimator = "mle"
+
+    def __post_init__(self) -> None:
+        _at_least("gaussian.dim", self.dim, 1)
+        _choice("gaussian.estimator", self.estimator, Estimator)
+
+
+@dataclass(frozen=True)
+class KDEConfig:
+    """Gaussian kernel density estimation on a 2-D toy dataset (datasets.py).
+
+    Attributes:
+        dataset: "blobs", "circles", "moons" or "swiss-roll".
+        bandwidth: kernel standard deviation, in the dataset's units.
+        noise: the dataset's noise (None = its default, see datasets.DEFAULT_NOISE).
+        eval_points: held-out real points whose mean negative log-likelihood is `nll`.
+    """
+
+    dataset: Dataset = "moons"
+    bandwidth: float = 0.1
+    noise: float | None = None
+    eval_points: int = 500
+
+    def __post_init__(self) -> None:
+        _choice("kde.dataset", self.dataset, Dataset)
+        if not (isinstance(self.bandwidth, (int, float)) and self.bandwidth > 0 and math.isfinite(self.bandwidth)):
+            raise ConfigError(f"kde.bandwidth: must be a finite number > 0, got {self.bandwidth!r}")
+        if self.noise is not None:
+            _at_least("kde.noise", self.noise, 0, integer=False)
+        _at_least("kde.eval_points", self.eval_points, 1)
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    """The motion task: diffusion model, physics corrector, evaluator.
+
+    Attributes:
+        data: real clips: "bundled" (the shipped set without object interaction) or a clip
+            file/directory. The real training set is `n` non-overlapping windows of it.
+        reference: evaluation reference clips ("bundled" or a clip file/directory).
+        window: frames per real window (20 fps); must equal the model's training window.
+        init: generation 0's starting point: "base" (the shipped base model), "scratch",
+            or a checkpoint path.
+        model: the denoiser preset when training from scratch ("cpu-small", "mdm").
+        init_steps: training steps of generation 0 on the n real windows (from scratch, or
+            fine-tuning `init`; 0 = use `init` as it is). "retrain" repeats this every generation.
+        finetune_steps: steps per generation with training "finetune".
+        batch_size, train_lr: batch and peak learning rate of training from scratch.
+        finetune_lr: fine-tuning learning rate (None = the checkpoint's own).
+        sampler, guidance: how clips are sampled (model.sample).
+        eval_clips: clips sampled per generation for evaluation (one fixed noise seed per
+            run seed, so generations and arms are compared on the same noise).
+        eval_n: windows compared by `evaluate` (FID depends on it; keep it fixed).
+        evaluator: evaluator file (None = the shipped one).
+        probe_clips: evaluation clips tracked by the physics corrector (strength
+            `probe_strength`) in every arm, for the residual/success/MPJPE curves.
+        project: how corrected training clips are mapped back onto the real data's joint
+            usage: "none", "static" (joints that never rotate in the real data keep the
+            generated rotation) or "range" (also clip every joint to the real data's range);
+            motion_task.py says why and what each costs.
+        workers: correction worker processes (0 = one per core).
+        device: "auto" (CUDA when present), "cpu" or "cuda".
+    """
+
+    data: str = "bundled"
+    reference: str = "bundled"
+    window: int = 40
+    init: str = "base"
+    model: str = "cpu-small"
+    init_steps: int = 0
+    finetune_steps: int = 150
+    batch_size: int = 32
+    train_lr: float = 5e-4
+    finetune_lr: float | None = None
+    sampler: str = "ddim:50"
+    guidance: float = 1.0
+    eval_clips: int = 128
+    eval_n: int = 128
+    evaluator: str | None = None
+    probe_clips: int = 8
+    probe_strength: float = 1.0
+    project: Projection = "range"
+    workers: int = 2
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name, low in (("window", 2), ("init_steps", 0), ("finetune_steps", 1), ("batch_size", 1),
+                          ("eval_clips", 1), ("eval_n", 4), ("probe_clips", 0), ("workers", 0)):  # fmt: skip
+            _at_least(f"motion.{name}", getattr(self, name), low)
+        for name in ("train_lr", "finetune_lr"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and 0 < value < math.inf):
+                raise ConfigError(f"motion.{name}: must be a finite number > 0, got {value!r}")
+        _at_least("motion.guidance", self.guidance, 0, integer=False)
+        if not 0.0 <= self.probe_strength <= 1.0:
+            raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
+        _choice("motion.project", self.project, Projection)
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"motion.device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
+        if self.init == "scratch" and self.init_steps < 1:
+            raise ConfigError("motion.init_steps: init 'scratch' needs init_steps >= 1")
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """A whole run (see the module docstring for the terms).
+
+    Attributes:
+        name: the run's title (plots, report).
+        task: "gaussian", "kde" or "motion"; its section (`gaussian`, `kde`, `motion`) applies.
+        generations: generations after generation 0 (the fit on real data only).
+        n: real training items. seeds: one replicate per seed.
+        workflow, training, lambdas: defaults of every arm.
+        keep_checkpoints: "all", or "last" (delete a generation's model once the next one
+            is complete; a resume needs only the last).
+        arms: the arms, run side by side.
+    """
+
+    name: str
+    task: Task
+    generations: int
+    n: int
+    arms: tuple[ArmConfig, ...]
+    seeds: tuple[int, ...] = (0,)
+    workflow: Workflow = "mix"
+    training: Training = "retrain"
+    lambdas: tuple[float, ...] = (1.0,)
+    keep_checkpoints: Keep = "all"
+    gaussian: GaussianConfig = field(default_factory=GaussianConfig)
+    kde: KDEConfig = field(default_factory=KDEConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+
+    def __post_init__(self) -> None:
+        _choice("task", self.task, Task)
+        _choice("workflow", self.workflow, Workflow)
+        _choice("training", self.training, Training)
+        _choice("keep_checkpoints", self.keep_checkpoints, Keep)
+        _at_least("generations", self.generations, 1)
+        _at_least("n", self.n, 2)
+        if len(self.seeds) == 0 or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds: give one or more distinct seeds, got {list(self.seeds)}")
+        for s in self.seeds:
+            _at_least("seeds", s, 0)
+        _check_lambdas("lambdas", self.lambdas)
+        if not self.arms:
+            raise ConfigError("arms: give at least one [[arms]] table")
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"arms: repeated arm name in {names}")
+        toy = self.task in TOY_TASKS
+        if toy and self.training == "finetune":
+            raise ConfigError(f"training: 'finetune' needs a trainable model; task {self.task!r} fits in closed form, "
+                              "use 'retrain'")  # fmt: skip
+        if self.task == "motion" and self.training == "retrain" and self.motion.init_steps < 1:
+            raise ConfigError("training: 'retrain' repeats generation 0's training every generation; "
+                              "set motion.init_steps >= 1 or use training = 'finetune'")  # fmt: skip
+        for arm in self.arms:
+            if arm.correction == "physics" and toy:
+                raise ConfigError(f"arms.{arm.name}.correction: 'physics' needs task 'motion'; toy tasks use 'ideal'")
+            if arm.correction == "ideal" and not toy:
+                raise ConfigError(f"arms.{arm.name}.correction: 'ideal' needs the true distribution (tasks "
+                                  "'gaussian', 'kde'); the motion task uses 'physics'")  # fmt: skip
+            if self.workflow_of(arm) == "replace" and 0.0 in self.lambdas_of(arm):
+                raise ConfigError(f"arms.{arm.name}: workflow 'replace' with lambda 0 leaves no training data; "
+                                  "use lambda > 0 or workflow 'mix'")  # fmt: skip
+
+    def workflow_of(self, arm: ArmConfig) -> str:
+        return arm.workflow or self.workflow
+
+    def lambdas_of(self, arm: ArmConfig) -> tuple[float, ...]:
+        return arm.lambdas if arm.lambdas is not None else self.lambdas
+
+    def units(self) -> list[tuple[ArmConfig, float]]:
+        """(arm, lambda) pairs in run order."""
+        return [(arm, float(lam)) for arm in self.arms for lam in self.lambdas_of(arm)]
+
+    def synthetic_count(self, lam: float) -> int:
+        """m = round(lambda * n): fresh synthetic items per generation."""
+        return int(round(lam * self.n))

@@ -1,0 +1,100 @@
+"""The run directory (DESIGN.md): layout, the metrics file, and what a resume may continue.
+
+```
+RUN/
+  config.toml                  the resolved configuration
+  metrics.jsonl                one object per (arm, lambda, seed, generation)
+  base/seed_S/                 generation 0's model (fit on real data only; shared by all arms),
+                               metrics.json (its evaluation), probe clips
+  ARM_lamL/seed_S/gen_KKK/     checkpoint.pt (model.npz for toy tasks), samples/ (drawn from
+                               this generation's model for the next), corrected/, reports.jsonl
+  curves.png, report.html
+```
+A (arm, lambda, seed) generation is complete when its metrics line exists; everything of a
+later generation on disk is partial and is redone. The line is appended last, with one write.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from motionloop.errors import ConfigError, MotionloopError
+from motionloop.io import read_jsonl, write_text
+from motionloop.loop.config import LoopConfig
+from motionloop.loop.configio import diff, load_config, to_toml
+
+CONFIG = "config.toml"
+METRICS = "metrics.jsonl"
+CURVES = "curves.png"
+REPORT = "report.html"
+REPORTS = "reports.jsonl"  # correction reports of a generation
+# settings a resume may change: they extend the run or change only its speed
+RESUME_FREE = ("generations", "motion.workers")
+
+
+def unit_dir(root: Path, arm: str, lam: float, seed: int) -> Path:
+    return root / f"{arm}_lam{lam:g}" / f"seed_{seed}"
+
+
+def gen_dir(unit: Path, generation: int) -> Path:
+    return unit / f"gen_{generation:03d}"
+
+
+def base_dir(root: Path, seed: int) -> Path:
+    return root / "base" / f"seed_{seed}"
+
+
+def unit_key(arm: str, lam: float, seed: int) -> tuple[str, float, int]:
+    return (arm, float(lam), int(seed))
+
+
+def _cut_torn_line(path: Path) -> None:
+    """Drop a partial last line (a crash inside a write) so that later appends stay whole lines."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data[: data.rfind(b"\n") + 1]
+        with open(path, "r+b") as f:
+            f.truncate(len(keep))
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def prepare(root: Path, config: LoopConfig, resume: bool) -> list[dict]:
+    """Create or reopen the run at `root`; return its complete metrics records.
+
+    A new run refuses a directory that already holds one; a resume refuses a config that
+    differs from the stored one in anything but RESUME_FREE (the message lists the keys).
+    """
+    cfg_path, metrics = root / CONFIG, root / METRICS
+    if not resume:
+        if cfg_path.exists():
+            raise MotionloopError(f"{root}: already holds a run ({CONFIG}); pass --resume to continue it, "
+                                  "or choose another --out")  # fmt: skip
+        root.mkdir(parents=True, exist_ok=True)
+        write_text(cfg_path, to_toml(config))
+        metrics.touch()
+        return []
+    if not cfg_path.exists():
+        raise MotionloopError(f"{root}: nothing to resume (no {CONFIG}); start the run without --resume")
+    try:
+        stored = load_config(cfg_path)
+    except ConfigError as e:
+        raise MotionloopError(f"{root}: cannot resume: the stored config is invalid ({e})") from None
+    changes = [c for c in diff(stored, config) if c.split(":")[0] not in RESUME_FREE]
+    if changes:
+        raise ConfigError(f"{root}: cannot resume with a different config ({'; '.join(changes)}); "
+                          "use the run's own config.toml, or start a new run in another directory")  # fmt: skip
+    write_text(cfg_path, to_toml(config))
+    if not metrics.exists():
+        metrics.touch()
+    _cut_torn_line(metrics)
+    return read_jsonl(metrics)
+
+
+def completed(records: list[dict]) -> dict[tuple[str, float, int], int]:
+    """The last complete generation of every (arm, lambda, seed) that has one."""
+    out: dict[tuple[str, float, int], int] = {}
+    for r in records:
+        key = unit_key(r["arm"], r["lambda"], r["seed"])
+        out[key] = max(out.get(key, -1), int(r["generation"]))
+    return out

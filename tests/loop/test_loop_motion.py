@@ -1,0 +1,105 @@
+"""The motion task end to end with a tiny model: run directory layout, metrics, report files."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from motionloop.data.bundled import OBJECT_LABELS, load_bundled
+from motionloop.io import read_jsonl
+from motionloop.loop import plot_run, run_loop
+from motionloop.loop.configio import from_dict
+from motionloop.model.checkpoint import load_checkpoint
+from motionloop.model.config import TrainConfig
+from motionloop.model.denoiser import DenoiserConfig
+from motionloop.model.diffusion import DiffusionConfig
+from motionloop.model.train import train
+from motionloop.motion import load_clips
+
+TINY = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0)
+TINY_TRAIN = TrainConfig(window=40, stride=20, batch_size=8, warmup_steps=0, diffusion=DiffusionConfig(num_steps=100))
+
+
+@pytest.fixture(scope="module")
+def tiny_init(tmp_path_factory):
+    """A tiny denoiser trained for a few steps on the bundled clips (every label known)."""
+    path = tmp_path_factory.mktemp("init") / "tiny.pt"
+    train(load_bundled(exclude_labels=OBJECT_LABELS), path, 5, model=TINY, config=TINY_TRAIN, seed=0, progress=False)
+    return path
+
+
+def _config(init, **motion):
+    return from_dict({
+        "name": "tiny-motion", "task": "motion", "generations": 2, "n": 2, "seeds": [0], "lambdas": [1.0],
+        "training": "finetune",
+        "arms": [{"name": "baseline", "lambdas": [0.0]}, {"name": "iterative"},
+                 {"name": "self-correcting", "correction": "physics", "strength": 1.0}],
+        "motion": {"init": str(init), "finetune_steps": 2, "sampler": "ddim:4", "eval_clips": 4, "eval_n": 16,
+                   "probe_clips": 1, "workers": 1, **motion},
+    })  # fmt: skip
+
+
+@pytest.mark.slow
+def test_tiny_motion_run_writes_the_run_directory(tmp_path, tiny_init):
+    root = run_loop(_config(tiny_init), tmp_path / "run", progress=False)
+    rows = read_jsonl(root / "metrics.jsonl")
+    assert [(r["arm"], r["generation"]) for r in rows] == [
+        (arm, g) for g in range(3) for arm in ("baseline", "iterative", "self-correcting")]  # fmt: skip
+    for r in rows:
+        for key in ("fid", "fid_floor", "diversity", "phys_err_mm", "residual_bw", "success_rate", "mpjpe_mm", "wall_s"):
+            assert isinstance(r[key], float), (key, r)
+        assert r["eval_n"] == 16 and r["n"] == 2
+    gen0 = [{k: v for k, v in r.items() if k in ("fid", "diversity", "phys_err_mm", "residual_bw")} for r in rows[:3]]
+    assert gen0[0] == gen0[1] == gen0[2]  # one shared generation 0
+    by = {(r["arm"], r["generation"]): r for r in rows}
+    assert by["baseline", 1]["train_size"] == 2 and by["iterative", 1]["train_size"] == 4
+    assert "train_residual_bw" in by["self-correcting", 1] and "train_residual_bw" not in by["iterative", 1]
+    assert by["iterative", 1]["fid"] != by["baseline", 1]["fid"]  # the arms trained on different data
+
+    base = root / "base" / "seed_0"
+    assert json.loads((base / "metrics.json").read_text())["fid"] == rows[0]["fid"]
+    assert load_checkpoint(base / "checkpoint.pt").step == 5
+    sc = root / "self-correcting_lam1" / "seed_0"
+    for g in range(3):
+        gdir = sc / f"gen_{g:03d}"
+        assert len(load_clips(gdir / "samples")) == 2 and len(load_clips(gdir / "corrected")) == 2
+        uses = [r["use"] for r in read_jsonl(gdir / "reports.jsonl")]
+        assert uses.count("train") == 2 and uses.count("probe") == (1 if g else 0)
+    assert load_checkpoint(sc / "gen_002" / "checkpoint.pt").step == 5 + 2 * 2
+    it = root / "iterative_lam1" / "seed_0" / "gen_001"
+    assert (it / "samples").is_dir() and not (it / "corrected").exists()
+    assert len(load_clips(it / "probe" / "corrected")) == 1
+    assert not (root / "baseline_lam0" / "seed_0" / "gen_001" / "samples").exists()
+
+    page = (root / "report.html").read_text()
+    assert (root / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert page.count("<script>MotionloopViewer(document") == 3 and "self-correcting &lambda;=1" in page
+    assert "data:image/png;base64," in page
+    (root / "report.html").unlink()
+    plot_run(root)
+    assert (root / "report.html").exists()
+
+
+def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
+    from motionloop import skeleton as sk
+    from motionloop.loop import load_config
+    from motionloop.loop.engine import make_task
+
+    task = make_task(load_config("demo", ["motion.project=range"]))
+    assert {sk.JOINTS[j] for j in task.static_joints} >= {"left_foot", "right_foot"}
+    generated = task.windows[0]
+    poses = generated.poses.copy()
+    poses[:, sk.LEFT_FOOT] = [0.3, 0.0, 0.0]  # a bent toe: never seen in the real data
+    poses[:, sk.LEFT_KNEE, 1] = 2.0  # far outside the real knee's off-axis range
+    poses[:, sk.PELVIS] = generated.poses[:, sk.PELVIS] + 0.5
+    tracked = generated.replace(poses=poses)
+    out = task.project(tracked, generated)
+    assert np.array_equal(out.poses[:, sk.LEFT_FOOT], generated.poses[:, sk.LEFT_FOOT])
+    assert np.all(out.poses[:, sk.LEFT_KNEE, 1] <= task.pose_high[sk.LEFT_KNEE, 1])
+    assert np.array_equal(out.poses[:, sk.PELVIS], tracked.poses[:, sk.PELVIS])  # the root is never clipped
+    task.config = dataclasses.replace(task.config, project="static")
+    kept = task.project(tracked, generated)
+    assert np.array_equal(kept.poses[:, sk.LEFT_KNEE], tracked.poses[:, sk.LEFT_KNEE])
+    assert np.array_equal(kept.poses[:, sk.LEFT_FOOT], generated.poses[:, sk.LEFT_FOOT])

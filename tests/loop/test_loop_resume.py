@@ -1,0 +1,131 @@
+"""The run directory: resume after a kill loses nothing, a changed config is refused, a full
+disk leaves the finished generations intact."""
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+import pytest
+
+from motionloop.errors import ConfigError, MotionloopError
+from motionloop.io import read_jsonl
+from motionloop.loop import run_loop
+from motionloop.loop.configio import from_dict
+from motionloop.loop.toy import ToyTask
+
+
+class Killed(Exception):
+    """Stands in for SIGKILL: raised from inside a generation, never caught by the loop."""
+
+
+def _fail_on_call(monkeypatch, name: str, call: int, exc: BaseException):
+    """Make ToyTask.`name` raise `exc` on its `call`-th call (1-based); return the counter."""
+    real = getattr(ToyTask, name)
+    calls = {"n": 0}
+
+    def wrapper(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise exc
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ToyTask, name, wrapper)
+    return calls
+
+
+def test_resume_after_a_kill_gives_the_uninterrupted_metrics(tmp_path, toy_config, records_without_timing, monkeypatch):
+    whole = run_loop(toy_config, tmp_path / "whole", progress=False)
+    expected = records_without_timing(whole / "metrics.jsonl")
+    assert len(expected) == len(toy_config.seeds) * len(toy_config.units()) * (toy_config.generations + 1)
+
+    # correct() runs for the ideal arm only, once per seed and generation: the 7th call is
+    # generation 3 of seed 0, after that generation's samples were already written
+    _fail_on_call(monkeypatch, "correct", 7, Killed())
+    with pytest.raises(Killed):
+        run_loop(toy_config, tmp_path / "killed", progress=False)
+    monkeypatch.undo()
+    killed = tmp_path / "killed"
+    partial = killed / "accumulate_lam1" / "seed_0" / "gen_003"
+    assert (partial / "samples.npy").exists() and not (partial / "corrected.npy").exists()
+    before = records_without_timing(killed / "metrics.jsonl")
+    assert before == expected[: len(before)] and 0 < len(before) < len(expected)
+    assert not any(r["generation"] == 3 and r["arm"] == "accumulate" for r in before)
+
+    run_loop(toy_config, killed, resume=True, progress=False)
+    assert records_without_timing(killed / "metrics.jsonl") == expected
+    assert (partial / "corrected.npy").exists()
+    for name in ("samples.npy", "corrected.npy", "model.npz"):
+        a, b = np.load(whole / "accumulate_lam1/seed_0/gen_004" / name), np.load(killed / "accumulate_lam1/seed_0/gen_004" / name)
+        assert all(np.array_equal(a[k], b[k]) for k in a.files) if name.endswith(".npz") else np.array_equal(a, b)
+    assert (killed / "curves.png").stat().st_size > 0 and (killed / "report.html").exists()
+
+
+def test_a_resumed_complete_run_is_unchanged(tmp_path, toy_config, records_without_timing):
+    root = run_loop(toy_config, tmp_path / "run", progress=False)
+    rows = read_jsonl(root / "metrics.jsonl")
+    run_loop(toy_config, root, resume=True, progress=False)
+    assert read_jsonl(root / "metrics.jsonl") == rows
+
+
+def test_resume_refuses_a_different_config_and_says_what_differs(tmp_path, toy_dict):
+    root = run_loop(from_dict(toy_dict()), tmp_path / "run", progress=False)
+    changed = toy_dict(n=30, lambdas=[0.5])
+    with pytest.raises(ConfigError, match=r"cannot resume with a different config \(lambdas: \[1.0\] -> \[0.5\]; n: 12 -> 30\)"):
+        run_loop(from_dict(changed), root, resume=True, progress=False)
+    with pytest.raises(MotionloopError, match="already holds a run .*--resume"):
+        run_loop(from_dict(toy_dict()), root, progress=False)
+    with pytest.raises(MotionloopError, match="nothing to resume"):
+        run_loop(from_dict(toy_dict()), tmp_path / "empty", resume=True, progress=False)
+
+
+def test_extending_the_generations_continues_like_a_longer_run(tmp_path, toy_dict, records_without_timing):
+    short = run_loop(from_dict(toy_dict(generations=3)), tmp_path / "run", progress=False)
+    run_loop(from_dict(toy_dict(generations=6)), short, resume=True, progress=False)
+    longer = run_loop(from_dict(toy_dict(generations=6)), tmp_path / "long", progress=False)
+    key = lambda r: (r["generation"], r["seed"], r["arm"], r["lambda"])  # noqa: E731 - a sort key
+    extended = sorted(records_without_timing(short / "metrics.jsonl"), key=key)
+    assert extended == sorted(records_without_timing(longer / "metrics.jsonl"), key=key)
+    assert "generations = 6" in (short / "config.toml").read_text()
+
+
+def test_a_full_disk_keeps_the_finished_generations_and_resume_completes(tmp_path, toy_config, records_without_timing,
+                                                                         monkeypatch):  # fmt: skip
+    expected = records_without_timing(run_loop(toy_config, tmp_path / "whole", progress=False) / "metrics.jsonl")
+    real_save, calls = ToyTask.save_data, {"n": 0}
+
+    def save_until_full(self, data, path):
+        calls["n"] += 1
+        if calls["n"] == 40:
+            path.write_bytes(b"\x93NUMPY")  # the first bytes made it, then the disk was full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(self, data, path)
+
+    monkeypatch.setattr(ToyTask, "save_data", save_until_full)
+    root = tmp_path / "full"
+    with pytest.raises(MotionloopError, match=r"gen_\d{3}: cannot write generation \d+ \(No space left on device\); "
+                                              r"the generations before it are complete.*--resume"):  # fmt: skip
+        run_loop(toy_config, root, progress=False)
+    monkeypatch.undo()
+    done = records_without_timing(root / "metrics.jsonl")
+    assert done == expected[: len(done)] and 0 < len(done) < len(expected)
+    for r in done:  # every finished generation's files are whole
+        gdir = root / f"{r['arm']}_lam{r['lambda']:g}" / f"seed_{r['seed']}" / f"gen_{r['generation']:03d}"
+        if r["generation"] > 0:
+            assert np.load(gdir / "model.npz")["mean"].shape == (2,)
+        if r["synthetic"] > 0:
+            assert np.load(gdir / "samples.npy").shape == (r["synthetic"], 2)
+    assert len(list(root.rglob(".*.partial"))) == 1  # the set being written when the disk filled
+    run_loop(toy_config, root, resume=True, progress=False)
+    assert records_without_timing(root / "metrics.jsonl") == expected
+    assert not list(root.rglob(".*.partial"))
+
+
+def test_a_torn_last_metrics_line_is_dropped_on_resume(tmp_path, toy_config, records_without_timing):
+    whole = run_loop(toy_config, tmp_path / "whole", progress=False)
+    expected = records_without_timing(whole / "metrics.jsonl")
+    root = tmp_path / "torn"
+    run_loop(toy_config, root, progress=False)
+    lines = (root / "metrics.jsonl").read_text().splitlines(keepends=True)
+    (root / "metrics.jsonl").write_text("".join(lines[:-3]) + lines[-3][:25])  # a crash inside a write
+    run_loop(toy_config, root, resume=True, progress=False)
+    assert records_without_timing(root / "metrics.jsonl") == expected
