@@ -194,6 +194,36 @@ def cmd_correct(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- loop
+def _print_run(run: Path) -> None:
+    print(f"run directory: {run}")
+    for name in ("metrics.jsonl", "curves.png", "report.html"):
+        if (run / name).exists():
+            print(f"  {run / name}")
+
+
+def cmd_loop(args: argparse.Namespace) -> int:
+    from motionloop.loop import run_loop
+
+    _print_run(run_loop(args.config, args.out, resume=args.resume, overrides=args.set or [], progress=not args.quiet))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from motionloop.loop import plot_run
+
+    for path in plot_run(args.run):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from motionloop.loop import demo
+
+    _print_run(demo(args.out, progress=not args.quiet))
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="motionloop", description=__doc__.splitlines()[0])
@@ -309,6 +339,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--report", help="report file, one JSON object per clip (default OUT/reports.jsonl)")
     c.add_argument("--json", action="store_true", help="also print the summary as one JSON object")
     c.set_defaults(func=cmd_correct)
+
+    lp = sub.add_parser("loop", help="run a self-consuming loop (collapse curves) from a preset or TOML config")
+    lp.add_argument("--config", required=True, help="preset name (demo, paper-motion, kazdan-gaussian, kazdan-kde, scsc-toy) or a TOML file")
+    lp.add_argument("--out", required=True, help="run directory")
+    lp.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete generation")
+    lp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value, e.g. --set generations=3 (repeatable)")
+    lp.add_argument("--quiet", action="store_true", help="no progress bars")
+    lp.set_defaults(func=cmd_loop)
+
+    pl = sub.add_parser("plot", help="regenerate curves.png and report.html of a loop run")
+    pl.add_argument("run", help="run directory")
+    pl.set_defaults(func=cmd_plot)
+
+    dm = sub.add_parser("demo", help="the demo loop on the bundled data from the shipped base model (~7 min on 2 cores)")
+    dm.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; continued if it exists)")
+    dm.add_argument("--quiet", action="store_true", help="no progress bars")
+    dm.set_defaults(func=cmd_demo)
     return p
 
 

@@ -1,0 +1,79 @@
+"""The `motionloop` command: argument wiring, output files, and one-line errors with exit status 2."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from clips import standing
+
+from motionloop.cli import main
+from motionloop.io import read_jsonl
+from motionloop.motion import Motion, save_clips
+
+
+def test_data_list_json_lists_the_bundled_clips(capsys):
+    assert main(["data", "list", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["clips"]) >= 40
+    assert {"walk", "run", "jump"} <= {c["label"] for c in out["clips"]}
+
+
+def test_data_info_prints_the_clip_stats(tmp_path, capsys):
+    path = standing().save(tmp_path / "stand.npz")
+    assert main(["data", "info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["label"] == "stand"
+    assert info["penetrate_mm"] < 1.0 and info["float_mm"] < 1.0
+
+
+def test_a_missing_file_is_one_line_naming_it_and_exit_status_2(tmp_path, capsys):
+    missing = tmp_path / "nope.npz"
+    assert main(["data", "info", str(missing)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("motionloop: error:") and "nope.npz" in err and "\n" not in err
+
+
+def test_loop_on_a_toy_preset_writes_the_run_and_plot_regenerates_it(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["loop", "--config", "kazdan-gaussian", "--out", str(run), "--quiet",
+            "--set", "generations=3", "--set", "seeds=[0]", "--set", "gaussian.dim=2"]  # fmt: skip
+    assert main(args) == 0
+    records = read_jsonl(run / "metrics.jsonl")
+    assert {r["arm"] for r in records} == {"replace", "accumulate", "accumulate-subsample"}
+    assert max(r["generation"] for r in records) == 3
+    (run / "curves.png").unlink()
+    capsys.readouterr()
+    assert main(["plot", str(run)]) == 0
+    assert (run / "curves.png").stat().st_size > 1000 and "report.html" in capsys.readouterr().out
+    # a second run into the same directory without --resume is refused; with --resume it is complete
+    assert main(args) == 2
+    assert main([*args, "--resume"]) == 0
+    assert len(read_jsonl(run / "metrics.jsonl")) == len(records)
+
+
+def test_loop_with_an_unknown_preset_lists_the_presets(tmp_path, capsys):
+    assert main(["loop", "--config", "no-such-preset", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-preset" in err and "kazdan-gaussian" in err
+
+
+def test_correct_writes_clips_and_reports(tmp_path, capsys):
+    src = tmp_path / "in"
+    save_clips([standing(frames=30, lift=0.05)], src)
+    out = tmp_path / "out"
+    assert main(["correct", str(src), "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["success_rate"] == 1.0
+    fixed = Motion.load(out / "clip_0000.npz")
+    assert fixed.num_frames == 30
+    assert abs(float(np.median(fixed.trans[:, 2])) - float(np.median(standing().trans[:, 2]))) < 0.02
+    assert len(read_jsonl(out / "reports.jsonl")) == 1
+
+
+@pytest.mark.parametrize("argv", [["sample", "--n", "0", "--out", "x"], ["sample", "--n", "2", "--label", "moonwalk", "--out", "x"]])
+def test_sample_refuses_bad_requests(argv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert "motionloop: error:" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
