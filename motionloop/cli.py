@@ -163,7 +163,10 @@ def cmd_view(args: argparse.Namespace) -> int:
     from motionloop.viz.viewer import write_viewer
 
     paths = [p for c in args.clips for p in clip_paths(c)]
-    print(f"wrote {write_viewer([Motion.load(p) for p in paths], args.out, titles=[p.stem for p in paths])}")
+    titles = [p.stem for p in paths]
+    if len(set(titles)) < len(titles):  # gen/clip_0000 beside corrected/clip_0000
+        titles = [f"{p.parent.name}/{p.stem}" for p in paths]
+    print(f"wrote {write_viewer([Motion.load(p) for p in paths], args.out, titles=titles)}")
     return 0
 
 

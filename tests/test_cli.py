@@ -77,3 +77,12 @@ def test_sample_refuses_bad_requests(argv, tmp_path, capsys, monkeypatch):
     assert main(argv) == 2
     assert "motionloop: error:" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_view_titles_clips_of_the_same_name_by_their_directory(tmp_path, capsys):
+    for d in ("gen", "corrected"):
+        save_clips([standing(frames=5)], tmp_path / d)
+    page = tmp_path / "p.html"
+    assert main(["view", str(tmp_path / "gen"), str(tmp_path / "corrected"), "--out", str(page)]) == 0
+    text = page.read_text()
+    assert "gen/clip_0000" in text and "corrected/clip_0000" in text
