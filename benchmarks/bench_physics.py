@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
+import sys
 import time
 from pathlib import Path
 
 import mujoco
 import numpy as np
 
+from motionloop.bench import machine
 from motionloop.data import corrupt
 from motionloop.data.bundled import OBJECT_LABELS, list_bundled
 from motionloop.io import write_text
@@ -99,11 +99,11 @@ def main() -> None:
 
     result: dict = {
         "name": "bench_physics",
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "config": {"clips": len(clips), "motion_seconds": seconds, "strengths": list(strengths),
                    "workers": args.workers, "excluded_labels": sorted(OBJECT_LABELS),
                    "correction": dataclasses.asdict(CorrectionConfig())},
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                    "python": platform.python_version(), "mujoco": mujoco.__version__},
+        "machine": machine(),
         "figures": {},
     }
     floor_before = floor_cost(durations, args.workers)
