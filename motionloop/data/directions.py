@@ -32,7 +32,8 @@ onto the target bone exactly; a "secondary" axis only fixes the twist about that
 - Feet (`solve_feet`): with a ball joint, the ankle->ball bone points along the source's, with
   the foot's up axis as close to world up as that allows (no roll: the sole is level
   sideways); a foot pointing nearly straight up or down takes its roll from the knee's hinge
-  instead. Without a ball joint the foot is flat (sole level) and faces the shank's horizontal
+  instead, and so does a foot whose level roll would turn it against the knee's hinge (toes
+  pointing back behind a flexed knee), which otherwise flips the foot between frames. Without a ball joint the foot is flat (sole level) and faces the shank's horizontal
   forward direction. The toes (the "foot" joint's segment) continue the foot (identity).
 """
 from __future__ import annotations
@@ -57,6 +58,9 @@ _BEND_LO, _BEND_HI = np.sin(np.deg2rad(5.0)), np.sin(np.deg2rad(25.0))
 # Hinge axes in the rest frame, oriented as upper x lower bone for a flexed joint: the knee
 # flexes the shank backwards about +x, the elbow the forearm forwards about -y (left) / +y (right).
 _KNEE_HINGE = _X
+# Cosine between the flat foot's and the knee-rolled foot's lateral axes over which the flat
+# roll fades in (solve_feet): none at 90 degrees apart or more, fully within 60 degrees.
+_FLAT_AGREE_LO, _FLAT_AGREE_HI = 0.0, 0.5
 _ELBOW_HINGE = {"left": -_Y, "right": _Y}
 
 
@@ -215,7 +219,12 @@ def solve_feet(glob: np.ndarray, q: dict[int, np.ndarray]) -> None:
             flat = rot.align_two(_OFF[ball], _Y, d, _UP)
             rolled = rot.align_two(_OFF[ball], _KNEE_HINGE, d, _apply(g_knee, _KNEE_HINGE))
             level = np.linalg.norm(_horizontal(d), axis=-1) / np.maximum(np.linalg.norm(d, axis=-1), _EPS)
-            w = _ramp(level, 0.2, 0.5)
+            # "flat" rolls the foot so its sole faces down; with the toes pointing back (a flexed
+            # knee, the foot stretched behind) that is nearly half a turn against the knee-based
+            # roll, and a blend of two rotations half a turn apart flips between frames: fade
+            # the flat roll out as its lateral axis turns against the knee-based one
+            agree = np.sum(flat[..., :, 0] * rolled[..., :, 0], axis=-1)
+            w = _ramp(level, 0.2, 0.5) * _ramp(agree, _FLAT_AGREE_LO, _FLAT_AGREE_HI)
             g = rot.quat_to_mat(rot.quat_slerp(rot.mat_to_quat(rolled), rot.mat_to_quat(flat), w))
         else:
             shank_fwd = _horizontal(_apply(g_knee, _Z))
