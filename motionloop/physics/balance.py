@@ -37,6 +37,11 @@ from motionloop.physics import contacts
 from motionloop.physics.model import Humanoid
 
 SUPPORT_HEIGHT = 0.02  # m: body points this low can carry weight
+# m: a body part (not a foot) this low is about to lean on the floor, or just left it: such
+# frames keep their pelvis (a crawl's hands and knees hover a few cm between touches, and a
+# feet-only ZMP target there shifted the pelvis by up to 25 cm). Below the 8.4 cm of a
+# standing body's lowest capsule (the shank above the ankle).
+LEANING_HEIGHT = 0.04
 CARRIED_MASS = 0.75  # share of the CoM shift a pelvis shift makes when the feet stay put
 
 
@@ -128,7 +133,7 @@ def _support_points(h: Humanoid, motion: Motion) -> tuple[list[np.ndarray], np.n
             lows.append(low - np.array([0.0, 0.0, g.radius]))
     lows = np.stack(lows, axis=1)  # (T, G, 3)
     pts = np.concatenate([soles, lows], axis=1)  # (T, P, 3)
-    return [p[p[:, 2] <= SUPPORT_HEIGHT, :2] for p in pts], (lows[..., 2] <= SUPPORT_HEIGHT).any(axis=1)
+    return [p[p[:, 2] <= SUPPORT_HEIGHT, :2] for p in pts], (lows[..., 2] <= LEANING_HEIGHT).any(axis=1)
 
 
 def project_to_polygon(point: np.ndarray, support: np.ndarray, margin: float) -> np.ndarray:

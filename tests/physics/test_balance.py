@@ -52,3 +52,22 @@ def test_balanced_clip_is_left_alone():
     fixed, info = balance_repair(h, clip)
     np.testing.assert_allclose(fixed.trans, clip.trans)
     assert info["max_shift_m"] == 0.0
+
+
+def test_a_body_part_hovering_near_the_floor_keeps_the_pelvis():
+    """Frames where a body part other than the feet is within LEANING_HEIGHT of the floor (a
+    crawl's hands and knees between touches) count as leaning on the body: the repair keeps
+    their pelvis. The standing body's lowest capsule (the shank, 8.4 cm up) is not."""
+    from motionloop.physics.balance import LEANING_HEIGHT, _support_points
+
+    h = default_humanoid()
+    _, on_body = _support_points(h, standing(5))
+    assert not on_body.any()
+    sunk = standing(5, lift=-(0.084 - LEANING_HEIGHT) - 0.01)  # shank 1 cm below the threshold
+    _, on_body = _support_points(h, sunk)
+    assert on_body.all()
+    # a leaning clip whose frames all lean on the body is left where it is
+    clip = _leaning(-0.6)
+    lowered = clip.replace(trans=clip.trans - [0.0, 0.0, 0.084 - LEANING_HEIGHT + 0.01])
+    fixed, info = balance_repair(h, lowered)
+    np.testing.assert_allclose(fixed.trans, lowered.trans, atol=1e-9)
