@@ -43,16 +43,21 @@ def scaled_turned(motion: Motion, scale: float, yaw: float) -> np.ndarray:
     return scale * motion.joints() @ rot.axis_rotation("Z", yaw).T
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_direction_solve_and_leg_ik_reproduce_own_skeleton_exactly(seed):
-    motion = plausible_motion(np.random.default_rng(seed))
-    joints = scaled_turned(motion, 1.1, 0.7) / 1.1  # a rigid turn: same skeleton
-    q = {j: joints[:, j] for j in range(sk.NUM_JOINTS)}
+def _solve(q: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The retargeter's rotation solve: bone directions, leg IK onto the ankles, then the feet."""
     glob, trans = directions.solve_directions(q)
     pos, _ = sk.fk_mats(sk.local_rotations(glob), trans)
     for leg in legik.LEGS:
         glob = legik.reach(glob, pos, leg, q[leg[2]])
     directions.solve_feet(glob, q)
+    return glob, trans
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_direction_solve_and_leg_ik_reproduce_own_skeleton_exactly(seed):
+    motion = plausible_motion(np.random.default_rng(seed))
+    joints = scaled_turned(motion, 1.1, 0.7) / 1.1  # a rigid turn: same skeleton
+    glob, trans = _solve({j: joints[:, j] for j in range(sk.NUM_JOINTS)})
     pos, _ = sk.fk_mats(sk.local_rotations(glob), trans)
     np.testing.assert_allclose(pos, joints, atol=1e-6)
 
@@ -297,12 +302,7 @@ def test_a_flexing_knee_turns_the_foot_smoothly(hip, ankle):
     poses[:, sk.RIGHT_ANKLE, 0] = ankle
     src = Motion(trans=np.tile([0.0, 0.0, 0.95], (T, 1)), poses=poses, fps=30.0)
     joints = src.joints()
-    q = {j: joints[:, j] for j in range(sk.NUM_JOINTS)}
-    glob, trans = directions.solve_directions(q)
-    pos, _ = sk.fk_mats(sk.local_rotations(glob), trans)
-    for leg in legik.LEGS:
-        glob = legik.reach(glob, pos, leg, q[leg[2]])
-    directions.solve_feet(glob, q)
+    glob, _ = _solve({j: joints[:, j] for j in range(sk.NUM_JOINTS)})
 
     def max_step_deg(g):
         return np.degrees(np.linalg.norm(rot.mat_to_aa(np.swapaxes(g[:-1], -1, -2) @ g[1:]), axis=-1)).max()
