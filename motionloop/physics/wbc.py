@@ -126,6 +126,8 @@ class WholeBodyController:
         w = np.full(self.nv, self.cfg.w_joint)
         for j in sk.LEGS:
             w[self.h.hinge_dof[j]] = self.cfg.w_joint * self.cfg.leg_weight_scale
+        for j in (sk.SPINE1, sk.SPINE2, sk.SPINE3):
+            w[self.h.hinge_dof[j]] = self.cfg.w_joint * self.cfg.trunk_weight_scale
         w[0:3] = 0.0  # root translation is driven through the CoM task
         w[3:6] = self.cfg.w_root_rot
         return w
