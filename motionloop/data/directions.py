@@ -33,8 +33,9 @@ onto the target bone exactly; a "secondary" axis only fixes the twist about that
   the foot's up axis as close to world up as that allows (no roll: the sole is level
   sideways); a foot pointing nearly straight up or down takes its roll from the knee's hinge
   instead, and so does a foot whose level roll would turn it against the knee's hinge (toes
-  pointing back behind a flexed knee), which otherwise flips the foot between frames. Without a ball joint the foot is flat (sole level) and faces the shank's horizontal
-  forward direction. The toes (the "foot" joint's segment) continue the foot (identity).
+  pointing back behind a flexed knee), which otherwise flips the foot between frames. Without
+  a ball joint the foot is flat (sole level) and faces the shank's horizontal forward
+  direction. The toes (the "foot" joint's segment) continue the foot (identity).
 """
 from __future__ import annotations
 
