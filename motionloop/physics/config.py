@@ -22,9 +22,10 @@ class TrackerConfig:
         w_slip_swing: no-slip weight of touching points on foot segments the reference lifts.
         leg_weight_scale, trunk_weight_scale: joint-tracking weight of the leg and spine
             joints relative to `w_joint`. The CoM task can move the CoM by bending the trunk;
-            on generated walks whose feet skated, the tracked body leans 8-18 degrees further
-            forward than its reference at trunk 1, 2-8 at trunk 5 (and tracks closer), but on
-            the real mocap of bench_physics trunk 5 costs residual (4.2 -> 5.4 %BW): 1 is kept.
+            on eight generated walks whose feet skated, the tracked trunk leans 3-20 (mean 10)
+            degrees further forward than its reference at trunk 1, 2-10 (mean 4) at trunk 5,
+            which also tracks closer, but on the real mocap of bench_physics trunk 5 costs
+            residual (4.2 -> 5.4 %BW) and walking MPJPE (36 -> 42 mm): 1 is kept.
         flat_foot_height: a planted segment is levelled only when its origin is this low (m).
         flat_foot_joint_scale: weight share kept by the ankle/toe joint PD while levelling.
         w_hold, hold_height: a planted segment that came off the floor (lowest corner below
