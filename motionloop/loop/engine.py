@@ -261,8 +261,10 @@ def run_loop(config_or_name: LoopConfig | str | Path, out_dir: str | Path, resum
                 where = rundir.gen_dir(rundir.unit_dir(root, unit.arm.name, unit.lam, unit.seed), g)
                 raise MotionloopError(f"{where}: cannot write generation {g} ({e.strerror or e}); the generations "
                                       f"before it are complete: free the space and rerun with --resume") from e  # fmt: skip
-            log.info("generation %d %s lambda=%g seed=%d: %s", g, unit.arm.name, unit.lam, unit.seed,
-                     ", ".join(f"{k}={v}" for k, v in _postfix(record, task).items() if k != "arm"))  # fmt: skip
+            # one line per unit when there is no progress bar to show the same numbers
+            log.log(logging.DEBUG if progress else logging.INFO, "generation %d %s lambda=%g seed=%d: %s", g,
+                    unit.arm.name, unit.lam, unit.seed,
+                    ", ".join(f"{k}={v}" for k, v in _postfix(record, task).items() if k != "arm"))  # fmt: skip
             bar.set_postfix(_postfix(record, task))
             bar.update()
         bar.close()

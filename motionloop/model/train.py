@@ -241,8 +241,9 @@ def _optimize(ckpt: Checkpoint, sampler: WindowSampler, stop: int, lr_at, out: P
             bar.set_postfix(loss=f"{np.mean(recent):.4f}", refresh=False)  # redrawn at tqdm's own pace
             if done % LOG_EVERY == 0 or done == stop:
                 ckpt.history.append((done, float(np.mean(recent))))
-                log.info("step %d: loss %.4f (%s)", done, np.mean(recent),
-                         ", ".join(f"{k} {v.item():.4g}" for k, v in terms.items() if k != "loss"))  # fmt: skip
+                # with the progress bar off (the loop's fine-tunes) the loss lines are debug detail
+                log.log(logging.INFO if progress else logging.DEBUG, "step %d: loss %.4f (%s)", done, np.mean(recent),
+                        ", ".join(f"{k} {v.item():.4g}" for k, v in terms.items() if k != "loss"))  # fmt: skip
             if done % config.checkpoint_every == 0 or done == stop:
                 ckpt.step = done
                 ckpt.optimizer_state = opt.state_dict()
