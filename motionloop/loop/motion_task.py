@@ -28,6 +28,7 @@ The clips evaluated are the model's raw samples in every arm, as in Gillman et a
 """
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -49,6 +50,7 @@ from motionloop.model.config import TrainConfig
 from motionloop.model.sample import sample
 from motionloop.model.train import default_device, fine_tune, train
 from motionloop.motion import Motion, load_clips, save_clips
+from motionloop.physics.config import TrackerConfig
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
 from motionloop.physics.summary import summarize
 
@@ -158,7 +160,7 @@ class MotionTask:
     def correct(self, data: list[Motion], arm: ArmConfig, seed: int) -> tuple[list[Motion], list[dict], dict]:
         if arm.correction != "physics":
             return data, [], {}
-        cfg = CorrectionConfig(strength=arm.strength, workers=self.config.workers)
+        cfg = self.correction_config(arm.strength)
         out, reports = correct(data, cfg, names=[f"clip_{i:04d}" for i in range(len(data))])
         if self.config.project != "none":
             out = [self.project(tracked, generated) for tracked, generated in zip(out, data)]
@@ -166,6 +168,11 @@ class MotionTask:
         fields = {"train_residual_bw": _finite(s["residual_bw"]), "train_success_rate": _finite(s["success_rate"]),
                   "train_mpjpe_mm": _finite(s["mpjpe_mm"])}  # fmt: skip
         return out, [{**r.to_dict(), "use": "train"} for r in reports], fields
+
+    def correction_config(self, strength: float) -> CorrectionConfig:
+        m = self.config
+        tracker = dataclasses.replace(TrackerConfig(), trunk_weight_scale=float(m.trunk_weight_scale))
+        return CorrectionConfig(strength=strength, tracker=tracker, workers=m.workers)
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:
         """`tracked` mapped onto the real data's joint usage (`motion.project`, module docstring)."""
@@ -187,7 +194,7 @@ class MotionTask:
             probe = clips[: m.probe_clips]
             names = [f"clip_{i:04d}" for i in range(len(probe))]
             with watch("correct"):
-                tracked, reports = correct(probe, CorrectionConfig(strength=m.probe_strength, workers=m.workers), names)
+                tracked, reports = correct(probe, self.correction_config(m.probe_strength), names)
             save_clips(probe, gen_dir / "probe" / "generated", names)
             save_clips(tracked, gen_dir / "probe" / "corrected", names)
             write_reports(gen_dir / REPORTS, reports, "probe")
