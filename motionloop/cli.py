@@ -55,10 +55,9 @@ def cmd_data_info(args: argparse.Namespace) -> int:
 
 def _load_data(spec: str):
     """Clips of `bundled` (without object interaction) or a file / clip-set directory."""
-    from motionloop.data.bundled import OBJECT_LABELS, load_bundled
-    from motionloop.motion import load_clips
+    from motionloop.data.bundled import load_clips_or_bundled
 
-    return load_bundled(exclude_labels=OBJECT_LABELS) if spec == "bundled" else load_clips(spec)
+    return load_clips_or_bundled(spec)
 
 
 # --------------------------------------------------------------------------- model

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motionloop.errors import FormatError, UnknownNameError
-from motionloop.motion import Motion
+from motionloop.motion import Motion, load_clips
 
 ENV_VAR = "MOTIONLOOP_DATA_DIR"  # overrides where the bundled set is looked for
 INDEX = "index.json"
@@ -171,6 +171,13 @@ def load_bundled(
         if (keep is None or c.label in keep) and c.label not in drop:
             out.append(Motion.load(c.path))
     return out
+
+
+def load_clips_or_bundled(spec: str | Path) -> list[Motion]:
+    """The clips a spec names: `"bundled"` is the shipped set without object interaction (what
+    models train and the physics runs on, on a flat floor); anything else a clip file or a
+    clip-set directory."""
+    return load_bundled(exclude_labels=OBJECT_LABELS) if str(spec) == "bundled" else load_clips(spec)
 
 
 def list_as_dict(directory: str | Path | None = None) -> dict:

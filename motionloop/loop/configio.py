@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal, Union, get_args, get_origin
 
 from motionloop.errors import ConfigError, UnknownNameError
-from motionloop.loop.config import LoopConfig
+from motionloop.loop.config import LoopConfig, _choice
 
 try:
     import tomllib
@@ -116,8 +116,7 @@ def _coerce(value, tp, where: str):
         inner = [a for a in get_args(tp) if a is not type(None)]
         return _coerce(value, inner[0], where)  # TOML has no null: an Optional field is just omitted
     if origin is Literal:
-        if value not in get_args(tp):
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, get_args(tp)))}")
+        _choice(where, value, tp)
         return value
     if origin is tuple:
         item = get_args(tp)[0]

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from motionloop import skeleton as sk
-from motionloop.data.bundled import OBJECT_LABELS, load_bundled
+from motionloop.data.bundled import load_clips_or_bundled
 from motionloop.data.windows import make_windows
 from motionloop.errors import ConfigError
 from motionloop.eval import evaluate
@@ -59,10 +59,6 @@ CHECKPOINT = "checkpoint.pt"
 STATIC_RAD = 1e-6  # a joint whose rotation never exceeds this in the real data is static
 
 
-def _clips(spec: str) -> list[Motion]:
-    return load_bundled(exclude_labels=OBJECT_LABELS) if spec == "bundled" else load_clips(spec)
-
-
 def _finite(x: float) -> float | None:
     return float(x) if x is not None and np.isfinite(x) else None
 
@@ -83,11 +79,11 @@ class MotionTask:
         self.config = m = config.motion
         self.n = config.n
         self.device = default_device() if m.device == "auto" else torch.device(m.device)
-        self.windows = make_windows(_clips(m.data), m.window, m.window)
+        self.windows = make_windows(load_clips_or_bundled(m.data), m.window, m.window)
         if config.n > len(self.windows):
             raise ConfigError(f"n: {config.n} real windows asked, but motion.data {m.data!r} holds only "
                               f"{len(self.windows)} non-overlapping windows of {m.window} frames; lower n")  # fmt: skip
-        self.reference = _clips(m.reference)
+        self.reference = load_clips_or_bundled(m.reference)
         self.evaluator = resolve(m.evaluator)
         per_clip = m.window - self.evaluator.window + 1
         if per_clip < 1:

@@ -43,11 +43,13 @@ def _load(run_dir: Path) -> tuple[LoopConfig, list[dict]]:
     return load_config(cfg_path), records
 
 
-def plot_curves_only(run_dir: Path, config: LoopConfig) -> Path | None:
-    """Redraw curves.png from metrics.jsonl (None when there is nothing to plot yet)."""
+def plot_curves_only(run_dir: Path, config: LoopConfig, records: list[dict] | None = None) -> Path | None:
+    """Redraw curves.png from `records` (default: read metrics.jsonl); None when there is
+    nothing to plot yet."""
     from motionloop.viz.plots import plot_curves
 
-    records = read_jsonl(run_dir / rundir.METRICS)
+    if records is None:
+        records = read_jsonl(run_dir / rundir.METRICS)
     if not records:
         return None
     return plot_curves(records, CURVES[config.task], run_dir / rundir.CURVES, group_by=("arm", "lambda"),
@@ -128,7 +130,7 @@ def plot_run(run_dir: str | Path) -> tuple[Path, Path]:
     config, records = _load(run_dir)
     if not records:
         raise MotionloopError(f"{run_dir}: no complete generation yet ({rundir.METRICS} is empty)")
-    curves = plot_curves_only(run_dir, config)
+    curves = plot_curves_only(run_dir, config, records)
     png = base64.b64encode(curves.read_bytes()).decode("ascii")
     metrics = TABLE[config.task]
     rows = _summary_rows(records, metrics)
