@@ -170,7 +170,8 @@ def fine_tune(
     Keeps the model config, normaliser, label vocabulary and training config; carries the
     optimizer state over; the learning rate is constant, `lr` or `config.finetune_lr`.
     A Checkpoint object passed in is not modified. Clips are resampled to the checkpoint's
-    fps; a label outside its vocabulary raises UnknownNameError (unlabelled clips are fine).
+    fps; a label outside its vocabulary raises UnknownNameError (unlabelled clips, and clips
+    too short for a window, which are skipped, are fine).
     """
     if not isinstance(steps, int) or steps < 1:
         raise ConfigError(f"fine_tune: steps must be an integer >= 1, got {steps!r}")
@@ -185,10 +186,12 @@ def fine_tune(
     else:
         ckpt = load_checkpoint(checkpoint)
     clips = _clips_at(clips, ckpt.fps)
-    for m in clips:
-        if m.label is not None and m.label not in ckpt.labels:
-            raise UnknownNameError("label", m.label, ckpt.labels)
     windows = _windows(clips, ckpt.config)
+    # only the windows are trained on: a clip too short for one (skipped, with a warning) may
+    # carry a label the checkpoint never saw, as the bundled kicks do for the shipped model
+    for w in windows:
+        if w.label is not None and w.label not in ckpt.labels:
+            raise UnknownNameError("label", w.label, ckpt.labels)
     sampler = WindowSampler(windows, ckpt.config.batch_size, seed=seed, labels=ckpt.labels,
                             normalizer=ckpt.normalizer, p_mirror=ckpt.config.p_mirror)  # fmt: skip
     ckpt.data_hash = data_fingerprint(clips)

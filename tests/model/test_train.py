@@ -120,9 +120,13 @@ def test_fine_tune_from_a_path_is_deterministic(tiny_ckpt_path, tmp_path, toy_cl
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_fine_tune_bad_input(tiny_ckpt_path, tmp_path, toy_clips):
+def test_fine_tune_bad_input(tiny_ckpt_path, tmp_path, toy_clips, make_toy_clip):
     with pytest.raises(UnknownNameError, match="walk, wave"):
         fine_tune(tiny_ckpt_path, [toy_clips[0].replace(label="dance")], 2, tmp_path / "f.pt", progress=False)
+    # a clip too short for a window is skipped, whatever its label (the bundled kicks)
+    short = make_toy_clip("kick", 0, frames=10)
+    fine_tune(tiny_ckpt_path, [*toy_clips, short], 2, tmp_path / "g.pt", progress=False)
+    assert (tmp_path / "g.pt").exists()
     with pytest.raises(ConfigError, match="steps"):
         fine_tune(tiny_ckpt_path, toy_clips, 0, tmp_path / "f.pt", progress=False)
     with pytest.raises(CheckpointError, match="no such"):
