@@ -17,7 +17,12 @@ frame is shifted by `trans - J0` (skeleton.py).
 """
 from __future__ import annotations
 
+import codecs
+import copyreg
+import logging
 import pickle
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +31,8 @@ import numpy as np
 from motionloop import skeleton as sk
 from motionloop.errors import FormatError, MotionloopError
 from motionloop.motion import Motion
+
+log = logging.getLogger(__name__)
 
 MODEL_TYPES = ("smpl", "smplh", "smplx")
 GENDERS = ("neutral", "male", "female")
@@ -88,37 +95,114 @@ class _ChumpyArray:
         raise FormatError("a chumpy array in the model file holds no numpy array")
 
 
-class _ChumpyFreeUnpickler(pickle.Unpickler):
+class _SparseMatrix:
+    """Stands in for a scipy.sparse matrix while unpickling: keeps its compressed arrays and
+    makes the dense array itself, so no scipy code runs on the file's say-so."""
+
+    def __setstate__(self, state) -> None:
+        self.state = state if isinstance(state, dict) else {}
+
+    def array(self) -> np.ndarray:
+        s = self.state
+        shape = s.get("_shape", s.get("shape"))
+        parts = [s.get(k) for k in ("data", "indices", "indptr")]
+        if shape is None or not all(isinstance(p, np.ndarray) for p in parts):
+            raise FormatError("a sparse matrix in the model file holds no compressed arrays")
+        import scipy.sparse
+
+        kind = scipy.sparse.csr_matrix if self.format == "csr" else scipy.sparse.csc_matrix
+        return np.asarray(kind(tuple(parts), shape=tuple(int(n) for n in shape)).todense())
+
+
+class _CscMatrix(_SparseMatrix):
+    format = "csc"
+
+
+class _CsrMatrix(_SparseMatrix):
+    format = "csr"
+
+
+def _numpy_names(*names: str) -> dict[tuple[str, str], object]:
+    """The numpy globals a pickled array needs, under numpy 1's and numpy 2's module paths."""
+    try:
+        from numpy._core import multiarray, numeric
+    except ImportError:  # numpy 1
+        from numpy.core import multiarray, numeric
+
+    out: dict[tuple[str, str], object] = {}
+    for full in names:
+        module, name = full.rsplit(".", 1)
+        obj = getattr(multiarray if module == "multiarray" else numeric, name)
+        for prefix in ("numpy.core.", "numpy._core."):
+            out[(prefix + module, name)] = obj
+    return out
+
+
+# Everything an SMPL-family .pkl may name: numpy arrays, dtypes and scalars, chumpy arrays and
+# scipy's compressed sparse matrices (both by stand-ins), the Python 2 object rebuilder those
+# two use, and bytes. Anything else (os.system, builtins.eval, ...) is refused: a body model is a
+# file people download, and unpickling a name runs whatever it names.
+_ALLOWED = {
+    **_numpy_names("multiarray._reconstruct", "multiarray.scalar", "numeric._frombuffer"),
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("copyreg", "_reconstructor"): copyreg._reconstructor,
+    ("builtins", "object"): object,
+    ("_codecs", "encode"): codecs.encode,  # how protocol-2 pickles of Python 3 spell bytes
+}
+for _mod in ("scipy.sparse.csc", "scipy.sparse._csc"):
+    _ALLOWED[(_mod, "csc_matrix")] = _CscMatrix
+for _mod in ("scipy.sparse.csr", "scipy.sparse._csr"):
+    _ALLOWED[(_mod, "csr_matrix")] = _CsrMatrix
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Unpickles only the names in `_ALLOWED` (and any chumpy class, as `_ChumpyArray`)."""
+
     def find_class(self, module: str, name: str):
         if module.split(".")[0] == "chumpy":
             return _ChumpyArray
-        if module.startswith("numpy.core"):  # numpy 2 moved it; the old path warns
-            module = "numpy._core" + module[len("numpy.core"):]
-        return super().find_class(module, name)
+        if (module, name) in _ALLOWED:
+            return _ALLOWED[(module, name)]
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} (a body model holds only arrays)")
 
 
 def _plain(value):
-    if isinstance(value, _ChumpyArray):
+    if isinstance(value, (_ChumpyArray, _SparseMatrix)):
         return value.array()
-    if "scipy.sparse" in type(value).__module__:
-        return np.asarray(value.todense())
     return value
 
 
 def read_model_data(path: Path) -> dict:
-    """The arrays of an SMPL-layout `.npz` or `.pkl` (chumpy arrays and sparse matrices made plain)."""
+    """The arrays of an SMPL-layout `.npz` or `.pkl` (chumpy arrays and sparse matrices made plain).
+
+    Never runs code from the file: a `.pkl` is unpickled with an allow-list of array types, an
+    `.npz` is read without pickle (its entries holding Python objects, such as SMPL-X's
+    name tables, are left out; no model array is one).
+    """
     try:
         if path.suffix == ".npz":
-            with np.load(path, allow_pickle=True) as f:
-                data = {k: f[k] for k in f.files}
+            data = {}
+            with np.load(path, allow_pickle=False) as f:
+                for k in f.files:
+                    try:
+                        data[k] = f[k]
+                    except ValueError as e:
+                        if "allow_pickle" not in str(e):
+                            raise
+                        log.info("%s: skipping %s (holds Python objects)", path, k)
         else:
             with open(path, "rb") as fh:
-                data = _ChumpyFreeUnpickler(fh, encoding="latin1").load()
-    except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as e:
+                data = _SafeUnpickler(fh, encoding="latin1").load()
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError,
+            IndexError, KeyError, zipfile.BadZipFile, FormatError) as e:
         raise BodyModelError(f"{path}: unreadable body model file ({e})") from None
     if not isinstance(data, dict):
         raise BodyModelError(f"{path}: not an SMPL model (expected a dict of arrays, got {type(data).__name__})")
-    return {k: _plain(v) for k, v in data.items()}
+    try:
+        return {k: _plain(v) for k, v in data.items()}
+    except (FormatError, ValueError, TypeError) as e:
+        raise BodyModelError(f"{path}: unreadable body model file ({e})") from None
 
 
 @dataclass
@@ -170,14 +254,18 @@ def load_body_model(path: str | Path, gender: str = "neutral") -> BodyModel:
 
     file, kind = find_model_file(path, gender)
     try:
+        data = read_model_data(file)
+        missing = [k for k in SMPL_KEYS if k not in data]
+        if missing:
+            raise BodyModelError(f"{file}: not an SMPL model file, missing {', '.join(missing)}")
         if kind == "smplx":
-            # SMPLX reads its file itself (it takes no data_struct); its .pkl files hold no chumpy
-            module = smplx.SMPLX(str(file), ext=file.suffix[1:], use_pca=False, flat_hand_mean=True)
+            # SMPLX takes no data_struct and unpickles its file itself: hand it a copy that holds
+            # only the arrays read above, which its loader can open without running anything
+            with tempfile.TemporaryDirectory() as tmp:
+                clean = Path(tmp) / "SMPLX_NEUTRAL.npz"
+                np.savez(clean, **{k: v for k, v in data.items() if np.asarray(v).dtype != object})
+                module = smplx.SMPLX(str(clean), ext="npz", use_pca=False, flat_hand_mean=True)
         else:
-            data = read_model_data(file)
-            missing = [k for k in SMPL_KEYS if k not in data]
-            if missing:
-                raise BodyModelError(f"{file}: not an SMPL model file, missing {', '.join(missing)}")
             cls = smplx.SMPL if kind == "smpl" else smplx.SMPLH
             extra = {} if kind == "smpl" else {"use_pca": False, "flat_hand_mean": True}
             module = cls(str(file.parent), data_struct=Struct(**data), **extra)

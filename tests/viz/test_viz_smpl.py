@@ -182,3 +182,72 @@ def test_broken_model_files_are_clear_errors(tmp_path):
     bad.write_bytes(b"garbage")
     with pytest.raises(BodyModelError, match="unreadable"):
         load_body_model(bad)
+
+
+class _Planted:
+    """Pickles as a call of `func(*args)`: what a crafted model file does to run code."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+def _crafted_payloads(marker):
+    code = f"open({str(marker)!r}, 'w').write('ran')"
+    return [(exec, (code,)), (eval, (f"{code} or 1",)), (__import__("os").system, (f"touch {marker}",))]
+
+
+@pytest.mark.parametrize("which", range(3))
+def test_a_crafted_pkl_runs_nothing(tmp_path, which):
+    marker = tmp_path / "ran"
+    func, args = _crafted_payloads(marker)[which]
+    data = synthetic_smpl()
+    data["v_template"] = _Planted(func, *args)
+    path = tmp_path / "SMPL_NEUTRAL.pkl"
+    path.write_bytes(pickle.dumps(data, protocol=2))
+    with pytest.raises(BodyModelError, match="refusing to load"):
+        load_body_model(tmp_path)
+    assert not marker.exists()
+    # a pickle that is nothing but the call, too
+    path.write_bytes(pickle.dumps(_Planted(func, *args)))
+    with pytest.raises(BodyModelError, match="refusing to load"):
+        read_model_data(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["SMPL", "SMPLX"])
+def test_a_crafted_npz_runs_nothing(tmp_path, kind):
+    marker = tmp_path / "ran"
+    data = synthetic_smpl()
+    # an object array is stored as a pickle inside the npz: loading it would run the call
+    planted = np.empty(1, dtype=object)
+    planted[0] = _Planted(exec, f"open({str(marker)!r}, 'w').write('ran')")
+    data["v_template"] = planted
+    np.savez(tmp_path / f"{kind}_NEUTRAL.npz", **data)
+    with pytest.raises(BodyModelError, match="missing v_template"):
+        load_body_model(tmp_path)
+    assert not marker.exists()
+
+
+def test_smplx_model_is_loaded_from_the_checked_arrays(tmp_path, monkeypatch):
+    """smplx's SMPLX unpickles its file itself; it must only ever see a pickle-free copy."""
+    import smplx
+
+    data = synthetic_smpl()
+    path = tmp_path / "SMPLX_NEUTRAL.npz"
+    np.savez(path, **data, joint2num=np.array({"pelvis": 0}, dtype=object))
+    seen = {}
+
+    def fake_smplx(model_path, ext, **kwargs):
+        seen["path"], seen["ext"] = model_path, ext
+        with np.load(model_path, allow_pickle=False) as f:  # raises if any entry needs pickle
+            seen["keys"] = set(f.files)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(smplx, "SMPLX", fake_smplx)
+    with pytest.raises(BodyModelError, match="stop here"):
+        load_body_model(tmp_path)
+    assert seen["ext"] == "npz" and seen["path"] != str(path)
+    assert seen["keys"] == set(data)
