@@ -1,17 +1,25 @@
 """`correct(motions, config) -> (motions, reports)`: physics correction of a batch of clips.
 
-Each clip is (1) repaired kinematically (grounded, see repair.py), (2) tracked by the simulated
-humanoid with the whole-body controller, and (3) replaced by the simulated trajectory. A clip
-that cannot be corrected (bad values, absurd placement, time limit) comes back unchanged with
-a report that says why; it never stops the batch.
+Each clip is (1) repaired kinematically (grounded, feet planted, balanced: repair.py), (2)
+tracked by the simulated humanoid with the whole-body controller, and (3) replaced by the
+simulated trajectory. Tracking is tried first with no residual force at all (`free`); only
+if that attempt falls (a fail-safe reset) is the clip tracked again with a bounded root
+residual, priced by `strength`. A clip that cannot be corrected (bad values, absurd
+placement, time limit) comes back unchanged with a report that says why; it never stops
+the batch.
 
-The strength knob `s` in [0, 1] prices the root residual force ("hand of god"): at s = 0 the
-clip is returned unchanged; small s lets the tracker lean on a large, cheap residual and stay
-close to the reference; s = 1 makes residual force expensive, so physics wins and the motion
-departs from the reference where the reference is infeasible. The balance repair of the
-reference (a pelvis shift that keeps the needed ZMP over the feet, balance.py) is only worth
-its departure when the residual is dear: it is applied in part above s = 0.5 and in full at
-s = 1 (share 2 s - 1).
+What a report's verdicts mean (and what the field calls them):
+- `success_free`: tracked to the end with no residual force and no reset: the number PHC
+  and UHC report as success rate.
+- `success`: no reset, and the residual stayed within its small budget: mean force at most
+  `budget_bw` of body weight, no `budget_window_s` stretch above `budget_peak_bw`, the root
+  torque (in body weight x 1 m) alike. A clip tracked free is a success.
+- `verified`: success, and the tracked clip within `verify_mpjpe_mm` of the input: what a
+  self-consuming loop may train on (Morph's filter).
+
+The strength knob `s` in [0, 1]: s = 0 returns the clip unchanged; above, the residual of
+the assisted attempt is priced geometrically from 1e2 (s -> 0) to 1e5 (s = 1), and the ZMP
+balance repair of the reference (balance.py) is applied at share 2 s - 1 above s = 0.5.
 """
 from __future__ import annotations
 
@@ -25,12 +33,12 @@ import numpy as np
 from motionloop.errors import ConfigError, MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics import metrics as pm
-from motionloop.physics.config import TrackerConfig
+from motionloop.physics.config import FREE_TRACKER, TrackerConfig
 from motionloop.physics.executor import make_executor
 from motionloop.physics.feasibility import feasibility_bw
 from motionloop.physics.model import Humanoid
 from motionloop.physics.repair import RepairConfig, repair
-from motionloop.physics.tracker import track
+from motionloop.physics.tracker import TrackResult, track
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,7 @@ log = logging.getLogger(__name__)
 # s = 0.25 / 0.5 / 0.75 / 1 give 5.6e2 / 3.2e3 / 1.8e4 / 1e5 (prices below ~1e3 all track
 # about as closely, so the knob spends its range above)
 _W_RESIDUAL = (1e2, 1e5)
+MIN_FRAMES = 3  # a clip needs this many frames to have a velocity and an acceleration
 
 
 @dataclass(frozen=True)
@@ -46,14 +55,24 @@ class CorrectionConfig:
 
     Attributes:
         strength: 0 = unchanged clip, 1 = full physics (see module docstring).
-        tracker: controller gains and weights; its `w_residual` is set by `strength`.
+        tracker: controller of the assisted attempt; its `w_residual` is set by `strength`.
+        free: controller of the first, residual-free attempt (its residual is off whatever
+            it says); None skips that attempt.
         repair: kinematic repair settings applied before tracking.
+        budget_bw, budget_peak_bw, budget_window_s: the residual budget of `success` (module
+            docstring), fractions of body weight and seconds.
+        verify_mpjpe_mm: MPJPE bound of `verified`, mm.
         workers: 1 = serial, N = local process pool, 0 = one per core.
     """
 
     strength: float = 1.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    free: TrackerConfig | None = FREE_TRACKER
     repair: RepairConfig = field(default_factory=RepairConfig)
+    budget_bw: float = 0.05
+    budget_peak_bw: float = 0.2
+    budget_window_s: float = 0.5
+    verify_mpjpe_mm: float = 100.0
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -61,11 +80,18 @@ class CorrectionConfig:
             raise ConfigError(f"CorrectionConfig.strength: must be in [0, 1], got {self.strength}")
         if int(self.workers) < 0:
             raise ConfigError(f"CorrectionConfig.workers: must be >= 0, got {self.workers}")
+        for name in ("budget_bw", "budget_peak_bw", "budget_window_s", "verify_mpjpe_mm"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+                raise ConfigError(f"CorrectionConfig.{name}: must be a number > 0, got {v!r}")
 
     def tracker_for_strength(self) -> TrackerConfig:
         s = float(self.strength)
         w = _W_RESIDUAL[0] * (_W_RESIDUAL[1] / _W_RESIDUAL[0]) ** s
         return dataclasses.replace(self.tracker, w_residual=w)
+
+    def free_tracker(self) -> TrackerConfig | None:
+        return None if self.free is None else dataclasses.replace(self.free, residual_max_bw=0.0)
 
     def repair_for_strength(self) -> RepairConfig:
         share = min(1.0, max(0.0, 2.0 * float(self.strength) - 1.0))
@@ -74,7 +100,12 @@ class CorrectionConfig:
 
 @dataclass
 class TrackingReport:
-    """What happened to one clip (one JSON object per clip in a report file)."""
+    """What happened to one clip (one JSON object per clip in a report file).
+
+    Residuals are fractions of body weight (torques: body weight x 1 m); `*_peak_bw` is the
+    largest mean over a `budget_window_s` stretch. `attempt` says which output the clip got:
+    "free", "assisted", "unchanged" (strength 0) or "failed" (error set).
+    """
 
     clip: str
     success: bool
@@ -93,6 +124,12 @@ class TrackingReport:
     strength: float = 1.0
     metrics_cpu_s: float = 0.0
     residual_torque_bw: float = 0.0
+    success_free: bool = False
+    verified: bool = False
+    attempt: str = "assisted"
+    free_resets: int = -1
+    residual_peak_bw: float = 0.0
+    residual_torque_peak_bw: float = 0.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -106,11 +143,37 @@ def _mpjpe(a: Motion, b: Motion) -> tuple[float, float]:
     return float(glob * 1000.0), float(loc * 1000.0)
 
 
+def window_peak(values: np.ndarray, window: int) -> float:
+    """Largest mean of `values (K,)` over `window` consecutive entries (the whole mean if
+    shorter)."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return 0.0
+    if len(values) <= window:
+        return float(values.mean())
+    c = np.r_[0.0, np.cumsum(values)]
+    return float(((c[window:] - c[:-window]) / window).max())
+
+
+def within_budget(result: TrackResult, cfg: CorrectionConfig, control_dt: float) -> tuple[bool, float, float]:
+    """Whether a tracking result is a `success` (module docstring), and its force and torque
+    peaks over `budget_window_s`."""
+    window = max(1, round(cfg.budget_window_s / control_dt))
+    peak = window_peak(result.residual_bw, window)
+    peak_t = window_peak(result.residual_torque_bw, window)
+    mean = float(result.residual_bw.mean()) if len(result.residual_bw) else 0.0
+    mean_t = float(result.residual_torque_bw.mean()) if len(result.residual_torque_bw) else 0.0
+    ok = (result.resets == 0 and mean <= cfg.budget_bw and mean_t <= cfg.budget_bw
+          and peak <= cfg.budget_peak_bw and peak_t <= cfg.budget_peak_bw)
+    return ok, peak, peak_t
+
+
 def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, TrackingReport]:
     """Correct one clip; never raises for a bad clip (the report says what failed).
 
-    `cpu_s` counts the correction itself (repair and tracking); the metrics of the report
-    (physics metrics, feasibility floors before and after) are timed apart in `metrics_cpu_s`.
+    `cpu_s` counts the correction itself (repair and tracking, both attempts); the metrics
+    of the report (physics metrics, feasibility floors before and after) are timed apart in
+    `metrics_cpu_s`.
     """
     name, motion, cfg = job
     t_metrics = time.process_time()
@@ -122,34 +185,52 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         log.warning("%s: feasibility failed: %s", name, e)
     metrics_cpu = time.process_time() - t_metrics
     if cfg.strength == 0.0:
-        return motion, TrackingReport(name, True, 0, 0.0, 0.0, 0.0, feas, 0.0, before, before, strength=0.0,
-                                      feasibility_after_bw=feas, metrics_cpu_s=metrics_cpu)
+        return motion, TrackingReport(clip=name, success=True, resets=0, residual_bw=0.0, residual_bw_max=0.0,
+                                      mpjpe_mm=0.0, feasibility_bw=feas, cpu_s=0.0, before=before, after=before,
+                                      strength=0.0, feasibility_after_bw=feas, metrics_cpu_s=metrics_cpu,
+                                      attempt="unchanged")
     t0 = time.process_time()
     try:
+        if motion.num_frames < MIN_FRAMES:
+            raise MotionloopError(f"{name}: {motion.num_frames} frame(s); tracking needs at least {MIN_FRAMES}")
         h = Humanoid()
         fixed = repair(motion, cfg.repair_for_strength(), h)
-        result = track(h, fixed, cfg.tracker_for_strength())
+        free_cfg = cfg.free_tracker()
+        result, attempt, free_resets = None, "assisted", -1
+        if free_cfg is not None:
+            result = track(h, fixed, free_cfg)
+            free_resets = result.resets
+            attempt = "free"
+        if result is None or result.resets > 0:
+            result, attempt = track(h, fixed, cfg.tracker_for_strength()), "assisted"
+        success_free = attempt == "free"
         out = h.motion_from_qpos(result.qpos, motion)
         cpu = time.process_time() - t0
         t_metrics = time.process_time()
+        ok, peak, peak_t = within_budget(result, cfg, result.control_dt)
         after = pm.physics_metrics(out)
         glob, loc = _mpjpe(out, motion)
         feas_after = feasibility_bw(out, h)
         report = TrackingReport(
-            clip=name, success=result.resets == 0, resets=result.resets,
+            clip=name, success=ok or success_free, resets=result.resets,
             residual_bw=float(result.residual_bw.mean()), residual_bw_max=float(result.residual_bw.max()),
             residual_torque_bw=float(result.residual_torque_bw.mean()),
             mpjpe_mm=glob, feasibility_bw=feas, cpu_s=cpu, before=before, after=after,
             qp_failures=result.qp_failures, mpjpe_local_mm=loc, feasibility_after_bw=feas_after,
             strength=float(cfg.strength), metrics_cpu_s=metrics_cpu + time.process_time() - t_metrics,
+            success_free=success_free, attempt=attempt, free_resets=free_resets,
+            residual_peak_bw=peak, residual_torque_peak_bw=peak_t,
         )
+        report.verified = report.success and glob <= cfg.verify_mpjpe_mm
         return out, report
     except Exception as e:  # noqa: BLE001 - report, keep the batch going
         msg = str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"
         log.warning("%s: correction failed: %s", name, msg)
-        return motion, TrackingReport(name, False, 0, float("nan"), float("nan"), float("nan"), feas,
-                                      time.process_time() - t0, before, before, error=msg,
-                                      strength=float(cfg.strength), metrics_cpu_s=metrics_cpu)
+        nan = float("nan")
+        return motion, TrackingReport(clip=name, success=False, resets=0, residual_bw=nan, residual_bw_max=nan,
+                                      mpjpe_mm=nan, feasibility_bw=feas, cpu_s=time.process_time() - t0,
+                                      before=before, after=before, error=msg, strength=float(cfg.strength),
+                                      metrics_cpu_s=metrics_cpu, attempt="failed")
 
 
 def correct(motions: list[Motion], config: CorrectionConfig = CorrectionConfig(),

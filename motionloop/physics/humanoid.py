@@ -22,6 +22,7 @@ import numpy as np
 
 from motionloop import body as bd
 from motionloop import skeleton as sk
+from motionloop.errors import ConfigError
 
 _ARM = ("collar", "shoulder", "elbow", "wrist", "hand")
 EULER_ORDER: tuple[str, ...] = tuple(
@@ -36,15 +37,17 @@ TORQUE_LIMIT = {
 }  # fmt: skip
 
 # Hinge ranges in degrees per axis (x, y, z) of the left-side or midline joint; the right
-# side mirrors y and z. Generous: they stop impossible poses, not unusual ones.
+# side mirrors y and z. Generous: they stop impossible poses, not unusual ones, and they hold
+# the bundled real data (its 0.5-99.5 percentiles: knee x -26..146 and z -4..36, where the
+# retargeter straightens knees past 0; spine2/3 x up to 67).
 JOINT_RANGE_DEG = {
     "hip": ((-160, 60), (-80, 80), (-70, 90)),
-    "knee": ((-10, 170), (-40, 40), (-30, 30)),
+    "knee": ((-35, 170), (-40, 40), (-45, 45)),
     "ankle": ((-60, 80), (-45, 45), (-50, 50)),
     "foot": ((-60, 60), (-30, 30), (-30, 30)),
     "spine1": ((-90, 90), (-60, 60), (-60, 60)),
-    "spine2": ((-60, 60), (-60, 60), (-45, 45)),
-    "spine3": ((-60, 60), (-60, 60), (-45, 45)),
+    "spine2": ((-60, 75), (-60, 60), (-45, 45)),
+    "spine3": ((-60, 75), (-60, 60), (-45, 45)),
     "neck": ((-70, 70), (-80, 80), (-60, 60)),
     "head": ((-70, 70), (-80, 80), (-60, 60)),
     "collar": ((-60, 60), (-60, 60), (-60, 60)),
@@ -53,6 +56,15 @@ JOINT_RANGE_DEG = {
     "wrist": ((-90, 90), (-90, 90), (-90, 90)),
     "hand": ((-90, 90), (-90, 90), (-90, 90)),
 }  # fmt: skip
+
+# Hinges per joint segment in the "data" joint space: the axes the retargeted mocap turns
+# (99th percentile over the bundled set, degrees: toes, hands and head 0; elbow x 1.2 and z 6-7
+# against y 125-131; knee y (twist) 3.8 against x 130 and z 20-32). A body with hinges the
+# data never uses bends them when it tracks (toes curl, knees twist), and the tracked clip
+# leaves the data's joint space. "full" gives every joint three hinges (AMASS-style data
+# whose toes, hands and head move).
+DATA_AXES = {"foot": "", "hand": "", "head": "", "elbow": "Y", "knee": "XZ"}
+AXES_CHOICES = ("data", "full")
 
 SOLE_SPHERE_RADIUS = 0.008  # m; sole-corner contact spheres sit with their bottom on the sole
 
@@ -68,6 +80,8 @@ class HumanoidSpec:
         friction: sliding friction coefficient of body-floor contacts.
         damping: joint damping in N m s / rad (implicit, so light segments stay stable).
         armature: rotor inertia added to each hinge in kg m^2 (stabilises light segments).
+        axes: "data" (hinges only where the retargeted data turns, DATA_AXES) or "full"
+            (three hinges at every joint).
     """
 
     offsets: tuple | None = None
@@ -76,6 +90,19 @@ class HumanoidSpec:
     friction: float = 1.0
     damping: float = 2.0
     armature: float = 0.02
+    axes: str = "data"
+
+    def __post_init__(self) -> None:
+        if self.axes not in AXES_CHOICES:
+            raise ConfigError(f"HumanoidSpec.axes: {self.axes!r}; valid: {', '.join(AXES_CHOICES)}")
+
+    def joint_axes(self, joint: int) -> str:
+        """The hinge axes of `joint` ("XYZ" letters, in EULER_ORDER)."""
+        order = EULER_ORDER[joint]
+        if self.axes == "full":
+            return order
+        keep = DATA_AXES.get(_segment(sk.JOINTS[joint]), "XYZ")
+        return "".join(a for a in order if a in keep)
 
     def offsets_array(self) -> np.ndarray:
         return sk.REST_OFFSETS if self.offsets is None else np.asarray(self.offsets, dtype=np.float64)
@@ -139,7 +166,7 @@ def build_mjcf(spec: HumanoidSpec = HumanoidSpec()) -> str:
         else:
             rng = joint_range(j)
             limit = TORQUE_LIMIT[_segment(name)]
-            for axis in EULER_ORDER[j]:
+            for axis in spec.joint_axes(j):
                 k = "XYZ".index(axis)
                 jname = f"{name}_{axis.lower()}"
                 ET.SubElement(b, "joint", name=jname, axis=_fmt(np.eye(3)[k]), range=_fmt(rng[k]))

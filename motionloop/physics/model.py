@@ -23,8 +23,10 @@ class Humanoid:
 
     Attributes:
         model, data: the MuJoCo model and a scratch MjData.
-        hinge_qpos: `(24, 3)` qpos address of the hinge about x, y, z of each joint (-1 for root).
+        hinge_qpos: `(24, 3)` qpos address of the hinge about x, y, z of each joint (-1 for the
+            root and for axes the body does not have, HumanoidSpec.axes).
         hinge_dof: `(24, 3)` matching dof addresses.
+        joint_dofs: every hinge dof address, sorted `(nv - 6,)`.
         act_dof: `(nu,)` dof driven by each actuator (actuator order is not dof order).
         body_id: `(24,)` MuJoCo body id of each SMPL joint.
         weight: body weight m*g in N.
@@ -39,10 +41,14 @@ class Humanoid:
         self.hinge_qpos = -np.ones((sk.NUM_JOINTS, 3), dtype=int)
         self.hinge_dof = -np.ones((sk.NUM_JOINTS, 3), dtype=int)
         for j, name in enumerate(sk.JOINTS[1:], start=1):
-            for k, axis in enumerate("xyz"):
-                jnt = m.joint(f"{name}_{axis}")
-                self.hinge_qpos[j, k] = jnt.qposadr[0]
-                self.hinge_dof[j, k] = jnt.dofadr[0]
+            for axis in spec.joint_axes(j):
+                jnt = m.joint(f"{name}_{axis.lower()}")
+                self.hinge_qpos[j, "XYZ".index(axis)] = jnt.qposadr[0]
+                self.hinge_dof[j, "XYZ".index(axis)] = jnt.dofadr[0]
+        self.joint_dofs = np.sort(self.hinge_dof[self.hinge_dof >= 0])
+        # every hinge joint id and its qpos address, in qpos order
+        self.hinge_joint = np.array([j for j in range(m.njnt) if m.jnt_type[j] == mujoco.mjtJoint.mjJNT_HINGE])
+        self.hinge_qpos_sorted = m.jnt_qposadr[self.hinge_joint]
         self.act_dof = np.array([m.jnt_dofadr[m.actuator_trnid[a, 0]] for a in range(m.nu)])
         self.torque_limit = m.actuator_ctrlrange[:, 1].copy()
         self.mass = float(mujoco.mj_getTotalmass(m))
@@ -63,7 +69,11 @@ class Humanoid:
         return self.qpos_from_poses(motion.poses, motion.trans)
 
     def qpos_from_poses(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
-        """qpos `(T, nq)` from axis-angle `poses (T, 24, 3)` and pelvis `trans (T, 3)`."""
+        """qpos `(T, nq)` from axis-angle `poses (T, 24, 3)` and pelvis `trans (T, 3)`.
+
+        A joint with fewer than three hinges keeps the Euler angles of the axes it has (the
+        others are dropped: the nearest pose this body can take, for the small angles the
+        data has there)."""
         poses = np.asarray(poses, dtype=np.float64)
         qpos = np.zeros((len(poses), self.nq))
         qpos[:, 0:3] = trans
@@ -73,7 +83,9 @@ class Humanoid:
             order = EULER_ORDER[j]
             angles = rot.mat_to_euler(mats[:, j - 1], order, degrees=False)  # (T, 3) in `order`
             for i, axis in enumerate(order):
-                qpos[:, self.hinge_qpos[j, "XYZ".index(axis)]] = angles[:, i]
+                adr = self.hinge_qpos[j, "XYZ".index(axis)]
+                if adr >= 0:
+                    qpos[:, adr] = angles[:, i]
         return qpos
 
     def poses_from_qpos(self, qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +95,8 @@ class Humanoid:
         poses[:, 0] = rot.quat_to_aa(qpos[:, 3:7])
         for j in range(1, sk.NUM_JOINTS):
             order = EULER_ORDER[j]
-            angles = np.stack([qpos[:, self.hinge_qpos[j, "XYZ".index(a)]] for a in order], axis=-1)
+            adr = [self.hinge_qpos[j, "XYZ".index(a)] for a in order]
+            angles = np.stack([qpos[:, a] if a >= 0 else np.zeros(len(qpos)) for a in adr], axis=-1)
             poses[:, j] = rot.mat_to_aa(rot.euler_to_mat(angles, order, degrees=False))
         return poses, qpos[:, 0:3].copy()
 

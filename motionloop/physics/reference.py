@@ -21,6 +21,8 @@ from motionloop.motion import Motion
 from motionloop.physics import contacts
 from motionloop.physics.model import Humanoid
 
+LIMIT_MARGIN_DEG = 2.0  # the reference keeps this far inside the hinge ranges
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -29,6 +31,7 @@ class Reference:
     Attributes:
         qpos: `(K, nq)`; qvel, qacc: `(K, nv)` (root angular parts in the body frame, as MuJoCo).
         com: `(K, 3)` whole-body centre of mass, m; com_vel, com_acc: its derivatives.
+        angmom: `(K, 3)` angular momentum about the CoM, kg m^2/s; angmom_rate: its derivative.
         stance: `(K, 4)` bool, foot segment (L rear, L toes, R rear, R toes) planted in the
             reference (contacts.stance).
         body_pos: `(K, 24, 3)` world position of each SMPL joint's body, m; body_vel,
@@ -46,6 +49,8 @@ class Reference:
     body_pos: np.ndarray
     body_vel: np.ndarray
     body_acc: np.ndarray
+    angmom: np.ndarray
+    angmom_rate: np.ndarray
     dt: float
 
     @property
@@ -61,12 +66,17 @@ def build_reference(h: Humanoid, motion: Motion, rate: float, smooth_s: float = 
     otherwise become large accelerations.
     """
     q_src = h.qpos_from_motion(motion)
-    hinge = np.unique(h.hinge_qpos[1:].ravel())
+    hinge = np.unique(h.hinge_qpos[h.hinge_qpos >= 0])
     # Euler angles can wrap by 2 pi between frames; unwrap before interpolating
     q_src[:, hinge] = np.unwrap(q_src[:, hinge], axis=0)
     if smooth_s > 0 and motion.num_frames > 2:
         lin = np.r_[0:3, hinge]
-        q_src[:, lin] = gaussian_filter1d(q_src[:, lin], smooth_s * motion.fps, axis=0, mode="nearest")
+        q_src[:, lin] = smooth_keeping_ends(q_src[:, lin], smooth_s * motion.fps)
+    # a reference beyond a joint limit would have the controller push against the limit's
+    # constraint force, which its model does not include: keep it just inside
+    lo, hi = h.model.jnt_range[h.hinge_joint].T
+    margin = np.deg2rad(LIMIT_MARGIN_DEG)
+    q_src[:, h.hinge_qpos_sorted] = np.clip(q_src[:, h.hinge_qpos_sorted], lo + margin, hi - margin)
     t_src = np.arange(motion.num_frames) / motion.fps
     n = int(np.floor(motion.duration * rate + 1e-6)) + 1
     t = np.arange(n) / rate
@@ -77,7 +87,9 @@ def build_reference(h: Humanoid, motion: Motion, rate: float, smooth_s: float = 
     qacc = np.zeros((n, nv))
     if motion.num_frames >= 2:
         lin = np.r_[0:3, hinge]
-        spline = CubicSpline(t_src, q_src[:, lin], axis=0, bc_type="natural")
+        # not-a-knot ends: a "natural" spline has zero acceleration at both ends, which bends
+        # the first and last frames' velocity
+        spline = CubicSpline(t_src, q_src[:, lin], axis=0)
         qpos[:, lin] = spline(t)
         # hinge dofs follow the qpos order of hinges one to one; the free joint's 3 linear dofs too
         dof_lin = np.r_[0:3, _hinge_dofs(h, hinge)]
@@ -98,14 +110,33 @@ def build_reference(h: Humanoid, motion: Motion, rate: float, smooth_s: float = 
         qacc[:, 3:6] = np.gradient(omega, dt, axis=0)
     else:
         qpos[:] = q_src[0]
-    com, com_vel, body_pos = _kinematics(h, qpos, qvel)
+    com, com_vel, angmom, body_pos = _kinematics(h, qpos, qvel)
     if n > 1:
         com_acc = np.gradient(com_vel, dt, axis=0)
+        angmom_rate = np.gradient(angmom, dt, axis=0)
         body_vel = np.gradient(body_pos, dt, axis=0)
         body_acc = np.gradient(body_vel, dt, axis=0)
     else:
-        com_acc, body_vel, body_acc = np.zeros_like(com), np.zeros_like(body_pos), np.zeros_like(body_pos)
-    return Reference(qpos, qvel, qacc, com, com_vel, com_acc, _stance(h, motion, n, rate), body_pos, body_vel, body_acc, dt)
+        com_acc, angmom_rate = np.zeros_like(com), np.zeros_like(angmom)
+        body_vel, body_acc = np.zeros_like(body_pos), np.zeros_like(body_pos)
+    return Reference(qpos, qvel, qacc, com, com_vel, com_acc, _stance(h, motion, n, rate), body_pos, body_vel,
+                     body_acc, angmom, angmom_rate, dt)
+
+
+def smooth_keeping_ends(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian low-pass of `x (T, D)` along time (`sigma` in frames) that keeps the end values
+    and slopes: the signal is extended past each end by its point reflection (x0 - (x_k - x0)),
+    so a clip that starts in motion keeps its starting velocity. (Replicating the end value, as
+    `mode="nearest"` does, flattens the ends: a walk sampled from mid-stride started the
+    simulated body 0.4 m/s too slow.)"""
+    T = len(x)
+    pad = min(T - 1, int(np.ceil(4 * sigma)))
+    if pad < 1:
+        return x.copy()
+    head = 2 * x[:1] - x[pad:0:-1]
+    tail = 2 * x[-1:] - x[-2:-pad - 2:-1]
+    y = gaussian_filter1d(np.concatenate([head, x, tail]), sigma, axis=0, mode="nearest")
+    return y[pad:pad + T]
 
 
 def _stance(h: Humanoid, motion: Motion, n: int, rate: float) -> np.ndarray:
@@ -122,24 +153,26 @@ def _stance(h: Humanoid, motion: Motion, n: int, rate: float) -> np.ndarray:
 
 
 def _hinge_dofs(h: Humanoid, hinge_qpos: np.ndarray) -> np.ndarray:
-    order = {int(a): int(d) for a, d in zip(h.hinge_qpos[1:].ravel(), h.hinge_dof[1:].ravel())}
+    order = {int(a): int(d) for a, d in zip(h.hinge_qpos.ravel(), h.hinge_dof.ravel()) if a >= 0}
     return np.array([order[int(a)] for a in hinge_qpos])
 
 
-def _kinematics(h: Humanoid, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Whole-body CoM `(K, 3)`, its velocity, and body positions `(K, 24, 3)` along a trajectory."""
+def _kinematics(h: Humanoid, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Whole-body CoM `(K, 3)`, its velocity, the angular momentum about it `(K, 3)`, and body
+    positions `(K, 24, 3)` along a trajectory."""
     m, d = h.model, h.data
     pelvis = int(h.body_id[0])
-    com = np.zeros((len(qpos), 3))
-    vel = np.zeros((len(qpos), 3))
-    jac = np.zeros((3, h.nv))
+    com, vel, angmom = np.zeros((len(qpos), 3)), np.zeros((len(qpos), 3)), np.zeros((len(qpos), 3))
     body = np.zeros((len(qpos), len(h.body_id), 3))
     for k in range(len(qpos)):
-        d.qpos[:] = qpos[k]
+        d.qpos[:], d.qvel[:] = qpos[k], qvel[k]
+        # positions and CoM of every body, their velocities, then the subtree momenta
         mujoco.mj_kinematics(m, d)
         mujoco.mj_comPos(m, d)
+        mujoco.mj_comVel(m, d)
+        mujoco.mj_subtreeVel(m, d)
         com[k] = d.subtree_com[pelvis]
-        mujoco.mj_jacSubtreeCom(m, d, jac, pelvis)
-        vel[k] = jac @ qvel[k]
+        vel[k] = d.subtree_linvel[pelvis]
+        angmom[k] = d.subtree_angmom[pelvis]
         body[k] = d.xpos[h.body_id]
-    return com, vel, body
+    return com, vel, angmom, body

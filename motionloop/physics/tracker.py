@@ -5,9 +5,7 @@ root residual from the current state, which are held for the physics substeps un
 control step. The state is recorded at the clip's own frame times. A fail-safe as in UHC: when
 the mean joint-position error against the reference exceeds `reset_error_m`, the body is reset
 to the reference state and tracking continues; the reset is counted and the clip is not a
-success. Before it comes to that, the controller makes the residual cheaper as the error
-grows (TrackerConfig.assist_error_m), so most near-falls are caught by a brief, reported
-residual instead of a teleport.
+success.
 """
 from __future__ import annotations
 
@@ -41,6 +39,8 @@ class TrackResult:
         resets: number of fail-safe resets.
         qp_failures: control steps where the QP failed (zero command applied).
         cpu_s: process CPU seconds spent.
+        control_dt: control period in s (the spacing of the residual series).
+        reset_steps: control steps at which the fail-safe reset the body.
     """
 
     qpos: np.ndarray
@@ -49,6 +49,7 @@ class TrackResult:
     resets: int
     qp_failures: int
     cpu_s: float
+    control_dt: float
     reset_steps: list[int] = field(default_factory=list)
 
 
@@ -123,4 +124,4 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
         frame += 1
     used = slice(0, max(1, ref.num_steps - 1))  # the last step takes no command
     return TrackResult(qpos_out, residual[used], residual_torque[used], resets, failures,
-                       time.process_time() - t0, reset_steps)
+                       time.process_time() - t0, ref.dt, reset_steps)

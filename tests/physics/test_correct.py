@@ -70,3 +70,52 @@ def test_bad_config_values_are_named():
         CorrectionConfig(strength=1.5)
     with pytest.raises(ConfigError, match="kp"):
         TrackerConfig(kp=-1.0)
+
+
+def test_a_clip_tracked_without_residual_is_a_free_success():
+    clip = standing(41)
+    _, (rep,) = correct([clip], CorrectionConfig())
+    assert rep.attempt == "free" and rep.free_resets == 0
+    assert rep.success and rep.success_free and rep.verified
+    assert rep.residual_bw == 0.0 and rep.residual_peak_bw == 0.0
+
+
+def test_verified_needs_the_tracked_clip_close_to_its_input():
+    clip = standing(41)
+    _, (rep,) = correct([clip], CorrectionConfig(verify_mpjpe_mm=1e-3))
+    assert rep.success and not rep.verified
+
+
+def test_without_the_free_attempt_the_residual_is_used_and_reported():
+    clip = standing(41, lift=0.05)
+    _, (rep,) = correct([clip], CorrectionConfig(free=None))
+    assert rep.attempt == "assisted" and rep.free_resets == -1 and not rep.success_free
+
+
+def test_budget_counts_the_mean_and_the_worst_half_second():
+    from motionloop.physics.correct import window_peak, within_budget
+    from motionloop.physics.tracker import TrackResult
+
+    assert window_peak(np.array([0.0, 0.0, 1.0, 1.0, 0.0]), 2) == 1.0
+    assert window_peak(np.array([0.3, 0.1]), 5) == pytest.approx(0.2)
+    steps = 80  # 1 s at 80 Hz
+    quiet = np.full(steps, 0.01)
+    burst = quiet.copy()
+    burst[10:50] = 0.3  # 0.5 s at 30 %BW: over the 20 % peak, while the mean is 0.155
+    cfg = CorrectionConfig(budget_bw=0.2)
+
+    def result(force, resets=0):
+        return TrackResult(np.zeros((2, 3)), force, np.zeros(steps), resets, 0, 0.0, 1 / 80)
+
+    assert within_budget(result(quiet), cfg, 1 / 80)[0]
+    ok, peak, _ = within_budget(result(burst), cfg, 1 / 80)
+    assert not ok and peak == pytest.approx(0.3)
+    assert not within_budget(result(quiet, resets=1), cfg, 1 / 80)[0]
+    assert not within_budget(result(np.full(steps, 0.06)), CorrectionConfig(), 1 / 80)[0]
+
+
+def test_a_clip_too_short_to_track_is_reported_not_tracked():
+    clip = standing(2)
+    out, (rep,) = correct([clip], CorrectionConfig())
+    assert out[0] is clip and not rep.success and rep.attempt == "failed"
+    assert "at least 3" in rep.error

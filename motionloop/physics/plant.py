@@ -1,0 +1,161 @@
+"""Foot plant repair: a planted foot lies on the floor the way a rigid foot can, and stays put.
+
+The bundled data (and the body that tracks it) has rigid feet: the toes never bend. A rigid
+foot on a flat floor carries weight in one of three ways: flat (its whole sole down), on its
+heel (the sole pitched up about the heel's edge, as at heel strike) or on its toes (pitched
+down about the toes' front, as at push-off). Mocap, retargeting and generated clips often have
+a "planted" foot tilted 10-20 degrees with one end a few centimetres in the air, sliding, or
+sunk into the floor; a simulated foot that copies that stands on one corner and cannot balance.
+
+Per foot and frame, the mode comes from which of its two segments is planted
+(contacts.stance): both = flat, rear only = heel, toes only = toe, none = swing. Then:
+- flat frames: the foot is turned level by the smallest rotation (its heading is kept);
+- every planted frame: the supporting part (the whole sole, the heel, or the toes) is put on
+  the floor, and held still horizontally at the median of where it is over each run of one
+  mode;
+- the ankle moves by that correction through two-bone leg IK (only hip and knee turn), and
+  both the correction and the levelling fade in and out over `ramp_s` around each run, so the
+  swing leg does not jump.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from motionloop import body as bd
+from motionloop import rotations as rot
+from motionloop import skeleton as sk
+from motionloop.data.legik import LEGS, reach
+from motionloop.errors import ConfigError
+from motionloop.motion import Motion
+from motionloop.physics import contacts
+
+SWING, FLAT, HEEL, TOE = 0, 1, 2, 3
+_REAR = slice(0, 4)  # sole_points lists the rear foot's 4 corners first, then the toes'
+_TOES = slice(4, 8)
+_ANKLES = (sk.LEFT_ANKLE, sk.RIGHT_ANKLE)
+
+
+@dataclass(frozen=True)
+class PlantConfig:
+    """Attributes:
+    ramp_s: corrections fade out over this many seconds before and after a planted run, s.
+    max_correction_m: longer ankle corrections are scaled down to this (a foot that slides
+        further is not a sliding foot but a different motion), m.
+    level: turn flat-planted feet level.
+    """
+
+    ramp_s: float = 0.1
+    max_correction_m: float = 0.3
+    level: bool = True
+
+    def __post_init__(self) -> None:
+        if self.ramp_s < 0 or self.max_correction_m <= 0:
+            raise ConfigError(f"PlantConfig: ramp_s must be >= 0 and max_correction_m > 0, got {self}")
+
+
+def foot_modes(soles: np.ndarray, dt: float) -> np.ndarray:
+    """Contact mode `(T, 2)` (SWING, FLAT, HEEL, TOE) of each foot from its sole corners
+    `soles (T, 2, 8, 3)` (body.sole_points) sampled every `dt` seconds."""
+    T = len(soles)
+    planted = contacts.stance(soles.reshape(T, 4, 4, 3), dt).reshape(T, 2, 2)  # (T, foot, rear/toes)
+    rear, toes = planted[..., 0], planted[..., 1]
+    return np.select([rear & toes, rear, toes], [FLAT, HEEL, TOE], SWING)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open index ranges `[a, b)` where `mask (T,)` is True."""
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def fade_weights(held: np.ndarray, frames: int) -> np.ndarray:
+    """Weight `(T,)` that is 1 on `held (T,)` frames and falls linearly to 0 within `frames`
+    frames of the nearest held frame."""
+    T = len(held)
+    if not held.any():
+        return np.zeros(T)
+    idx = np.arange(T)
+    dist = np.abs(idx[:, None] - np.flatnonzero(held)[None]).min(axis=1)
+    return np.clip(1.0 - dist / (frames + 1), 0.0, 1.0) if frames > 0 else held.astype(np.float64)
+
+
+def _extend(values: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """`values (T, ...)` on held frames, the nearest held frame's value elsewhere."""
+    held_idx = np.flatnonzero(held)
+    nearest = held_idx[np.abs(np.arange(len(held))[:, None] - held_idx[None]).argmin(axis=1)]
+    return values[nearest]
+
+
+def _level(R: np.ndarray) -> np.ndarray:
+    """The rotations `(T, 3, 3)` nearest `R` whose sole (local -y) faces straight down."""
+    up = np.broadcast_to([0.0, 0.0, 1.0], R[:, :, 1].shape)
+    return rot.rotation_between(R[:, :, 1], up) @ R
+
+
+def plant_corrections(motion: Motion, cfg: PlantConfig = PlantConfig(),
+                      offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What `plant_feet` does to each foot: ankle displacements `(T, 2, 3)` (m), target global
+    ankle rotations `(T, 2, 3, 3)`, and the modes `(T, 2)`."""
+    off = sk.REST_OFFSETS if offsets is None else offsets
+    T = motion.num_frames
+    pos, glob = motion.fk(off)
+    soles = bd.sole_points(bd.geometry(off), pos, glob)  # (T, 2, 8, 3)
+    modes = foot_modes(soles, 1.0 / motion.fps)
+    frames = round(cfg.ramp_s * motion.fps)
+    corr = np.zeros((T, 2, 3))
+    target_rot = glob[:, list(_ANKLES)].copy()
+    for f, ankle in enumerate(_ANKLES):
+        mode = modes[:, f]
+        planted = mode != SWING
+        if not planted.any():
+            continue
+        R = glob[:, ankle]
+        if cfg.level and (mode == FLAT).any():
+            w = fade_weights(mode == FLAT, frames)
+            q = rot.quat_slerp(rot.mat_to_quat(R), rot.mat_to_quat(_level(R)), w)
+            target_rot[:, f] = rot.quat_to_mat(q)
+        # the sole's corners with the new orientation, the ankle where it is
+        turn = target_rot[:, f] @ np.swapaxes(R, -1, -2)  # (T, 3, 3)
+        corners = pos[:, ankle, None] + np.einsum("tij,tcj->tci", turn, soles[:, f] - pos[:, ankle, None])
+        part = {FLAT: slice(0, 8), HEEL: _REAR, TOE: _TOES}
+        c = np.zeros((T, 3))
+        for m, sl in part.items():
+            on = mode == m
+            if not on.any():
+                continue
+            pts = corners[on, sl]  # (n, k, 3)
+            centre = pts[..., :2].mean(axis=1)
+            for a, b in _runs(on):
+                # index of frames a..b-1 within the `on` selection
+                i0 = int(on[:a].sum())
+                sub = centre[i0:i0 + b - a]
+                c[a:b, :2] = np.median(sub, axis=0) - sub
+            c[on, 2] = -pts[..., 2].min(axis=1)
+        # fade the correction out around the planted runs, from the nearest planted frame
+        w = fade_weights(planted, frames)
+        corr[:, f] = np.where(planted[:, None], c, _extend(c, planted) * w[:, None])
+    norm = np.linalg.norm(corr, axis=-1, keepdims=True)
+    corr *= np.minimum(1.0, cfg.max_correction_m / np.maximum(norm, 1e-12))
+    return corr, target_rot, modes
+
+
+def plant_feet(motion: Motion, cfg: PlantConfig = PlantConfig(), offsets: np.ndarray | None = None) -> Motion:
+    """The clip with its planted feet on the floor and still (see the module docstring)."""
+    if motion.num_frames < 2:
+        return motion
+    off = sk.REST_OFFSETS if offsets is None else offsets
+    corr, target_rot, modes = plant_corrections(motion, cfg, off)
+    if not (modes != SWING).any():
+        return motion
+    pos, glob = motion.fk(off)
+    for f, leg in enumerate(LEGS):
+        glob = reach(glob, pos, leg, pos[:, leg[2]] + corr[:, f], off)
+        # the ankle takes its new global rotation; the toes keep theirs relative to it
+        toe = sk.LEFT_FOOT if f == 0 else sk.RIGHT_FOOT
+        toe_local = np.swapaxes(glob[:, leg[2]], -1, -2) @ glob[:, toe]
+        glob[:, leg[2]] = target_rot[:, f]
+        glob[:, toe] = target_rot[:, f] @ toe_local
+        pos, _ = sk.fk_mats(sk.local_rotations(glob), motion.trans, off)
+    return motion.replace(poses=rot.mat_to_aa(sk.local_rotations(glob)))

@@ -1,0 +1,78 @@
+import numpy as np
+from clips import standing
+
+from motionloop import body as bd
+from motionloop import rotations as rot
+from motionloop import skeleton as sk
+from motionloop.data import corrupt
+from motionloop.physics import metrics as pm
+from motionloop.physics.plant import FLAT, HEEL, SWING, TOE, fade_weights, foot_modes, plant_corrections, plant_feet
+
+
+def _planted_slide_mm(clip):
+    seg = pm.foot_segments(clip)  # (T, 4, 4, 3)
+    return float(np.abs(np.diff(seg[..., :2], axis=0)).max() * 1000)
+
+
+def _soles(clip):
+    pos, glob = clip.fk()
+    return bd.sole_points(bd.geometry(), pos, glob)
+
+
+def test_clean_standing_clip_is_unchanged():
+    clip = standing(21)
+    corr, rots, modes = plant_corrections(clip)
+    assert (modes == FLAT).all()
+    assert np.abs(corr).max() < 1e-6
+    np.testing.assert_allclose(plant_feet(clip).poses, clip.poses, atol=1e-5)
+
+
+def test_sliding_feet_are_held_while_the_body_still_drifts():
+    clip = corrupt.slide(standing(21), 0.2)  # 1 s, drifting 0.2 m/s along x
+    assert _planted_slide_mm(clip) > 9.0
+    fixed = plant_feet(clip)
+    assert _planted_slide_mm(fixed) < 1.0
+    assert pm.physics_metrics(fixed)["skate_mm"] < 0.1 * pm.physics_metrics(clip)["skate_mm"]
+    np.testing.assert_allclose(fixed.trans, clip.trans)  # the pelvis keeps its path
+    assert np.abs(pm.lowest_points(fixed)).max() < pm.CONTACT_TOL
+
+
+def test_a_tilted_planted_foot_is_laid_flat_on_the_floor():
+    clip = standing(21)
+    poses = clip.poses.copy()
+    # pitch the left ankle up by 10 degrees: the toes rise about 3 cm, still "planted"
+    tilt = rot.axis_rotation("X", np.deg2rad(-10.0))
+    poses[:, sk.LEFT_ANKLE] = rot.mat_to_aa(tilt @ rot.aa_to_mat(poses[:, sk.LEFT_ANKLE]))
+    tilted = clip.replace(poses=poses)
+    before = _soles(tilted)[:, 0, :, 2]
+    assert np.ptp(before, axis=1).min() > 0.02
+    assert (foot_modes(_soles(tilted), 0.05)[:, 0] == FLAT).all()
+    after = _soles(plant_feet(tilted))[:, 0, :, 2]
+    assert np.abs(after).max() < 1e-3  # every corner of the sole on the floor
+
+
+def test_heel_and_toe_modes_follow_which_segment_is_down():
+    soles = np.zeros((3, 2, 8, 3))
+    soles[0, 0, 4:, 2] = 0.08  # toes up: on the heel
+    soles[1, 0, :4, 2] = 0.08  # heel up: on the toes
+    soles[2, 0, :, 2] = 0.2  # all up: swinging
+    modes = foot_modes(soles, 0.05)
+    assert modes[:, 0].tolist() == [HEEL, TOE, SWING] and (modes[:, 1] == FLAT).all()
+
+
+def test_correction_fades_out_around_a_stance():
+    clip = standing(41)
+    trans = clip.trans.copy()
+    trans[25:, 2] += 0.3  # the body (and feet) lifted off: no stance after frame 24
+    trans[:25, 0] += np.arange(25) * 0.01  # sliding before
+    corr, _, _ = plant_corrections(clip.replace(trans=trans))
+    assert np.abs(corr[:25]).max() > 0.05
+    assert np.abs(corr[25 + 3 :]).max() == 0.0  # 0.1 s ramp at 20 fps
+    assert np.all(np.diff(np.linalg.norm(corr[24:29, 0], axis=-1)) <= 1e-12)
+
+
+def test_fade_weights_fall_linearly_from_held_frames():
+    held = np.zeros(9, dtype=bool)
+    held[4] = True
+    np.testing.assert_allclose(fade_weights(held, 2), [0, 0, 1 / 3, 2 / 3, 1, 2 / 3, 1 / 3, 0, 0])
+    assert not fade_weights(np.zeros(5, dtype=bool), 2).any()
