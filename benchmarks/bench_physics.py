@@ -1,16 +1,21 @@
-"""Physics correction on the bundled real clips: quality, the strength frontier, and cost.
+"""Physics correction: fidelity on real mocap, repair of generated clips, success as the field
+counts it, and cost.
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_physics.py [--workers 2] [--quick]
 
-Writes benchmarks/results/bench_physics.json with, per strength setting, every clip's report
-(success, resets, residual %BW, feasibility floor %BW of the reference, MPJPE, physics metrics
-before -> after, CPU s), a summary, the walking/turning summary and one per label; the results
-on deliberately corrupted copies of the walking clips (root lifted 10 cm, sunk 5 cm, joint
-jitter, sliding feet); and the cost as CPU seconds per motion-second against stepping the same
-model for the same duration with zero control, measured in this run on the same executor (the
-same number of worker processes, so both see the same machine load), before and after the
-corrections. Object-interaction clips (climbing, hanging) are excluded: the simulation has no
-objects.
+Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
+- real: the bundled clips without object interaction (the simulation has no objects), at
+  each strength: success (residual within budget), success_free (no residual at all: what
+  PHC/UHC report), verified, residual, MPJPE, phys_err before -> after, per label at
+  strength 1, every clip's report;
+- fidelity of real clips at strength 1: FID of the corrected clips minus FID of the raw ones
+  against the bundled reference with the same window draws (n = 128, draw seeds 0-4), the
+  same for diversity and accuracy, and the change of trunk pitch;
+- corrupted: copies of the walking clips lifted 10 cm, sunk 5 cm, jittered, sliding;
+- generated: 128 samples of the shipped model (8 per label, DDIM-50, seed 7), the
+  corrector's real input, with the same figures per label;
+- cost: CPU seconds per motion-second, and the ratio to stepping the same model for the same
+  time with zero control on the same executor (measured before and after, averaged).
 """
 from __future__ import annotations
 
@@ -24,9 +29,11 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from motionloop import skeleton as sk
 from motionloop.bench import machine
 from motionloop.data import corrupt
 from motionloop.data.bundled import OBJECT_LABELS, list_bundled
+from motionloop.eval import evaluate
 from motionloop.io import write_text
 from motionloop.motion import Motion
 from motionloop.physics.correct import CorrectionConfig, correct
@@ -36,6 +43,13 @@ from motionloop.physics.summary import summarize
 
 STRENGTHS = (0.25, 0.5, 0.75, 1.0)
 WALKING = ("walk", "turn")
+EASY = ("walk", "turn", "stand", "gesture", "crawl")
+KEYS = ("clips", "success_rate", "success_free_rate", "verified_rate", "residual_bw", "residual_peak_bw", "mpjpe_mm",
+        "mpjpe_median_mm", "mpjpe_over_150_share", "feasibility_bw", "before_phys_err_mm", "after_phys_err_mm")
+FID_SEEDS = range(5)
+FID_N = 128
+GENERATED_PER_LABEL = 8
+GENERATED_SEED = 7
 
 
 def zero_control_cost(seconds: float) -> float:
@@ -71,89 +85,165 @@ def corrupted_set(clips: list[Motion], names: list[str]) -> tuple[list[Motion], 
     return out, out_names
 
 
-def by_label(reports, entries) -> dict[str, dict]:
-    labels = sorted({c.label for c in entries})
+def by_label(reports, labels) -> dict[str, dict]:
     out = {}
-    for label in labels:
-        s = summarize([r for r, c in zip(reports, entries) if c.label == label])
-        out[label] = {k: s[k] for k in ("clips", "success_rate", "residual_bw", "mpjpe_mm", "feasibility_bw",
-                                         "before_phys_err_mm", "after_phys_err_mm")}
+    for label in sorted(set(labels)):
+        s = summarize([r for r, lab in zip(reports, labels) if lab == label])
+        out[label] = {k: s[k] for k in KEYS}
     return out
+
+
+def trunk_pitch_deg(m: Motion) -> np.ndarray:
+    """Forward lean `(T,)` of the trunk (pelvis -> neck) from vertical, degrees, in the body's
+    own heading."""
+    pos, glob = m.fk()
+    trunk = pos[:, sk.NECK] - pos[:, sk.PELVIS]
+    fwd = glob[:, sk.PELVIS, :, 2].copy()  # the pelvis's forward axis (SMPL +z)
+    fwd[:, 2] = 0.0
+    fwd /= np.maximum(np.linalg.norm(fwd, axis=1, keepdims=True), 1e-9)
+    return np.rad2deg(np.arctan2(np.sum(trunk * fwd, axis=1), trunk[:, 2]))
+
+
+def fidelity(raw: list[Motion], corrected: list[Motion]) -> dict:
+    """Paired evaluation of raw and corrected real clips (same window draws per seed)."""
+    rows = []
+    for seed in FID_SEEDS:
+        a = evaluate(raw, "bundled", n=FID_N, seed=seed)
+        b = evaluate(corrected, "bundled", n=FID_N, seed=seed)
+        rows.append({k: (a[k], b[k]) for k in ("fid", "diversity", "accuracy", "fid_floor")})
+    d_fid = [r["fid"][1] - r["fid"][0] for r in rows]
+    pitch = [trunk_pitch_deg(c) - trunk_pitch_deg(r) for r, c in zip(raw, corrected)]
+    return {
+        "n": FID_N, "draw_seeds": list(FID_SEEDS),
+        "fid_raw": float(np.mean([r["fid"][0] for r in rows])),
+        "fid_corrected": float(np.mean([r["fid"][1] for r in rows])),
+        "fid_floor": float(np.mean([r["fid_floor"][0] for r in rows])),
+        "fid_change": float(np.mean(d_fid)), "fid_change_per_seed": d_fid,
+        "fid_change_se": float(np.std(d_fid, ddof=1) / np.sqrt(len(d_fid))),
+        "diversity_change": float(np.mean([r["diversity"][1] - r["diversity"][0] for r in rows])),
+        "accuracy_raw": float(np.mean([r["accuracy"][0] for r in rows])),
+        "accuracy_corrected": float(np.mean([r["accuracy"][1] for r in rows])),
+        "trunk_pitch_change_deg": float(np.mean(np.abs(np.concatenate(pitch)))),
+        "trunk_pitch_bias_deg": float(np.mean(np.concatenate(pitch))),
+    }
+
+
+def generated_set(n_per_label: int, seed: int) -> tuple[list[Motion], list[str]]:
+    import torch
+
+    from motionloop.loop.motion_task import BASE_MODEL
+    from motionloop.model.checkpoint import load_checkpoint
+    from motionloop.model.sample import sample
+
+    ckpt = load_checkpoint(BASE_MODEL, torch.device("cpu"))
+    labels = [lab for lab in ckpt.labels for _ in range(n_per_label)]
+    clips = sample(ckpt, len(labels), label=labels, seed=seed)
+    return clips, [f"gen_{i:03d}_{lab}" for i, lab in enumerate(labels)]
+
+
+def line(tag: str, s: dict) -> str:
+    return (f"{tag}: success {s['success_rate']:.2f} free {s['success_free_rate']:.2f} verified "
+            f"{s['verified_rate']:.2f} | residual {100 * s['residual_bw']:.1f} %BW | MPJPE mean {s['mpjpe_mm']:.0f} "
+            f"median {s['mpjpe_median_mm']:.0f} mm, >150 mm {100 * s['mpjpe_over_150_share']:.0f}% | phys_err "
+            f"{s['before_phys_err_mm']:.1f} -> {s['after_phys_err_mm']:.1f} mm")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--quick", action="store_true", help="walking clips only, strengths 0.5 and 1")
+    ap.add_argument("--quick", action="store_true", help="walking clips only, strength 1, no generated set or FID")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_physics.json"))
     args = ap.parse_args()
 
     entries = [c for c in list_bundled() if c.label not in OBJECT_LABELS]
     if args.quick:
         entries = [c for c in entries if c.label in WALKING]
-    strengths = (0.5, 1.0) if args.quick else STRENGTHS
+    strengths = (1.0,) if args.quick else STRENGTHS
     clips = [Motion.load(c.path) for c in entries]
     names = [c.id for c in entries]
-    durations = [m.duration for m in clips]
-    seconds = float(sum(durations))
-
+    labels = [c.label for c in entries]
+    seconds = float(sum(m.duration for m in clips))
+    base = CorrectionConfig(workers=args.workers)
     result: dict = {
         "name": "bench_physics",
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "config": {"clips": len(clips), "motion_seconds": seconds, "strengths": list(strengths),
                    "workers": args.workers, "excluded_labels": sorted(OBJECT_LABELS),
-                   "correction": dataclasses.asdict(CorrectionConfig())},
+                   "correction": dataclasses.asdict(base)},
         "machine": machine(),
         "figures": {},
     }
-    floor_before = floor_cost(durations, args.workers)
+    floor_before = floor_cost([m.duration for m in clips], args.workers)
 
-    frontier = []
+    frontier, top_out = [], None
     for s in strengths:
         t0 = time.time()
-        _, reports = correct(clips, CorrectionConfig(strength=s, workers=args.workers), names=names)
+        out, reports = correct(clips, dataclasses.replace(base, strength=s), names=names)
         summary = summarize(reports)
-        walking = summarize([r for r, c in zip(reports, entries) if c.label in WALKING])
-        row = {"strength": s, "summary": summary, "walking": walking, "by_label": by_label(reports, entries),
-               "wall_s": time.time() - t0, "cpu_s_per_motion_s": summary["cpu_s"] / seconds,
-               "clips": [dict(r.to_dict(), label=c.label) for r, c in zip(reports, entries)]}
+        row = {"strength": s, "summary": summary,
+               "walking": summarize([r for r, lab in zip(reports, labels) if lab in WALKING]),
+               "easy": summarize([r for r, lab in zip(reports, labels) if lab in EASY]),
+               "by_label": by_label(reports, labels), "wall_s": time.time() - t0,
+               "cpu_s_per_motion_s": summary["cpu_s"] / seconds,
+               "clips": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, labels)]}
         frontier.append(row)
-    floor_after = floor_cost(durations, args.workers)
+        print(line(f"real, strength {s:4.2f}", summary), flush=True)
+        if s == 1.0:
+            top_out = out
+    floor_after = floor_cost([m.duration for m in clips], args.workers)
     floor = 0.5 * (floor_before + floor_after) / seconds
     result["figures"]["zero_control_cpu_s_per_motion_s"] = floor
-    result["figures"]["zero_control_cpu_s_per_motion_s_before_after"] = [floor_before / seconds, floor_after / seconds]
     for row in frontier:
         row["cost_ratio_to_zero_control"] = row["cpu_s_per_motion_s"] / floor
-        summary, walking = row["summary"], row["walking"]
-        print(f"strength {row['strength']:4.2f}: success {summary['success_rate']:.2f}  residual "
-              f"{100 * summary['residual_bw']:.1f} %BW  MPJPE {summary['mpjpe_mm']:.0f} mm  phys_err "
-              f"{summary['before_phys_err_mm']:.1f} -> {summary['after_phys_err_mm']:.1f} mm  | walking: success "
-              f"{walking['success_rate']:.2f} residual {100 * walking['residual_bw']:.1f} %BW MPJPE "
-              f"{walking['mpjpe_mm']:.0f} mm  | {row['cpu_s_per_motion_s']:.3f} CPU s per motion s "
-              f"({row['cost_ratio_to_zero_control']:.1f}x zero control)", flush=True)
+        print(f"  strength {row['strength']}: {row['cpu_s_per_motion_s']:.3f} CPU s per motion s "
+              f"({row['cost_ratio_to_zero_control']:.1f}x zero-control stepping)")
     result["figures"]["frontier"] = frontier
     top = frontier[-1]
-    print(f"per label at strength {top['strength']}: " + "  ".join(
-        f"{k} {v['success_rate']:.2f}" for k, v in top["by_label"].items()))
+    print(line("  walk/turn/stand/gesture/crawl", top["easy"]))
+    for lab, v in top["by_label"].items():
+        print(f"  {lab:10s} n={v['clips']:2d} success {v['success_rate']:.2f} free {v['success_free_rate']:.2f} "
+              f"residual {100 * v['residual_bw']:4.1f} %BW MPJPE {v['mpjpe_mm']:4.0f} mm")
 
-    walk = [(m, n) for m, n, c in zip(clips, names, entries) if c.label in WALKING]
+    walk = [(m, n) for m, n, lab in zip(clips, names, labels) if lab in WALKING]
     bad, bad_names = corrupted_set([m for m, _ in walk], [n for _, n in walk])
-    _, reports = correct(bad, CorrectionConfig(strength=1.0, workers=args.workers), names=bad_names)
-    by_kind: dict[str, list] = {}
-    for r in reports:
-        by_kind.setdefault(r.clip.split("+")[1], []).append(r)
+    _, reports = correct(bad, base, names=bad_names)
     corrupted = {}
-    for kind, rs in by_kind.items():
+    for kind in ("lift10cm", "sink5cm", "jitter", "slide"):
+        rs = [r for r in reports if r.clip.endswith("+" + kind)]
         before = float(np.mean([r.before["phys_err_mm"] for r in rs]))
         after = float(np.mean([r.after["phys_err_mm"] for r in rs]))
         corrupted[kind] = {"phys_err_before_mm": before, "phys_err_after_mm": after,
                            "drop": 1.0 - after / max(before, 1e-9), "success_rate": float(np.mean([r.success for r in rs])),
-                           "residual_bw": float(np.mean([r.residual_bw for r in rs])),
                            "mpjpe_mm": float(np.mean([r.mpjpe_mm for r in rs]))}
+        print(f"corrupted {kind:9s}: phys_err {before:.1f} -> {after:.1f} mm (drop {100 * corrupted[kind]['drop']:.0f}%), "
+              f"success {corrupted[kind]['success_rate']:.2f}")
     result["figures"]["corrupted"] = corrupted
-    for k, v in corrupted.items():
-        print(f"corrupted {k:9s}: phys_err {v['phys_err_before_mm']:.1f} -> {v['phys_err_after_mm']:.1f} mm "
-              f"(drop {100 * v['drop']:.0f}%), success {v['success_rate']:.2f}")
+
+    if not args.quick:
+        fid = fidelity(clips, top_out)
+        result["figures"]["real_fidelity"] = fid
+        print(f"real clips, corrected vs raw (n={FID_N}, {len(FID_SEEDS)} draw seeds): FID {fid['fid_raw']:.1f} -> "
+              f"{fid['fid_corrected']:.1f} (change {fid['fid_change']:+.1f} +- {fid['fid_change_se']:.1f}, floor "
+              f"{fid['fid_floor']:.1f}), diversity {fid['diversity_change']:+.2f}, accuracy {fid['accuracy_raw']:.2f} -> "
+              f"{fid['accuracy_corrected']:.2f}, trunk pitch change {fid['trunk_pitch_change_deg']:.1f} deg "
+              f"(bias {fid['trunk_pitch_bias_deg']:+.1f})")
+
+        gen, gen_names = generated_set(GENERATED_PER_LABEL, GENERATED_SEED)
+        gen_labels = [m.label for m in gen]
+        gen_seconds = float(sum(m.duration for m in gen))
+        _, reports = correct(gen, base, names=gen_names)
+        summary = summarize(reports)
+        result["figures"]["generated"] = {
+            "clips": len(gen), "per_label": GENERATED_PER_LABEL, "seed": GENERATED_SEED, "sampler": "ddim:50",
+            "summary": summary, "by_label": by_label(reports, gen_labels),
+            "cpu_s_per_motion_s": summary["cpu_s"] / gen_seconds,
+            "cost_ratio_to_zero_control": summary["cpu_s"] / gen_seconds / floor,
+            "clips_reports": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, gen_labels)]}
+        print(line("generated", summary))
+        for lab, v in result["figures"]["generated"]["by_label"].items():
+            print(f"  {lab:10s} success {v['success_rate']:.2f} free {v['success_free_rate']:.2f} residual "
+                  f"{100 * v['residual_bw']:4.1f} %BW MPJPE {v['mpjpe_mm']:4.0f} mm phys_err "
+                  f"{v['before_phys_err_mm']:.1f} -> {v['after_phys_err_mm']:.1f}")
     write_text(args.out, json.dumps(result, indent=1))
     print(f"wrote {args.out}")
 
