@@ -198,6 +198,9 @@ def cmd_correct(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- loop
 def _print_run(run: Path) -> None:
+    from motionloop.loop.report import effects_text
+
+    print(effects_text(run))
     print(f"run directory: {run}")
     for name in ("metrics.jsonl", "curves.png", "report.html"):
         if (run / name).exists():
@@ -207,15 +210,19 @@ def _print_run(run: Path) -> None:
 def cmd_loop(args: argparse.Namespace) -> int:
     from motionloop.loop import run_loop
 
-    _print_run(run_loop(args.config, args.out, resume=args.resume, overrides=args.set or [], progress=not args.quiet))
+    _print_run(run_loop(args.config, args.out, resume=args.resume, overrides=args.set or [], progress=not args.quiet,
+                        jobs=args.jobs))
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from motionloop.loop import plot_run
 
+    from motionloop.loop.report import effects_text
+
     for path in plot_run(args.run):
         print(f"wrote {path}")
+    print(effects_text(args.run))
     return 0
 
 
@@ -343,11 +350,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_correct)
 
     lp = sub.add_parser("loop", help="run a self-consuming loop (collapse curves) from a preset or TOML config")
-    lp.add_argument("--config", required=True, help="preset name (demo, paper-motion, kazdan-gaussian, kazdan-kde, scsc-toy) or a TOML file")
+    lp.add_argument("--config", required=True, help="preset name (demo, evidence, evidence-gpu, paper-motion, kazdan-gaussian, "
+                    "kazdan-kde, scsc-toy, scsc-toy-swap) or a TOML file")
     lp.add_argument("--out", required=True, help="run directory")
     lp.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete generation")
     lp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value, e.g. --set generations=3 (repeatable)")
     lp.add_argument("--quiet", action="store_true", help="no progress bars")
+    lp.add_argument("--jobs", type=int, default=1, help="processes running the seeds side by side (default 1)")
     lp.set_defaults(func=cmd_loop)
 
     pl = sub.add_parser("plot", help="regenerate curves.png and report.html of a loop run")

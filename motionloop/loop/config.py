@@ -9,12 +9,19 @@ Glossary (BACKGROUND.md):
 - `lambda`: synthetic ratio; each generation draws m = round(lambda * n) fresh samples.
 - workflows: `replace` fits on the newest m samples only; `accumulate` on the real data
   plus every synthetic sample so far; `accumulate-subsample` on n drawn without replacement
-  from that pool (Kazdan et al.); `mix` on all n real plus the newest m (Gillman et al.).
+  from that pool (Kazdan et al.); `mix` on all n real plus the newest m (Gillman et al.);
+  `accumulate-schedule` on all n real plus, of every earlier synthetic set S_j (j = 1..g), its
+  first floor(j / g * m) items: the schedule of Gillman et al.'s own toy script, where the
+  newest set counts whole and older ones fade.
 - training: `retrain` fits every generation the way generation 0 was fitted; `finetune`
   continues the previous generation's model (motion only).
 - correction: `none`, `physics` (MuJoCo tracking at `strength`, motion only), `ideal`
-  (each sample replaced by a true-distribution sample with probability gamma/(1+gamma),
-  i.e. the mixture with weights 1/(1+gamma) and gamma/(1+gamma); toy tasks only).
+  (toy tasks only: the mixture of the samples' distribution and the true one, weights
+  1/(1+gamma) and gamma/(1+gamma); `ideal_method` "swap" replaces each sample by a true
+  sample with probability gamma/(1+gamma), "rejection" draws the corrected set by rejection
+  sampling from that mixture with the samples' 10-bin histogram density, as Gillman et al.'s
+  script does), `oracle` (motion only: the motion analogue of `ideal`, each synthetic clip
+  replaced with probability gamma/(1+gamma) by a held-out real window of its label).
 """
 from __future__ import annotations
 
@@ -26,9 +33,10 @@ from typing import Literal, get_args
 from motionloop.errors import ConfigError
 
 Task = Literal["gaussian", "kde", "motion"]
-Workflow = Literal["replace", "accumulate", "accumulate-subsample", "mix"]
+Workflow = Literal["replace", "accumulate", "accumulate-subsample", "mix", "accumulate-schedule"]
 Training = Literal["retrain", "finetune"]
-Correction = Literal["none", "physics", "ideal"]
+Correction = Literal["none", "physics", "ideal", "oracle"]
+IdealMethod = Literal["swap", "rejection"]
 Dataset = Literal["blobs", "circles", "moons", "swiss-roll"]
 Keep = Literal["all", "last"]
 Estimator = Literal["mle", "unbiased"]
@@ -59,7 +67,10 @@ class ArmConfig:
         name: directory-safe name (letters, digits, `_ . -`), unique in the run.
         correction: "none", "physics" (motion) or "ideal" (toy tasks).
         strength: physics correction strength in [0, 1] (see physics.correct).
-        gamma: ideal-corrector strength >= 0 (0 = no correction).
+        gamma: ideal/oracle corrector strength >= 0 (0 = no correction).
+        ideal_method: how the ideal corrector draws ("swap" or "rejection", module docstring).
+        filter: train only on corrected clips the tracker verified (physics correction);
+            more clips are sampled to keep lambda * n (motion_task.py).
         workflow: overrides the run's workflow for this arm (None = the run's).
         lambdas: overrides the run's lambdas for this arm (None = the run's), e.g. [0.0]
             for the baseline arm that trains on real data only.
@@ -71,9 +82,14 @@ class ArmConfig:
     gamma: float = 1.0
     workflow: Workflow | None = None
     lambdas: tuple[float, ...] | None = None
+    ideal_method: IdealMethod = "swap"
+    filter: bool = False
 
     def __post_init__(self) -> None:
         where = f"arms.{self.name}"
+        _choice(f"{where}.ideal_method", self.ideal_method, IdealMethod)
+        if not isinstance(self.filter, bool):
+            raise ConfigError(f"{where}.filter: must be true or false, got {self.filter!r}")
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ConfigError(f"arms: name {self.name!r} must be letters, digits, '_', '.', '-' (a directory name)")
         _choice(f"{where}.correction", self.correction, Correction)
@@ -160,6 +176,7 @@ class MotionConfig:
         eval_clips: clips sampled per generation for evaluation (one fixed noise seed per
             run seed, so generations and arms are compared on the same noise).
         eval_n: windows compared by `evaluate` (FID depends on it; keep it fixed).
+        eval_draws: evaluations per generation with different window draws, averaged.
         evaluator: evaluator file (None = the shipped one).
         probe_clips: evaluation clips tracked by the physics corrector (strength
             `probe_strength`) in every arm, for the residual/success/MPJPE curves.
@@ -187,6 +204,7 @@ class MotionConfig:
     guidance: float = 1.0
     eval_clips: int = 128
     eval_n: int = 128
+    eval_draws: int = 1
     evaluator: str | None = None
     probe_clips: int = 8
     probe_strength: float = 1.0
@@ -197,7 +215,7 @@ class MotionConfig:
 
     def __post_init__(self) -> None:
         for name, low in (("window", 2), ("init_steps", 0), ("finetune_steps", 1), ("batch_size", 1),
-                          ("eval_clips", 1), ("eval_n", 4), ("probe_clips", 0), ("workers", 0)):  # fmt: skip
+                          ("eval_clips", 1), ("eval_n", 4), ("eval_draws", 1), ("probe_clips", 0), ("workers", 0)):  # fmt: skip
             _at_least(f"motion.{name}", getattr(self, name), low)
         for name in ("train_lr", "finetune_lr"):
             value = getattr(self, name)
@@ -270,6 +288,10 @@ class LoopConfig:
         for arm in self.arms:
             if arm.correction == "physics" and toy:
                 raise ConfigError(f"arms.{arm.name}.correction: 'physics' needs task 'motion'; toy tasks use 'ideal'")
+            if arm.correction == "oracle" and toy:
+                raise ConfigError(f"arms.{arm.name}.correction: 'oracle' draws held-out real motion; toy tasks use 'ideal'")
+            if arm.filter and arm.correction != "physics":
+                raise ConfigError(f"arms.{arm.name}.filter: verification needs correction 'physics'")
             if arm.correction == "ideal" and not toy:
                 raise ConfigError(f"arms.{arm.name}.correction: 'ideal' needs the true distribution (tasks "
                                   "'gaussian', 'kde'); the motion task uses 'physics'")  # fmt: skip

@@ -29,7 +29,7 @@ from motionloop.io import append_jsonl, write_text
 from motionloop.loop import rundir
 from motionloop.loop.config import ArmConfig, LoopConfig
 from motionloop.loop.configio import apply_override, from_dict, load_config, to_dict
-from motionloop.loop.task import Stopwatch, Task, derive_seed, rng_for
+from motionloop.loop.task import CorrectionContext, Stopwatch, Task, derive_seed, rng_for
 from motionloop.loop.workflows import needed_sets, training_set
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,9 @@ class _Run:
         fields: dict = {}
         if self.corrects(unit.arm):
             with watch("correct"):
-                data, reports, fields = self.task.correct(data, unit.arm, derive_seed(unit.seed, g, "correct"))
+                ctx = CorrectionContext(unit.seed, lambda k, s: self.task.sample(model, k, s))
+                args = (ctx,) if self.config.task == "motion" else ()
+                data, reports, fields = self.task.correct(data, unit.arm, derive_seed(unit.seed, g, "correct"), *args)
             for r in reports:
                 append_jsonl(self.gen_path(unit, g) / rundir.REPORTS, r)
             self.save_set(data, self.set_path(unit, g, "corrected"))
@@ -222,31 +224,68 @@ def _postfix(record: dict, task: Task) -> dict:
 
 
 def run_loop(config_or_name: LoopConfig | str | Path, out_dir: str | Path, resume: bool = False,
-             overrides: list[str] | tuple[str, ...] = (), progress: bool = True) -> Path:  # fmt: skip
+             overrides: list[str] | tuple[str, ...] = (), progress: bool = True, jobs: int = 1) -> Path:  # fmt: skip
     """Run (or resume) a self-consuming loop into `out_dir`; returns the run directory.
 
     Args:
-        config_or_name: a LoopConfig, a preset name ("demo", "paper-motion", "kazdan-gaussian",
-            "kazdan-kde", "scsc-toy") or a TOML file.
+        config_or_name: a LoopConfig, a preset name ("demo", "evidence", "paper-motion",
+            "kazdan-gaussian", "kazdan-kde", "scsc-toy") or a TOML file.
         out_dir: the run directory (rundir.py describes its layout).
         resume: continue the run in `out_dir` from its last complete generations.
         overrides: `dotted.key=value` settings applied on top of the config.
         progress: show a progress bar per generation.
+        jobs: processes running the seeds side by side (seeds are independent chains; each
+            process runs its share of them, generation by generation). Metrics are the same
+            as with one process.
     Raises:
         ConfigError: a bad config, or a resume with a config that differs from the run's.
         MotionloopError: `out_dir` already holds a run (without resume), or a generation could
             not be written (the generations before it stay complete; fix and resume).
     """
-    from motionloop.loop.report import plot_curves_only, plot_run
+    from motionloop.loop.report import plot_run
 
     config = resolve_config(config_or_name, overrides)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise MotionloopError(f"jobs: must be an integer >= 1, got {jobs!r}")
     root = Path(out_dir)
     records = rundir.prepare(root, config, resume)
     done = rundir.completed(records)
+    jobs = min(jobs, len(config.seeds))
+    log.info("run %s (%s): %d generations x %d units, %d process(es) -> %s", config.name, config.task,
+             config.generations, len(config.seeds) * len(config.units()), jobs, root)
+    if jobs == 1:
+        _run_seeds(config, root, config.seeds, done, progress)
+    else:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        groups = [config.seeds[i::jobs] for i in range(jobs)]
+        # spawn: a forked child would inherit the parent's torch and BLAS thread pools
+        with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_single_thread_worker) as pool:
+            futures = [pool.submit(_run_seeds, config, root, group, done, False) for group in groups]
+            for f in futures:
+                f.result()
+    plot_run(root)
+    return root
+
+
+def _single_thread_worker() -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+
+def _run_seeds(config: LoopConfig, root: Path, seeds: tuple[int, ...], done: dict, progress: bool) -> None:
+    """Every generation of every unit of `seeds`, generation by generation."""
+    from motionloop.loop.report import plot_curves_only
+
     task = make_task(config)
     run = _Run(config, root, task)
-    units = [_Unit(arm, lam, seed) for seed in config.seeds for arm, lam in config.units()]
-    log.info("run %s (%s): %d generations x %d units -> %s", config.name, config.task, config.generations, len(units), root)
+    units = [_Unit(arm, lam, seed) for seed in seeds for arm, lam in config.units()]
     drawn = time.perf_counter()
     for g in range(config.generations + 1):
         todo = [u for u in units if done.get(rundir.unit_key(u.arm.name, u.lam, u.seed), -1) < g]
@@ -268,11 +307,9 @@ def run_loop(config_or_name: LoopConfig | str | Path, out_dir: str | Path, resum
             bar.set_postfix(_postfix(record, task))
             bar.update()
         bar.close()
-        if time.perf_counter() - drawn > REDRAW_S:
+        if progress and time.perf_counter() - drawn > REDRAW_S:
             plot_curves_only(root, config)
             drawn = time.perf_counter()
-    plot_run(root)
-    return root
 
 
 def demo(out_dir: str | Path = "runs/demo", progress: bool = True) -> Path:

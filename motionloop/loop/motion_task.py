@@ -8,6 +8,15 @@
   the new training set ("retrain"). The model is `gen_dir/checkpoint.pt`.
 - Correct: "physics" tracks every synthetic clip with the MuJoCo humanoid at the arm's
   strength (physics.correct); the corrected clips are what the next generation trains on.
+  With the arm's `filter`, only clips the tracker verified (report.verified: a success within
+  the residual budget, MPJPE within its bound) are kept, and more clips are sampled (up to
+  FILTER_ROUNDS more rounds) to keep lambda * n; a generation that keeps fewer trains on
+  what there is, and its record says how many (`filter_kept`, `filter_kept_share`).
+  "oracle" is the motion analogue of the toy's idealised corrector (Gillman et al.): each
+  synthetic clip is replaced, with probability gamma / (1 + gamma), by a real window of its
+  label that is not among this seed's n training windows (any held-out window when its label
+  has none left, counted in `oracle_fallbacks`). It bounds what a perfect corrector could do
+  under the protocol.
   `project` maps the tracked clips back onto the real data's joint usage before training:
   the simulated humanoid has 3 hinges per joint and bends its toes and the off-axes of its
   knees, which the retargeted real data never does; the model's normaliser, whose std for such
@@ -21,7 +30,8 @@
   spiked the fine-tuning loss to 1.3 (0.1 for the other arms): "range" is the default.
 - Evaluate: `eval_clips` clips sampled from one fixed noise seed per run seed (so every
   generation and arm is compared on the same noise), `evaluate` against the reference at
-  `eval_n` windows, and the first `probe_clips` of them tracked by the corrector for
+  `eval_n` windows, `eval_draws` times with different window draws (the same draws for every
+  arm and generation of a seed) and averaged; `fid_draw_sd` is the spread over draws, and the first `probe_clips` of them tracked by the corrector for
   measurement only (residual_bw, success_rate, mpjpe_mm), in every arm alike. The probe
   clips go to `gen_dir/probe/{generated,corrected}/`, their reports to reports.jsonl.
 The clips evaluated are the model's raw samples in every arm, as in Gillman et al.
@@ -29,6 +39,7 @@ The clips evaluated are the model's raw samples in every arm, as in Gillman et a
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 from pathlib import Path
 
@@ -44,7 +55,7 @@ from motionloop.eval.evaluator import resolve
 from motionloop.io import append_jsonl, atomic_path
 from motionloop.loop.config import ArmConfig, LoopConfig
 from motionloop.loop.rundir import REPORTS
-from motionloop.loop.task import Stopwatch, derive_seed, rng_for
+from motionloop.loop.task import CorrectionContext, Stopwatch, derive_seed, rng_for
 from motionloop.model.checkpoint import Checkpoint, load_checkpoint
 from motionloop.model.config import TrainConfig
 from motionloop.model.sample import sample
@@ -56,7 +67,10 @@ from motionloop.physics.summary import summarize
 
 BASE_MODEL = Path(__file__).resolve().parents[2] / "assets" / "models" / "base_cpu_small.pt"
 CHECKPOINT = "checkpoint.pt"
+log = logging.getLogger(__name__)
 STATIC_RAD = 1e-6  # a joint whose rotation never exceeds this in the real data is static
+FILTER_ROUNDS = 3  # extra sampling rounds a filtering arm may draw to keep lambda * n clips
+AVERAGED = ("fid", "fid_floor", "diversity", "diversity_ref", "multimodality", "accuracy", "precision", "recall")
 
 
 def _finite(x: float) -> float | None:
@@ -104,9 +118,17 @@ class MotionTask:
                                   f"{self.init.window}-frame windows")  # fmt: skip
 
     # ------------------------------------------------------------------ data
+    def real_index(self, seed: int) -> np.ndarray:
+        """Indices of this seed's n training windows (sorted)."""
+        return np.sort(rng_for(seed, 0, "real").choice(len(self.windows), self.n, replace=False))
+
     def real(self, seed: int) -> list[Motion]:
-        idx = np.sort(rng_for(seed, 0, "real").choice(len(self.windows), self.n, replace=False))
-        return [self.windows[i] for i in idx]
+        return [self.windows[i] for i in self.real_index(seed)]
+
+    def held_out(self, seed: int) -> list[Motion]:
+        """The real windows that are not among this seed's training windows."""
+        used = set(self.real_index(seed).tolist())
+        return [w for i, w in enumerate(self.windows) if i not in used]
 
     def save_data(self, data: list[Motion], path: Path) -> None:
         save_clips(data, path)
@@ -153,17 +175,80 @@ class MotionTask:
         return sample(model, k, sampler=m.sampler, guidance=m.guidance, seed=seed, device=self.device)
 
     # ------------------------------------------------------------------ correction and evaluation
-    def correct(self, data: list[Motion], arm: ArmConfig, seed: int) -> tuple[list[Motion], list[dict], dict]:
+    def correct(self, data: list[Motion], arm: ArmConfig, seed: int,
+                ctx: CorrectionContext | None = None) -> tuple[list[Motion], list[dict], dict]:
+        """The arm's correction of `data` (`ctx`: the unit's run seed and more samples of the
+        same model, which the oracle and a filtering arm need)."""
+        if arm.correction == "oracle":
+            if ctx is None:
+                raise ConfigError("correction 'oracle' needs the run seed (CorrectionContext)")
+            return self.oracle(data, arm.gamma, seed, ctx.run_seed)
         if arm.correction != "physics":
             return data, [], {}
-        cfg = self.correction_config(arm.strength)
-        out, reports = correct(data, cfg, names=[f"clip_{i:04d}" for i in range(len(data))])
+        out, reports = self._physics(data, arm.strength, 0)
+        tried = len(data)
+        fields: dict = {}
+        if arm.filter:
+            want = len(data)
+            keep = [i for i, r in enumerate(reports) if r.verified]
+            kept, kept_reports = [out[i] for i in keep], [reports[i] for i in keep]
+            rounds = 0
+            more = ctx.more if ctx is not None else None
+            while len(kept) < want and more is not None and rounds < FILTER_ROUNDS:
+                rounds += 1
+                share = max(len(kept) / tried, 0.1)  # draw for the share kept so far (at least 10 %)
+                extra = more(int(np.ceil((want - len(kept)) / share)), derive_seed(seed, rounds, "sample"))
+                tried += len(extra)
+                e_out, e_reports = self._physics(extra, arm.strength, tried - len(extra))
+                for clip, rep in zip(e_out, e_reports):
+                    if rep.verified and len(kept) < want:
+                        kept.append(clip)
+                        kept_reports.append(rep)
+                reports += e_reports
+            if not kept:
+                log.warning("filter kept none of %d corrected clips; this generation trains on real data only", tried)
+            fields = {"filter_kept": len(kept), "filter_tried": tried, "filter_kept_share": len(kept) / tried,
+                      "filter_rounds": rounds}
+            out = kept
+        s = summarize(reports)
+        fields.update({"train_residual_bw": _finite(s["residual_bw"]), "train_success_rate": _finite(s["success_rate"]),
+                       "train_success_free_rate": _finite(s["success_free_rate"]),
+                       "train_verified_rate": _finite(s["verified_rate"]), "train_mpjpe_mm": _finite(s["mpjpe_mm"])})
+        return out, [{**r.to_dict(), "use": "train"} for r in reports], fields
+
+    def _physics(self, data: list[Motion], strength: float, first: int) -> tuple[list[Motion], list[TrackingReport]]:
+        cfg = self.correction_config(strength)
+        out, reports = correct(data, cfg, names=[f"clip_{first + i:04d}" for i in range(len(data))])
         if self.config.project != "none":
             out = [self.project(tracked, generated) for tracked, generated in zip(out, data)]
-        s = summarize(reports)
-        fields = {"train_residual_bw": _finite(s["residual_bw"]), "train_success_rate": _finite(s["success_rate"]),
-                  "train_mpjpe_mm": _finite(s["mpjpe_mm"])}  # fmt: skip
-        return out, [{**r.to_dict(), "use": "train"} for r in reports], fields
+        return out, reports
+
+    def oracle(self, data: list[Motion], gamma: float, seed: int, run_seed: int) -> tuple[list[Motion], list[dict], dict]:
+        """Each clip replaced with probability gamma / (1 + gamma) by a real window of its
+        label held out of run seed `run_seed`'s training windows (module docstring); `seed`
+        draws the replacements."""
+        held = self.held_out(run_seed)
+        if not held:
+            raise ConfigError(f"correction 'oracle': n = {self.n} uses every real window of motion.data; no held-out "
+                              "window is left to replace clips with (lower n)")
+        rng = np.random.default_rng(seed)
+        by_label: dict[str | None, list[Motion]] = {}
+        for w in held:
+            by_label.setdefault(w.label, []).append(w)
+        p = gamma / (1.0 + gamma)
+        out, replaced, fallbacks = [], 0, 0
+        for clip in data:
+            if rng.random() >= p:
+                out.append(clip)
+                continue
+            pool = by_label.get(clip.label)
+            if not pool:
+                pool, fallbacks = held, fallbacks + 1
+            out.append(pool[int(rng.integers(len(pool)))].replace(label=clip.label, source="oracle"))
+            replaced += 1
+        if fallbacks:
+            log.info("oracle: %d clip(s) had no held-out window of their label; replaced by any held-out window", fallbacks)
+        return out, [], {"oracle_replaced": replaced, "oracle_fallbacks": fallbacks}
 
     def correction_config(self, strength: float) -> CorrectionConfig:
         m = self.config
@@ -184,8 +269,17 @@ class MotionTask:
         with watch("sample"):
             clips = self.sample(model, m.eval_clips, derive_seed(seed, 0, "eval-sample"))
         with watch("evaluate"):
-            result = evaluate(clips, self.reference, n=m.eval_n, seed=seed, evaluator=self.evaluator)
-        out = {("eval_n" if k == "n" else k): v for k, v in result.items()}
+            draws = [evaluate(clips, self.reference, n=m.eval_n, seed=seed if d == 0 else derive_seed(seed, d, "evaluate"),
+                              evaluator=self.evaluator) for d in range(m.eval_draws)]
+        out = {("eval_n" if k == "n" else k): v for k, v in draws[0].items()}
+        for k in AVERAGED:
+            vals = [r[k] for r in draws if r.get(k) is not None]
+            out[k] = float(np.mean(vals)) if vals else None
+        fids = [r["fid"] for r in draws]
+        floors = [r["fid_floor"] for r in draws]
+        out["eval_draws"] = m.eval_draws
+        out["fid_draw_sd"] = float(np.std(fids, ddof=1)) if len(fids) > 1 else None
+        out["fid_floor_draw_sd"] = float(np.std(floors, ddof=1)) if len(floors) > 1 else None
         if m.probe_clips > 0:
             probe = clips[: m.probe_clips]
             names = [f"clip_{i:04d}" for i in range(len(probe))]

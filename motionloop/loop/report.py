@@ -20,6 +20,7 @@ from motionloop.io import read_jsonl, write_text
 from motionloop.loop import rundir
 from motionloop.loop.config import LoopConfig
 from motionloop.loop.configio import load_config
+from motionloop.loop.effects import DEFAULT_METRICS, effect_table, format_table, html_table
 from motionloop.motion import Motion
 
 CURVES = {
@@ -134,6 +135,7 @@ def plot_run(run_dir: str | Path) -> tuple[Path, Path]:
     png = base64.b64encode(curves.read_bytes()).decode("ascii")
     metrics = TABLE[config.task]
     rows = _summary_rows(records, metrics)
+    effects = effect_table(records, DEFAULT_METRICS[config.task])
     viewers = _viewers(run_dir, config, records) if config.task == "motion" else ""
     cfg_text = (run_dir / rundir.CONFIG).read_text()
     page = f"""<!doctype html>
@@ -145,6 +147,8 @@ img{{max-width:100%}} pre{{background:#fff;padding:8px;border:1px solid #ddd}}</
 <p>Task {config.task}, {config.generations} generations, n = {config.n}, seeds {list(config.seeds)}.
 Values are means over seeds (min-max in brackets).</p>
 <img alt="collapse curves" src="data:image/png;base64,{png}">
+<h2>Effects</h2>
+{html_table(effects)}
 <h2>Last generation</h2>
 {_table(rows, metrics, last_only=True)}
 <details><summary>Every generation</summary>
@@ -158,3 +162,9 @@ Values are means over seeds (min-max in brackets).</p>
     report = run_dir / rundir.REPORT
     write_text(report, page)
     return curves, report
+
+
+def effects_text(run_dir: str | Path) -> str:
+    """The effect table of a run as plain text (printed by `motionloop loop` and `plot`)."""
+    config, records = _load(Path(run_dir))
+    return format_table(effect_table(records, DEFAULT_METRICS[config.task]))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +35,16 @@ def derive_seed(seed: int, generation: int, stage: str) -> int:
 
 def rng_for(seed: int, generation: int, stage: str) -> np.random.Generator:
     return np.random.default_rng(derive_seed(seed, generation, stage))
+
+
+@dataclass(frozen=True)
+class CorrectionContext:
+    """What a correction may need beyond its data: the run seed of the unit (the oracle's
+    held-out real data depends on it) and `more(k, seed)`, which samples k further items of
+    the same model (a filtering arm draws from it to keep its count)."""
+
+    run_seed: int
+    more: Callable[[int, int], Any] | None = None
 
 
 class Stopwatch:
@@ -71,7 +82,7 @@ class Task(Protocol):
 
     def sample(self, model: Any, k: int, seed: int) -> Any: ...
 
-    def correct(self, data: Any, arm: ArmConfig, seed: int) -> tuple[Any, list[dict], dict]:
+    def correct(self, data: Any, arm: ArmConfig, seed: int, ctx: CorrectionContext | None = None) -> tuple[Any, list[dict], dict]:
         """The arm's correction of `data`: corrected data, per-item reports, record fields."""
 
     def evaluate(self, model: Any, gen_dir: Path, seed: int, watch: Stopwatch) -> dict:

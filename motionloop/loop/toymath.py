@@ -1,10 +1,15 @@
-"""Pure functions of the toy tasks: Gaussian fits and distances, KDE sampling and likelihood.
+"""Pure functions of the toy tasks: Gaussian fits and distances, KDE sampling and likelihood,
+and the rejection-sampling corrector of Gillman et al.'s 2-D toy.
 
 All arrays are float64; points are rows `(N, d)`.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from motionloop.errors import MotionloopError
+
+MAX_CANDIDATES_PER_DRAW = 10_000  # rejection sampling gives up beyond this (a far-off histogram with t = 0)
 
 
 def fit_gaussian(x: np.ndarray, unbiased: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -72,3 +77,71 @@ def kde_nll(points: np.ndarray, bandwidth: float, x: np.ndarray, chunk: int = 81
         running = np.logaddexp(running, np.logaddexp.reduce(logk, axis=1))
     log_p = running - np.log(n) - 0.5 * d * np.log(2.0 * np.pi * bandwidth**2)
     return float(-log_p.mean())
+
+
+
+def normal_pdf_2d(x: np.ndarray, var: float) -> np.ndarray:
+    """Density `(K,)` of N(0, var I_2) at points `x` `(K, 2)`."""
+    return np.exp(-0.5 * np.sum(x**2, axis=1) / var) / (2.0 * np.pi * var)
+
+
+Histogram2D = tuple[np.ndarray, np.ndarray, np.ndarray]  # density (bins, bins), x edges, y edges (bins + 1,)
+
+
+def histogram_2d(points: np.ndarray, bins: int = 10) -> Histogram2D:
+    """The bins x bins density histogram of `points` `(N, 2)`, bins spanning their min..max per
+    axis (np.histogram2d, density=True)."""
+    return np.histogram2d(points[:, 0], points[:, 1], bins=bins, density=True)
+
+
+def histogram_pdf_2d(hist: Histogram2D, x: np.ndarray) -> np.ndarray:
+    """Density `(K,)` of a histogram_2d at points `x` `(K, 2)`; zero outside its bins.
+
+    The bin of a point is found as Gillman et al.'s script finds it: int((x - lowest edge) /
+    bin width), a truncation toward zero, so points up to one bin width below the lowest
+    edge of an axis also read that axis's first bin. Kept to reproduce the script; it adds
+    mass on the low side of each axis (about one edge bin's worth).
+    """
+    dens, xedges, yedges = hist
+    bins = dens.shape[0]
+    ix = np.trunc((x[:, 0] - xedges[0]) / (xedges[1] - xedges[0]))
+    iy = np.trunc((x[:, 1] - yedges[0]) / (yedges[1] - yedges[0]))
+    inside = (ix >= 0) & (ix < bins) & (iy >= 0) & (iy < bins)
+    out = np.zeros(x.shape[0])
+    out[inside] = dens[ix[inside].astype(int), iy[inside].astype(int)]
+    return out
+
+
+def rejection_mixture_sample(points: np.ndarray, t: float, k: int, rng: np.random.Generator,
+                             bins: int = 10) -> tuple[np.ndarray, dict[str, float]]:  # fmt: skip
+    """`k` draws `(k, 2)` by rejection sampling from (1 - t) H(x) + t N(x; 0, I), H the
+    histogram density of `points` `(N, 2)` (histogram_pdf_2d): Gillman et al.'s idealised
+    corrector of strength gamma, t = gamma / (1 + gamma), as their toy script draws it.
+
+    Proposal q = N(0, 2 I), bound M = N(0; 0, I) / q(0) = 2, the script's: it bounds the
+    N(0, I) part only; where (1 - t) H exceeds M q the acceptance is capped at 1, so the draws
+    follow min((1 - t) H + t N(0, I), M q), normalised. Candidates are drawn in batches and
+    the first k accepted, in draw order, are kept: the same draws as one candidate at a time.
+
+    Returns the draws and {accept_rate: accepted / candidates used, over_bound_share: share
+    of those candidates where the target exceeded M q}.
+    """
+    bound = 2.0  # N(0; 0, I) / N(0; 0, 2I) = (1 / 2 pi) / (1 / 4 pi)
+    batch = max(64, 4 * k)  # acceptance is at most 1 / M = 1/2: one batch usually suffices
+    hist = histogram_2d(points, bins)
+    kept, used, over = [], 0, 0
+    while sum(len(a) for a in kept) < k:
+        if used >= MAX_CANDIDATES_PER_DRAW * k:
+            raise MotionloopError(f"rejection sampling: {sum(len(a) for a in kept)} of {k} draws accepted after {used} "
+                                  "candidates; the samples lie where the proposal N(0, 2I) hardly reaches")  # fmt: skip
+        x = np.sqrt(2.0) * rng.standard_normal((batch, 2))  # (batch, 2) ~ N(0, 2I)
+        u = rng.random(batch)
+        ratio = ((1.0 - t) * histogram_pdf_2d(hist, x) + t * normal_pdf_2d(x, 1.0)) / (bound * normal_pdf_2d(x, 2.0))
+        accept = ratio > u
+        need = k - sum(len(a) for a in kept)
+        # candidates after the k-th acceptance were never needed: they count for nothing
+        stop = batch if accept.sum() < need else int(np.flatnonzero(accept)[need - 1]) + 1
+        kept.append(x[:stop][accept[:stop]])
+        used, over = used + stop, over + int((ratio[:stop] > 1.0).sum())
+    out = np.concatenate(kept, axis=0) if kept else np.zeros((0, 2))
+    return out, {"accept_rate": k / used if used else 1.0, "over_bound_share": over / used if used else 0.0}

@@ -106,3 +106,61 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     kept = task.project(tracked, generated)
     assert np.array_equal(kept.poses[:, sk.LEFT_KNEE], tracked.poses[:, sk.LEFT_KNEE])
     assert np.array_equal(kept.poses[:, sk.LEFT_FOOT], generated.poses[:, sk.LEFT_FOOT])
+
+
+def _task(**over):
+    from motionloop.loop import load_config
+    from motionloop.loop.engine import make_task
+
+    return make_task(load_config("demo", [f"{k}={v}" for k, v in over.items()]))
+
+
+def test_oracle_replaces_clips_by_held_out_real_windows_of_their_label():
+    from motionloop.loop.config import ArmConfig
+    from motionloop.loop.task import CorrectionContext
+
+    task = _task()
+    held = task.held_out(0)
+    train = {w.source for w in task.real(0)}
+    assert held and not ({w.source for w in held} & train)  # held-out windows are never training windows
+    assert len(held) + task.n == len(task.windows)
+    fake = [w.replace(source="generated") for w in task.real(1)[:20]]
+    arm = ArmConfig(name="oracle", correction="oracle", gamma=1.0)
+    out, reports, fields = task.correct(fake, arm, 7, CorrectionContext(0))
+    assert reports == [] and 0 < fields["oracle_replaced"] < 20  # about half of them
+    held_sources = {w.source for w in held}
+    for before, after in zip(fake, out):
+        if after is before:
+            continue
+        assert after.label == before.label and after.source == "oracle"
+        assert any(np.array_equal(after.poses, w.poses) for w in held if w.label == before.label) or fields["oracle_fallbacks"]
+    again, _, _ = task.correct(fake, arm, 7, CorrectionContext(0))
+    assert all(np.array_equal(a.poses, b.poses) for a, b in zip(out, again))  # seeded
+    all_out, _, f = task.correct(fake, ArmConfig(name="o", correction="oracle", gamma=1e9), 7, CorrectionContext(0))
+    assert f["oracle_replaced"] == 20 and not (held_sources & {m.source for m in all_out})
+
+
+def test_filter_keeps_only_verified_clips_and_tops_them_up():
+    from motionloop.loop.config import ArmConfig
+    from motionloop.loop.task import CorrectionContext
+
+    task = _task(**{"motion.workers": 1})
+    real = task.real(0)
+    standing_like = [w for w in task.windows if w.label in ("stand", "gesture")][:2]
+    wild = real[0].replace(trans=real[0].trans + np.array([0.0, 0.0, 5.0]) * np.arange(real[0].num_frames)[:, None])
+    calls = []
+
+    def more(k, seed):
+        calls.append((k, seed))
+        return [standing_like[0]] * k
+
+    arm = ArmConfig(name="f", correction="physics", filter=True)
+    out, reports, fields = task.correct([wild, standing_like[1]], arm, 3, CorrectionContext(0, more))
+    assert len(out) == 2 and fields["filter_kept"] == 2 and fields["filter_rounds"] >= 1 and calls
+    assert fields["filter_tried"] == 2 + sum(k for k, _ in calls)
+    assert 0 < fields["filter_kept_share"] < 1
+    kept_names = [r["clip"] for r in reports if r["verified"]]
+    assert len(kept_names) >= 2 and not next(r for r in reports if r["clip"] == "clip_0000")["verified"]
+    # nothing to top up with: the generation keeps what it has, and says so
+    out, _, fields = task.correct([wild], arm, 3, CorrectionContext(0, None))
+    assert out == [] and fields["filter_kept"] == 0 and fields["filter_kept_share"] == 0.0
