@@ -185,7 +185,8 @@ class MotionConfig:
             generated rotation) or "range" (also clip every joint to the real data's range);
             motion_task.py says why and what each costs.
         trunk_weight_scale: the physics tracker's joint-tracking weight of the spine
-            (physics.config.TrackerConfig) in every correction of the run, training and probes.
+            (physics.config.TrackerConfig) in every correction of the run, training and probes
+            (None = the tracker's default).
         workers: correction worker processes (0 = one per core).
         device: "auto" (CUDA when present), "cpu" or "cuda".
     """
@@ -209,7 +210,7 @@ class MotionConfig:
     probe_clips: int = 8
     probe_strength: float = 1.0
     project: Projection = "range"
-    trunk_weight_scale: float = 1.0
+    trunk_weight_scale: float | None = None
     workers: int = 2
     device: str = "auto"
 
@@ -222,7 +223,8 @@ class MotionConfig:
             if value is not None and not (isinstance(value, (int, float)) and 0 < value < math.inf):
                 raise ConfigError(f"motion.{name}: must be a finite number > 0, got {value!r}")
         _at_least("motion.guidance", self.guidance, 0, integer=False)
-        _at_least("motion.trunk_weight_scale", self.trunk_weight_scale, 0, integer=False)
+        if self.trunk_weight_scale is not None:
+            _at_least("motion.trunk_weight_scale", self.trunk_weight_scale, 0, integer=False)
         if not 0.0 <= self.probe_strength <= 1.0:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         _choice("motion.project", self.project, Projection)

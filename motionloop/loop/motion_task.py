@@ -61,7 +61,6 @@ from motionloop.model.config import TrainConfig
 from motionloop.model.sample import sample
 from motionloop.model.train import default_device, fine_tune, train
 from motionloop.motion import Motion, load_clips, save_clips
-from motionloop.physics.config import TrackerConfig
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
 from motionloop.physics.summary import summarize
 
@@ -252,8 +251,12 @@ class MotionTask:
 
     def correction_config(self, strength: float) -> CorrectionConfig:
         m = self.config
-        tracker = dataclasses.replace(TrackerConfig(), trunk_weight_scale=float(m.trunk_weight_scale))
-        return CorrectionConfig(strength=strength, tracker=tracker, workers=m.workers)
+        base = CorrectionConfig(strength=strength, workers=m.workers)
+        if m.trunk_weight_scale is None:
+            return base
+        scale = float(m.trunk_weight_scale)
+        return dataclasses.replace(base, tracker=dataclasses.replace(base.tracker, trunk_weight_scale=scale),
+                                   free=dataclasses.replace(base.free, trunk_weight_scale=scale))
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:
         """`tracked` mapped onto the real data's joint usage (`motion.project`, module docstring)."""

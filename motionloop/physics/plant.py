@@ -35,6 +35,8 @@ SWING, FLAT, HEEL, TOE = 0, 1, 2, 3
 _REAR = slice(0, 4)  # sole_points lists the rear foot's 4 corners first, then the toes'
 _TOES = slice(4, 8)
 _ANKLES = (sk.LEFT_ANKLE, sk.RIGHT_ANKLE)
+GRAVITY = 9.81
+MAX_FLIGHT_ERROR_M = 0.1  # a no-contact run whose pelvis strays this far from free fall is no flight
 
 
 @dataclass(frozen=True)
@@ -44,24 +46,60 @@ class PlantConfig:
     max_correction_m: longer ankle corrections are scaled down to this (a foot that slides
         further is not a sliding foot but a different motion), m.
     level: turn flat-planted feet level.
+    fill_support: stand on the lower foot where no foot is planted outside free flight
+        (foot_modes).
     """
 
     ramp_s: float = 0.1
     max_correction_m: float = 0.3
     level: bool = True
+    fill_support: bool = True
 
     def __post_init__(self) -> None:
         if self.ramp_s < 0 or self.max_correction_m <= 0:
             raise ConfigError(f"PlantConfig: ramp_s must be >= 0 and max_correction_m > 0, got {self}")
 
 
-def foot_modes(soles: np.ndarray, dt: float) -> np.ndarray:
+def foot_modes(soles: np.ndarray, dt: float, pelvis: np.ndarray | None = None) -> np.ndarray:
     """Contact mode `(T, 2)` (SWING, FLAT, HEEL, TOE) of each foot from its sole corners
-    `soles (T, 2, 8, 3)` (body.sole_points) sampled every `dt` seconds."""
+    `soles (T, 2, 8, 3)` (body.sole_points) sampled every `dt` seconds.
+
+    With the pelvis path `pelvis (T, 3)`, frames where no foot qualifies as planted but the
+    body is not in free flight (support_gaps) stand flat on their lower foot: generated
+    clips often let both feet hover or skate a few centimetres up while they walk, and a body
+    has to stand on something."""
     T = len(soles)
     planted = contacts.stance(soles.reshape(T, 4, 4, 3), dt).reshape(T, 2, 2)  # (T, foot, rear/toes)
     rear, toes = planted[..., 0], planted[..., 1]
-    return np.select([rear & toes, rear, toes], [FLAT, HEEL, TOE], SWING)
+    modes = np.select([rear & toes, rear, toes], [FLAT, HEEL, TOE], SWING)
+    if pelvis is not None:
+        gaps = support_gaps(modes != SWING, pelvis, dt)
+        lower = np.argmin(soles[..., 2].min(axis=2), axis=1)  # (T,) the foot with the lowest corner
+        modes[gaps, lower[gaps]] = FLAT
+    return modes
+
+
+def support_gaps(planted: np.ndarray, pelvis: np.ndarray, dt: float, max_error_m: float = MAX_FLIGHT_ERROR_M) -> np.ndarray:
+    """Frames `(T,)` with no foot planted (`planted (T, 2)`) that are not free flight.
+
+    A run of such frames between supported ones is flight when the pelvis follows the
+    free-fall parabola through the run's ends within `max_error_m`; otherwise (and for runs
+    touching the clip's ends, whose flight cannot be checked) the body is taken to stand."""
+    T = len(planted)
+    none = ~planted.any(axis=1)
+    gaps = np.zeros(T, dtype=bool)
+    for a, b in _runs(none):
+        if a == 0 or b == T:
+            gaps[a:b] = True
+            continue
+        t = (np.arange(a, b) - (a - 1)) * dt
+        span = (b - (a - 1)) * dt
+        s = t / span
+        line = (1 - s)[:, None] * pelvis[a - 1] + s[:, None] * pelvis[b]
+        line[:, 2] += 0.5 * GRAVITY * t * (span - t)
+        if np.abs(line - pelvis[a:b]).max() > max_error_m:
+            gaps[a:b] = True
+    return gaps
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -102,7 +140,7 @@ def plant_corrections(motion: Motion, cfg: PlantConfig = PlantConfig(),
     T = motion.num_frames
     pos, glob = motion.fk(off)
     soles = bd.sole_points(bd.geometry(off), pos, glob)  # (T, 2, 8, 3)
-    modes = foot_modes(soles, 1.0 / motion.fps)
+    modes = foot_modes(soles, 1.0 / motion.fps, pos[:, sk.PELVIS] if cfg.fill_support else None)
     frames = round(cfg.ramp_s * motion.fps)
     corr = np.zeros((T, 2, 3))
     target_rot = glob[:, list(_ANKLES)].copy()

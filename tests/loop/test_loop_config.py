@@ -6,7 +6,7 @@ import pytest
 from motionloop.errors import ConfigError, MotionloopError, UnknownNameError
 from motionloop.loop.configio import diff, from_dict, load_config, preset_names, to_dict, to_toml
 
-PRESETS = ("demo", "paper-motion", "kazdan-gaussian", "kazdan-kde", "scsc-toy")
+PRESETS = ("demo", "paper-motion", "kazdan-gaussian", "kazdan-kde", "scsc-toy", "scsc-toy-swap")
 
 
 def test_every_preset_loads_and_round_trips_through_toml(tmp_path):
@@ -28,7 +28,8 @@ def test_presets_hold_the_papers_settings():
     assert paper.lambdas_of(paper.arms[0]) == (0.0,)
     scsc = load_config("scsc-toy")
     assert scsc.n == 50 and scsc.lambdas == (0.5,) and scsc.gaussian.dim == 2
-    assert sorted(a.gamma for a in scsc.arms) == [0.0, 0.1, 1.0, 5.0]
+    assert sorted(a.gamma for a in scsc.arms) == pytest.approx([0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 2.0, 5.0], abs=1e-9)
+    assert sorted(a.gamma for a in load_config("scsc-toy-swap").arms) == [0.0, 0.1, 1.0, 5.0]
     kazdan = load_config("kazdan-gaussian")
     assert {kazdan.workflow_of(a) for a in kazdan.arms} == {"replace", "accumulate", "accumulate-subsample"}
     demo = load_config("demo")

@@ -6,7 +6,18 @@ from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.data import corrupt
 from motionloop.physics import metrics as pm
-from motionloop.physics.plant import FLAT, HEEL, SWING, TOE, fade_weights, foot_modes, plant_corrections, plant_feet
+from motionloop.physics.plant import (
+    FLAT,
+    HEEL,
+    SWING,
+    TOE,
+    PlantConfig,
+    fade_weights,
+    foot_modes,
+    plant_corrections,
+    plant_feet,
+    support_gaps,
+)
 
 
 def _planted_slide_mm(clip):
@@ -65,7 +76,7 @@ def test_correction_fades_out_around_a_stance():
     trans = clip.trans.copy()
     trans[25:, 2] += 0.3  # the body (and feet) lifted off: no stance after frame 24
     trans[:25, 0] += np.arange(25) * 0.01  # sliding before
-    corr, _, _ = plant_corrections(clip.replace(trans=trans))
+    corr, _, _ = plant_corrections(clip.replace(trans=trans), PlantConfig(fill_support=False))
     assert np.abs(corr[:25]).max() > 0.05
     assert np.abs(corr[25 + 3 :]).max() == 0.0  # 0.1 s ramp at 20 fps
     assert np.all(np.diff(np.linalg.norm(corr[24:29, 0], axis=-1)) <= 1e-12)
@@ -76,3 +87,28 @@ def test_fade_weights_fall_linearly_from_held_frames():
     held[4] = True
     np.testing.assert_allclose(fade_weights(held, 2), [0, 0, 1 / 3, 2 / 3, 1, 2 / 3, 1 / 3, 0, 0])
     assert not fade_weights(np.zeros(5, dtype=bool), 2).any()
+
+
+def test_a_body_with_no_foot_down_stands_on_its_lower_foot_unless_it_flies():
+    T, dt = 21, 0.05
+    planted = np.ones((T, 2), dtype=bool)
+    planted[5:12] = False  # seven frames with no foot planted
+    still = np.zeros((T, 3))
+    still[:, 2] = 0.9
+    assert support_gaps(planted, still, dt)[5:12].all()  # a hovering pelvis is no jump
+    t = (np.arange(T) - 4) * dt
+    jump = still.copy()
+    span = 8 * dt
+    jump[5:12, 2] += 0.5 * 9.81 * t[5:12] * (span - t[5:12])  # the free-fall arc over the gap
+    assert not support_gaps(planted, jump, dt).any()
+    # hovering feet: both 3 cm up and gliding, so neither is planted; the lower one is made flat
+    clip = standing(21)
+    trans = clip.trans.copy()
+    trans[:, 2] += 0.05
+    trans[:, 0] += np.arange(21) * 0.04  # 0.8 m/s
+    hover = clip.replace(trans=trans)
+    pos, glob = hover.fk()
+    soles = bd.sole_points(bd.geometry(), pos, glob)
+    assert (foot_modes(soles, 0.05) == SWING).all()
+    filled = foot_modes(soles, 0.05, pos[:, sk.PELVIS])
+    assert ((filled == FLAT).sum(axis=1) >= 1).all()
