@@ -17,22 +17,23 @@
   label that is not among this seed's n training windows (any held-out window when its label
   has none left, counted in `oracle_fallbacks`). It bounds what a perfect corrector could do
   under the protocol.
-  `project` maps the tracked clips back onto the real data's joint usage before training:
-  the simulated humanoid has 3 hinges per joint and bends its toes and the off-axes of its
-  knees, which the retargeted real data never does; the model's normaliser, whose std for such
-  a feature is tiny, turns those few degrees into tens of standard deviations that dominate the
-  fine-tuning loss. Measured on 128 clips of the base model (normalised mean square of the
-  features / FID at n=128, floor 48.7 / phys_err_mm): generated 0.62 / 82.7 / 33.6; tracked
-  5.5 / 65.4 / 8.3; "static" (joints that never rotate in the real data, here toes, head and
-  hands, keep the generated rotation) 1.5 / 67.9 / 13.6; "range" (also every non-root joint
-  clipped to the real data's per-component axis-angle range) 0.88 / 66.4 / 21.2. In the
-  6-generation demo with "static", outlier tracked clips (normalised mean square up to 36)
-  spiked the fine-tuning loss to 1.3 (0.1 for the other arms): "range" is the default.
+  `project` maps the tracked clips back onto the real data's joint usage before training.
+  The simulated body now has only the hinges the real data turns (physics.humanoid
+  DATA_AXES: toes, hands and head welded, elbows one hinge, knees no twist), so "static"
+  (joints that never rotate in the real data keep the generated rotation) changes nothing
+  any more; but a tracked clip can still bend a spine or knee component a few degrees past
+  anything in the real data, where the model's normaliser (whose std there is tiny) turns it
+  into tens of standard deviations. Measured on the 32 clips of the evidence run's first
+  correction (normalised mean square of the features, mean / max over clips): generated
+  0.55 / 125, tracked 0.79 / 4273, "range" (every non-root joint clipped to the real data's
+  per-component axis-angle range) 0.64 / 434. With the previous three-hinge body tracked
+  clips measured 5.5 on average, and outliers (up to 36) spiked the fine-tuning loss to 1.3
+  (0.1 for the other arms). "range" stays the default for that reason.
 - Evaluate: `eval_clips` clips sampled from one fixed noise seed per run seed (so every
   generation and arm is compared on the same noise), `evaluate` against the reference at
   `eval_n` windows, `eval_draws` times with different window draws (the same draws for every
-  arm and generation of a seed) and averaged; `fid_draw_sd` is the spread over draws, and the first `probe_clips` of them tracked by the corrector for
-  measurement only (residual_bw, success_rate, mpjpe_mm), in every arm alike. The probe
+  arm and generation of a seed) and averaged (`fid_draw_sd`: the spread over draws); the
+  first `probe_clips` of them are tracked by the corrector for measurement only (residual_bw, success_rate, mpjpe_mm), in every arm alike. The probe
   clips go to `gen_dir/probe/{generated,corrected}/`, their reports to reports.jsonl.
 The clips evaluated are the model's raw samples in every arm, as in Gillman et al.
 """
