@@ -91,8 +91,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from motionloop.model.sample import sample
     from motionloop.motion import save_clips
 
+    physics = None
+    if args.physics_steps:
+        from motionloop.physics.correct import CorrectionConfig
+
+        physics = CorrectionConfig(strength=args.physics_strength, workers=args.workers)
     motions = sample(args.ckpt, args.n, label=args.label, seconds=args.seconds, sampler=args.sampler,
-                     guidance=args.guidance, seed=args.seed, device=args.device)
+                     guidance=args.guidance, seed=args.seed, device=args.device, physics_steps=args.physics_steps,
+                     physics=physics)
     paths = save_clips(motions, args.out)
     if args.bvh:
         for m, p in zip(motions, paths):
@@ -285,7 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--n", type=int, required=True, help="number of clips")
     sm.add_argument("--label", help="action label (default: drawn from the training mix)")
     sm.add_argument("--seconds", type=float, help="clip length (default and maximum: the training window)")
-    sm.add_argument("--sampler", default="ddim:50", help="ddim:K or ddpm (default ddim:50)")
+    sm.add_argument("--sampler", default="ddim:50", help="ddim:K or ddpm, optionally +physics:P (default ddim:50)")
+    sm.add_argument("--physics-steps", type=int, default=0, metavar="P",
+                    help="physics projections of the clean estimate at P late sampler steps (PhysDiff; default 0)")
+    sm.add_argument("--physics-strength", type=float, default=1.0, help="corrector strength of those projections")
+    sm.add_argument("--workers", type=int, default=1, help="correction processes for the projections (0 = per core)")
     sm.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (default 1)")
     sm.add_argument("--seed", type=int, default=0)
     sm.add_argument("--bvh", action="store_true", help="also write a .bvh beside each clip")

@@ -71,6 +71,8 @@ class ArmConfig:
         ideal_method: how the ideal corrector draws ("swap" or "rejection", module docstring).
         filter: train only on corrected clips the tracker verified (physics correction);
             more clips are sampled to keep lambda * n (motion_task.py).
+        sampling_physics: physics projections inside the sampler for this arm's synthetic
+            clips (model.sample's physics_steps; motion only, 0 = none).
         workflow: overrides the run's workflow for this arm (None = the run's).
         lambdas: overrides the run's lambdas for this arm (None = the run's), e.g. [0.0]
             for the baseline arm that trains on real data only.
@@ -84,12 +86,14 @@ class ArmConfig:
     lambdas: tuple[float, ...] | None = None
     ideal_method: IdealMethod = "swap"
     filter: bool = False
+    sampling_physics: int = 0
 
     def __post_init__(self) -> None:
         where = f"arms.{self.name}"
         _choice(f"{where}.ideal_method", self.ideal_method, IdealMethod)
         if not isinstance(self.filter, bool):
             raise ConfigError(f"{where}.filter: must be true or false, got {self.filter!r}")
+        _at_least(f"{where}.sampling_physics", self.sampling_physics, 0)
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ConfigError(f"arms: name {self.name!r} must be letters, digits, '_', '.', '-' (a directory name)")
         _choice(f"{where}.correction", self.correction, Correction)
@@ -292,6 +296,8 @@ class LoopConfig:
                 raise ConfigError(f"arms.{arm.name}.correction: 'physics' needs task 'motion'; toy tasks use 'ideal'")
             if arm.correction == "oracle" and toy:
                 raise ConfigError(f"arms.{arm.name}.correction: 'oracle' draws held-out real motion; toy tasks use 'ideal'")
+            if arm.sampling_physics and toy:
+                raise ConfigError(f"arms.{arm.name}.sampling_physics: physics inside the sampler needs task 'motion'")
             if arm.filter and arm.correction != "physics":
                 raise ConfigError(f"arms.{arm.name}.filter: verification needs correction 'physics'")
             if arm.correction == "ideal" and not toy:

@@ -138,12 +138,13 @@ class _Run:
         """S_{g+1}: m samples of generation g's model, corrected by the unit's arm, written to disk."""
         m = self.config.synthetic_count(unit.lam)
         with watch("sample"):
-            data = self.task.sample(model, m, derive_seed(unit.seed, g, "sample"))
+            extra = (unit.arm,) if self.config.task == "motion" else ()
+            data = self.task.sample(model, m, derive_seed(unit.seed, g, "sample"), *extra)
         self.save_set(data, self.set_path(unit, g, "samples"))
         fields: dict = {}
         if self.corrects(unit.arm):
             with watch("correct"):
-                ctx = CorrectionContext(unit.seed, lambda k, s: self.task.sample(model, k, s))
+                ctx = CorrectionContext(unit.seed, lambda k, s: self.task.sample(model, k, s, *extra))
                 args = (ctx,) if self.config.task == "motion" else ()
                 data, reports, fields = self.task.correct(data, unit.arm, derive_seed(unit.seed, g, "correct"), *args)
             for r in reports:

@@ -170,9 +170,13 @@ class MotionTask:
     def model_files(self, gen_dir: Path) -> list[Path]:
         return [gen_dir / CHECKPOINT]
 
-    def sample(self, model: Checkpoint, k: int, seed: int) -> list[Motion]:
+    def sample(self, model: Checkpoint, k: int, seed: int, arm: ArmConfig | None = None) -> list[Motion]:
+        """k clips of `model`; an arm with `sampling_physics` projects them inside the sampler."""
         m = self.config
-        return sample(model, k, sampler=m.sampler, guidance=m.guidance, seed=seed, device=self.device)
+        physics_steps = arm.sampling_physics if arm is not None else 0
+        physics = self.correction_config(arm.strength) if physics_steps else None
+        return sample(model, k, sampler=m.sampler, guidance=m.guidance, seed=seed, device=self.device,
+                      physics_steps=physics_steps, physics=physics)
 
     # ------------------------------------------------------------------ correction and evaluation
     def correct(self, data: list[Motion], arm: ArmConfig, seed: int,

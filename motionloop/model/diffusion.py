@@ -26,6 +26,9 @@ from tqdm.auto import tqdm
 from motionloop.errors import ConfigError
 
 Network = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+# x0_hook(x0_hat (B, ...), step) -> x0 (B, ...): replaces the model's clean estimate at the
+# sampler steps `projection_steps` lists (step = the sampler's own step count 0, 1, ...)
+X0Hook = Callable[[torch.Tensor, int], torch.Tensor]
 AuxLoss = Callable[[torch.Tensor, torch.Tensor], Mapping[str, torch.Tensor]]
 
 
@@ -56,30 +59,69 @@ class DiffusionConfig:
 
 @dataclass(frozen=True)
 class SamplerSpec:
-    """A sampler: "ddpm" (all N steps, ancestral) or "ddim" with `steps` steps and noise `eta`."""
+    """A sampler: "ddpm" (all N steps, ancestral) or "ddim" with `steps` steps and noise `eta`;
+    `projections` > 0 asks for that many projections of the clean estimate (an x0 hook) at
+    late steps (`projection_steps`)."""
 
     kind: Literal["ddpm", "ddim"]
     steps: int
     eta: float = 0.0
+    projections: int = 0
 
     def __str__(self) -> str:
-        return "ddpm" if self.kind == "ddpm" else f"ddim:{self.steps}"
+        base = "ddpm" if self.kind == "ddpm" else f"ddim:{self.steps}"
+        return base + (f"+physics:{self.projections}" if self.projections else "")
 
 
 def parse_sampler(text: str, num_steps: int = 1000) -> SamplerSpec:
-    """"ddpm", "ddim" (= "ddim:50") or "ddim:K" with 1 <= K <= num_steps; ConfigError otherwise."""
-    kind, _, count = str(text).strip().lower().partition(":")
+    """"ddpm", "ddim" (= "ddim:50") or "ddim:K" with 1 <= K <= num_steps, optionally followed by
+    "+physics:P" (P projections, 1 <= P <= the sampler's steps); ConfigError otherwise."""
+    head, plus, tail = str(text).strip().lower().partition("+")
+    projections = 0
+    if plus:
+        name, _, count = tail.partition(":")
+        if name != "physics":
+            raise ConfigError(f"sampler {text!r}: after '+' only physics:P (P projections) is known")
+        try:
+            projections = int(count)
+        except ValueError:
+            projections = -1
+    kind, _, count = head.partition(":")
     if kind == "ddpm" and not count:
-        return SamplerSpec("ddpm", num_steps)
-    if kind == "ddim":
+        spec = SamplerSpec("ddpm", num_steps)
+    elif kind == "ddim":
         try:
             steps = int(count) if count else 50
         except ValueError:
             steps = -1
-        if 1 <= steps <= num_steps:
-            return SamplerSpec("ddim", steps)
-        raise ConfigError(f"sampler {text!r}: DDIM steps must be an integer in [1, {num_steps}]")
-    raise ConfigError(f"sampler {text!r}: valid: ddpm, ddim, ddim:K (K steps, e.g. ddim:50)")
+        if not 1 <= steps <= num_steps:
+            raise ConfigError(f"sampler {text!r}: DDIM steps must be an integer in [1, {num_steps}]")
+        spec = SamplerSpec("ddim", steps)
+    else:
+        raise ConfigError(f"sampler {text!r}: valid: ddpm, ddim, ddim:K (K steps, e.g. ddim:50), each optionally "
+                          "+physics:P (e.g. ddim:50+physics:4)")
+    if plus and not 1 <= projections <= spec.steps:
+        raise ConfigError(f"sampler {text!r}: physics projections must be an integer in [1, {spec.steps}] (the "
+                          "sampler's steps)")
+    return SamplerSpec(spec.kind, spec.steps, spec.eta, projections)
+
+
+def projection_steps(steps: int, projections: int) -> frozenset[int]:
+    """Which of a sampler's `steps` steps (0 = the first, noisiest) project the clean estimate.
+
+    PhysDiff's finding (Yuan et al. 2023): projections in the last denoising steps, spread
+    out, improve both physics and FID, while one projection of the finished sample improves
+    only physics. Here the last one is the final step, so the output is as physical as a
+    post-hoc correction, and the others come every `max(1, steps // 25)` steps before it
+    (DDIM-50: every 2nd step; DDPM-1000: every 40th), so the model denoises each projected
+    estimate again.
+    """
+    if not 1 <= projections <= steps:
+        raise ConfigError(f"physics projections: must be in [1, {steps}] (the sampler's steps), got {projections}")
+    space = max(1, steps // 25)
+    if (projections - 1) * space > steps - 1:
+        space = 1
+    return frozenset(steps - 1 - i * space for i in range(projections))
 
 
 def cosine_alphas_cumprod(num_steps: int, s: float = 0.008, max_beta: float = 0.999) -> np.ndarray:
@@ -183,31 +225,39 @@ class GaussianDiffusion:
         return np.round(np.arange(self.num_steps, 0, -self.num_steps / steps)).astype(np.int64) - 1
 
     def ddpm_sample(self, net: Network, shape: tuple[int, ...], labels=None, guidance: float = 1.0,
-                    generator: torch.Generator | None = None, device="cpu", progress: bool = False) -> torch.Tensor:  # fmt: skip
+                    generator: torch.Generator | None = None, device="cpu", progress: bool = False,
+                    x0_hook: X0Hook | None = None, hook_steps: frozenset[int] = frozenset()) -> torch.Tensor:  # fmt: skip
         """Ancestral sampling: x_N ~ N(0, I), x_{t-1} ~ q(x_{t-1} | x_t, x0_hat(x_t)) for all N steps.
 
         The variance is the posterior's ("fixed small"). Noise is drawn on the CPU from
         `generator`, one draw for x_N and one per step, so results do not depend on `device`.
-        Returns x_0 `shape` (normalised features).
+        At the steps in `hook_steps` (0 = the first) the estimate x0_hat is replaced by
+        `x0_hook(x0_hat, step)` before the posterior is taken. Returns x_0 `shape`.
         """
         x = _randn(shape, generator, device)
-        for i in tqdm(range(self.num_steps - 1, -1, -1), disable=not progress, desc="ddpm", leave=False):
+        for k, i in enumerate(tqdm(range(self.num_steps - 1, -1, -1), disable=not progress, desc="ddpm", leave=False)):
             t = torch.full((shape[0],), i, dtype=torch.long, device=device)
             x0_hat = self.predict_x0(net, x, t, labels, guidance)
+            if x0_hook is not None and k in hook_steps:
+                x0_hat = x0_hook(x0_hat, k)
             mean, var = self.q_posterior(x0_hat, x, t)
             x = mean + torch.sqrt(var) * _randn(shape, generator, device)
         return x
 
     def ddim_sample(self, net: Network, shape: tuple[int, ...], steps: int = 50, eta: float = 0.0, labels=None,
                     guidance: float = 1.0, generator: torch.Generator | None = None, device="cpu",
-                    progress: bool = False) -> torch.Tensor:  # fmt: skip
+                    progress: bool = False, x0_hook: X0Hook | None = None,
+                    hook_steps: frozenset[int] = frozenset()) -> torch.Tensor:  # fmt: skip
         """DDIM (Song et al. eq. 12) over `ddim_timesteps(steps)`; eta = 0 is deterministic given x_N.
 
         x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) eps_hat + sigma z, with
         eps_hat = (x_t - sqrt(abar_t) x0_hat) / sqrt(1 - abar_t) and
         sigma = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev).
         With steps = N and eta = 1 this is exactly DDPM. Noise draws as in `ddpm_sample`
-        (one for x_N, one per step even when sigma = 0). Returns x_0 `shape`.
+        (one for x_N, one per step even when sigma = 0). At the steps in `hook_steps` the
+        estimate is replaced by `x0_hook(x0_hat, step)` and eps_hat follows from the replaced
+        one, so the update stays on the DDIM path of the new estimate (at the final step the
+        output is the replaced estimate itself). Returns x_0 `shape`.
         """
         ts = self.ddim_timesteps(steps)
         x = _randn(shape, generator, device)
@@ -217,6 +267,8 @@ class GaussianDiffusion:
             abar_prev = float(self.alphas_cumprod[ts[k + 1]]) if k + 1 < len(ts) else 1.0
             t = torch.full((shape[0],), i, dtype=torch.long, device=device)
             x0_hat = self.predict_x0(net, x, t, labels, guidance)
+            if x0_hook is not None and k in hook_steps:
+                x0_hat = x0_hook(x0_hat, k)
             eps_hat = (x - math.sqrt(abar) * x0_hat) / math.sqrt(1.0 - abar)
             sigma = eta * math.sqrt((1.0 - abar_prev) / (1.0 - abar) * (1.0 - abar / abar_prev))
             z = _randn(shape, generator, device)
@@ -224,12 +276,21 @@ class GaussianDiffusion:
         return x
 
     def sample(self, net: Network, shape: tuple[int, ...], spec: SamplerSpec, labels=None, guidance: float = 1.0,
-               generator: torch.Generator | None = None, device="cpu", progress: bool = False) -> torch.Tensor:  # fmt: skip
-        """x_0 `shape` from the sampler `spec` (see `parse_sampler`); the network runs without gradients."""
+               generator: torch.Generator | None = None, device="cpu", progress: bool = False,
+               x0_hook: X0Hook | None = None) -> torch.Tensor:  # fmt: skip
+        """x_0 `shape` from the sampler `spec` (see `parse_sampler`); the network runs without
+        gradients. With `spec.projections`, `x0_hook` projects the clean estimate at the
+        `projection_steps` of the sampler (it is required then)."""
+        hook_steps: frozenset[int] = frozenset()
+        if spec.projections:
+            if x0_hook is None:
+                raise ConfigError(f"sampler {spec}: physics projections need an x0 hook (model.sample builds it)")
+            hook_steps = projection_steps(spec.steps, spec.projections)
         with torch.inference_mode():
             if spec.kind == "ddpm":
-                return self.ddpm_sample(net, shape, labels, guidance, generator, device, progress)
-            return self.ddim_sample(net, shape, spec.steps, spec.eta, labels, guidance, generator, device, progress)
+                return self.ddpm_sample(net, shape, labels, guidance, generator, device, progress, x0_hook, hook_steps)
+            return self.ddim_sample(net, shape, spec.steps, spec.eta, labels, guidance, generator, device, progress,
+                                    x0_hook, hook_steps)
 
 
 def _randn(shape: tuple[int, ...], generator: torch.Generator | None, device) -> torch.Tensor:

@@ -13,11 +13,19 @@ default: one network call per step) is the plain conditional model, w = 0 the un
 one (clips then carry no label). On the shipped base model, w = 1 / 1.5 / 2.5 gave FID 62 /
 64 / 69 and evaluator accuracy 0.85 / 0.90 / 0.96 (DDIM-50, 256 clips, one seed).
 
+Physics inside the sampler (PhysDiff, Yuan et al. 2023): a sampler "ddim:50+physics:P" (or
+`physics_steps=P`) decodes the model's clean estimate to clips at P late steps
+(diffusion.projection_steps), corrects them with the physics corrector (`physics`, a
+physics.correct.CorrectionConfig; its `workers` spreads the clips over processes), and
+continues denoising from the corrected estimate. The final step is one of them, so the
+output is physically tracked, as after a post-hoc correction.
+
 Output clips are canonical (pelvis at xy = 0, heading 0 at frame 0), at the checkpoint's
 fps, with source "generated". Write a clip set with `motion.save_clips`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,6 +89,8 @@ def sample(
     batch_size: int = 64,
     device: str | torch.device | None = None,
     progress: bool = False,
+    physics_steps: int = 0,
+    physics=None,
 ) -> list[Motion]:
     """Generate `n` clips (see the module docstring for lengths, labels and guidance).
 
@@ -92,6 +102,10 @@ def sample(
         sampler: "ddim:K" (K steps, default 50) or "ddpm" (all diffusion steps).
         seed: the clips are a function of (checkpoint, arguments, seed); clips are generated
             `batch_size` at a time from one noise stream, so they also depend on `batch_size`.
+        physics_steps: physics projections inside the sampler (module docstring); the same as
+            a "+physics:P" suffix of `sampler`. 0 = none.
+        physics: the corrector's settings for those projections (physics.correct's
+            CorrectionConfig; None = its defaults).
     Returns:
         `n` Motions of `round(seconds * fps)` frames.
     Raises:
@@ -113,6 +127,16 @@ def sample(
     frames = _num_frames(seconds, ckpt)
     diffusion = ckpt.diffusion
     spec = parse_sampler(sampler, diffusion.num_steps)
+    if isinstance(physics_steps, bool) or not isinstance(physics_steps, (int, np.integer)) or physics_steps < 0:
+        raise ConfigError(f"sample: physics_steps must be an integer >= 0, got {physics_steps!r}")
+    if physics_steps:
+        if spec.projections and spec.projections != physics_steps:
+            raise ConfigError(f"sample: --physics-steps {physics_steps} and sampler {sampler!r} ask for different "
+                              "projections; give one")
+        if not 1 <= physics_steps <= spec.steps:
+            raise ConfigError(f"sample: --physics-steps {physics_steps} is more than the sampler's {spec.steps} steps "
+                              f"({spec}); give 1 to {spec.steps}")
+        spec = dataclasses.replace(spec, projections=int(physics_steps))
     names = _labels(label, int(n), ckpt, seed)
     model = ckpt.model.to(device).eval()
     gen = torch.Generator().manual_seed(seed)
@@ -120,7 +144,9 @@ def sample(
     for start in range(0, int(n), batch_size):
         batch = names[start : start + batch_size]
         idx = torch.tensor([ckpt.labels.index(s) for s in batch], device=device) if ckpt.labels else None
-        x = diffusion.sample(model, (len(batch), ckpt.window, FEATURE_DIM), spec, idx, float(guidance), gen, device, progress)
+        hook = _physics_hook(ckpt, batch, physics) if spec.projections else None
+        x = diffusion.sample(model, (len(batch), ckpt.window, FEATURE_DIM), spec, idx, float(guidance), gen, device,
+                             progress, x0_hook=hook)
         feats = ckpt.normalizer.denormalize(x.cpu().numpy())  # (b, window, D) feature units
         for f, name in zip(feats, batch):
             # the predicted root tilt may carry a little heading of its own: start at minus it
@@ -128,3 +154,27 @@ def sample(
             label_out = name if guidance > 0 else None
             out.append(features_to_motion(f[:frames], ckpt.fps, label_out, "generated", start_yaw=start_yaw))
     return out
+
+
+def _physics_hook(ckpt: Checkpoint, labels: Sequence[str | None], physics):
+    """The x0 hook of physics-guided sampling: the clean estimate `(B, window, D)` (normalised
+    features) decoded to clips, physics-corrected, and encoded back."""
+    from motionloop.data.features import motion_to_features
+    from motionloop.physics.correct import MIN_FRAMES, CorrectionConfig, correct
+
+    config = physics if physics is not None else CorrectionConfig()
+    if ckpt.window < MIN_FRAMES:
+        raise ConfigError(f"sample: physics projections need clips of at least {MIN_FRAMES} frames; this model makes "
+                          f"{ckpt.window}")
+
+    def hook(x0: torch.Tensor, step: int) -> torch.Tensor:
+        feats = ckpt.normalizer.denormalize(x0.detach().cpu().numpy())  # (B, window, D) feature units
+        clips = [features_to_motion(f, ckpt.fps, name, "generated") for f, name in zip(feats, labels)]
+        fixed, _ = correct(clips, config, names=[f"x0_{i:04d}" for i in range(len(clips))])
+        out = np.stack([motion_to_features(m) for m in fixed])  # (B, window, D)
+        # frame 0 carries no velocity: keep the estimate's own, as the decoder ignores it
+        for name in ("root_vel", "yaw_rate"):
+            out[:, 0, SLICES[name]] = feats[:, 0, SLICES[name]]
+        return torch.as_tensor(ckpt.normalizer.normalize(out), dtype=x0.dtype, device=x0.device)
+
+    return hook

@@ -160,3 +160,58 @@ def test_config_validation():
         DiffusionConfig(schedule="linear")
     with pytest.raises(ConfigError, match="num_steps"):
         DiffusionConfig(num_steps=1)
+
+
+@pytest.mark.parametrize("text, steps, projections", [("ddim:50+physics:4", 50, 4), ("ddpm+physics:1", 1000, 1),
+                                                      ("DDIM:10+physics:10", 10, 10)])
+def test_parse_sampler_with_physics_projections(text, steps, projections):
+    spec = parse_sampler(text)
+    assert (spec.steps, spec.projections) == (steps, projections)
+    assert parse_sampler(str(spec)) == spec
+
+
+@pytest.mark.parametrize("text", ["ddim:10+physics:11", "ddim:10+physics:0", "ddim+physics", "ddim:10+guide:2"])
+def test_parse_sampler_rejects_bad_projections(text):
+    with pytest.raises(ConfigError, match="physics"):
+        parse_sampler(text)
+
+
+def test_projections_end_at_the_final_step_and_spread_over_the_last_ones():
+    from motionloop.model.diffusion import projection_steps
+
+    assert projection_steps(50, 4) == {49, 47, 45, 43}
+    assert projection_steps(50, 1) == {49}
+    assert projection_steps(1000, 2) == {999, 959}
+    assert projection_steps(4, 4) == {0, 1, 2, 3}  # no room to spread: every step
+    with pytest.raises(ConfigError, match="physics projections"):
+        projection_steps(10, 11)
+
+
+@pytest.mark.parametrize("kind", ["ddim", "ddpm"])
+def test_the_x0_hook_runs_at_its_steps_and_its_estimate_is_used(diffusion, kind):
+    net = gaussian_denoiser(diffusion)
+    shape = (16, 3)
+    spec = parse_sampler("ddim:20+physics:3" if kind == "ddim" else "ddpm+physics:2")
+    calls = []
+
+    def identity(x0, step):
+        calls.append(step)
+        return x0
+
+    plain = diffusion.sample(net, shape, SamplerSpec(spec.kind, spec.steps), generator=torch.Generator().manual_seed(2))
+    same = diffusion.sample(net, shape, spec, generator=torch.Generator().manual_seed(2), x0_hook=identity)
+    assert torch.allclose(plain, same)  # an identity projection changes nothing
+    from motionloop.model.diffusion import projection_steps
+
+    assert sorted(calls) == sorted(projection_steps(spec.steps, spec.projections))
+
+    def to_seven(x0, step):
+        return torch.full_like(x0, 7.0)
+
+    out = diffusion.sample(net, shape, spec, generator=torch.Generator().manual_seed(2), x0_hook=to_seven)
+    if kind == "ddim":
+        assert torch.allclose(out, torch.full(shape, 7.0))  # the final step returns the projected estimate
+    else:
+        assert out.mean().item() == pytest.approx(7.0, abs=0.05)  # the last posterior has (almost) no noise
+    with pytest.raises(ConfigError, match="x0 hook"):
+        diffusion.sample(net, shape, spec, generator=torch.Generator().manual_seed(2))

@@ -102,3 +102,31 @@ def test_missing_checkpoint(tmp_path):
 
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         sample(tmp_path / "none.pt", 1)
+
+
+def test_physics_steps_give_tracked_clips(ckpt):
+    from motionloop.physics import metrics as pm
+    from motionloop.physics.correct import CorrectionConfig, correct
+
+    plain = sample(ckpt, 2, label="walk", seed=4, sampler="ddim:10")
+    guided = sample(ckpt, 2, label="walk", seed=4, sampler="ddim:10", physics_steps=2)
+    assert [m.num_frames for m in guided] == [m.num_frames for m in plain]
+    assert all(m.label == "walk" and m.source == "generated" for m in guided)
+    # the last projection is the final step: the clips are as grounded as post-hoc corrected ones
+    post, _ = correct(plain, CorrectionConfig())
+    assert np.mean([pm.physics_metrics(m)["float_mm"] for m in guided]) < 5.0
+    assert np.mean([pm.physics_metrics(m)["penetrate_mm"] for m in guided]) < 5.0
+    assert np.mean([pm.physics_metrics(m)["phys_err_mm"] for m in post]) < np.mean(
+        [pm.physics_metrics(m)["phys_err_mm"] for m in plain])
+    again = sample(ckpt, 2, label="walk", seed=4, sampler="ddim:10+physics:2")
+    assert all(np.allclose(a.poses, b.poses) for a, b in zip(guided, again))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"sampler": "ddim:10", "physics_steps": 11}, "physics-steps 11 is more than"),
+    ({"sampler": "ddim:10+physics:2", "physics_steps": 3}, "ask for different projections"),
+    ({"sampler": "ddim:10", "physics_steps": -1}, "physics_steps must be an integer"),
+])
+def test_bad_physics_steps_name_the_option(ckpt, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        sample(ckpt, 1, label="walk", **kwargs)
