@@ -249,25 +249,26 @@ def run_loop(config_or_name: LoopConfig | str | Path, out_dir: str | Path, resum
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise MotionloopError(f"jobs: must be an integer >= 1, got {jobs!r}")
     root = Path(out_dir)
-    records = rundir.prepare(root, config, resume)
-    done = rundir.completed(records)
-    jobs = min(jobs, len(config.seeds))
-    log.info("run %s (%s): %d generations x %d units, %d process(es) -> %s", config.name, config.task,
-             config.generations, len(config.seeds) * len(config.units()), jobs, root)
-    if jobs == 1:
-        _run_seeds(config, root, config.seeds, done, progress)
-    else:
-        import concurrent.futures as cf
-        import multiprocessing
+    with rundir.locked(root):
+        records = rundir.prepare(root, config, resume)
+        done = rundir.completed(records)
+        jobs = min(jobs, len(config.seeds))
+        log.info("run %s (%s): %d generations x %d units, %d process(es) -> %s", config.name, config.task,
+                 config.generations, len(config.seeds) * len(config.units()), jobs, root)
+        if jobs == 1:
+            _run_seeds(config, root, config.seeds, done, progress)
+        else:
+            import concurrent.futures as cf
+            import multiprocessing
 
-        groups = [config.seeds[i::jobs] for i in range(jobs)]
-        # spawn: a forked child would inherit the parent's torch and BLAS thread pools
-        with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=_single_thread_worker) as pool:
-            futures = [pool.submit(_run_seeds, config, root, group, done, False) for group in groups]
-            for f in futures:
-                f.result()
-    plot_run(root)
+            groups = [config.seeds[i::jobs] for i in range(jobs)]
+            # spawn: a forked child would inherit the parent's torch and BLAS thread pools
+            with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_single_thread_worker) as pool:
+                futures = [pool.submit(_run_seeds, config, root, group, done, False) for group in groups]
+                for f in futures:
+                    f.result()
+        plot_run(root)
     return root
 
 

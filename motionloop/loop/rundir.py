@@ -12,10 +12,15 @@ RUN/
 ```
 A (arm, lambda, seed) generation is complete when its metrics line exists; everything of a
 later generation on disk is partial and is redone. The line is appended last, with one write.
+One process owns a run directory at a time: `locked` holds an exclusive lock on `RUN/.lock`
+for the whole run, and a second `motionloop loop` on the same directory is refused.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from motionloop.errors import ConfigError, MotionloopError
@@ -28,8 +33,31 @@ METRICS = "metrics.jsonl"
 CURVES = "curves.png"
 REPORT = "report.html"
 REPORTS = "reports.jsonl"  # correction reports of a generation
+LOCK = ".lock"
 # settings a resume may change: they extend the run or change only its speed
 RESUME_FREE = ("generations", "motion.workers")
+
+
+@contextlib.contextmanager
+def locked(root: Path) -> Iterator[None]:
+    """Hold the run directory `root` (created if missing) for this process, or refuse.
+
+    The lock is the kernel's (flock on `root/.lock`): it goes with the process, so a killed
+    run leaves nothing stale behind. Raises MotionloopError naming the holder's pid."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise MotionloopError(f"{root}: in use by another motionloop process (pid {holder}); wait for it to "
+                                  "finish or stop it before resuming") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def unit_dir(root: Path, arm: str, lam: float, seed: int) -> Path:

@@ -129,3 +129,30 @@ def test_a_torn_last_metrics_line_is_dropped_on_resume(tmp_path, toy_config, rec
     (root / "metrics.jsonl").write_text("".join(lines[:-3]) + lines[-3][:25])  # a crash inside a write
     run_loop(toy_config, root, resume=True, progress=False)
     assert records_without_timing(root / "metrics.jsonl") == expected
+
+
+def test_a_second_process_on_the_same_run_directory_is_refused(tmp_path, toy_config):
+    import os
+    import subprocess
+    import sys
+
+    from motionloop.errors import MotionloopError
+    from motionloop.loop import rundir, run_loop
+
+    root = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from motionloop.loop import rundir\n"
+         "with rundir.locked(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)", str(root)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(MotionloopError, match=f"in use by another motionloop process \\(pid {holder.pid}\\)"):
+            run_loop(toy_config, root, progress=False)
+        with pytest.raises(MotionloopError, match="in use"):
+            run_loop(toy_config, root, resume=True, progress=False)
+        assert not (root / rundir.METRICS).exists()  # the refused runs wrote nothing
+    finally:
+        holder.kill()
+        holder.wait()
+    run_loop(toy_config, root, progress=False)  # the lock went with the process
+    assert (root / rundir.METRICS).stat().st_size > 0 and os.path.exists(root / rundir.LOCK)
