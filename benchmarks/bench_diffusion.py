@@ -42,7 +42,7 @@ from motionloop.model.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "bench_diffusion.json"
-BASE_MODEL = ROOT / "assets" / "models" / "base_cpu_small.pt"
+from motionloop.resources import BASE_MODEL  # noqa: E402
 
 
 def load_data():

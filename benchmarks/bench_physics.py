@@ -131,7 +131,7 @@ def fidelity(raw: list[Motion], corrected: list[Motion]) -> dict:
 def generated_set(n_per_label: int, seed: int) -> tuple[list[Motion], list[str]]:
     import torch
 
-    from motionloop.loop.motion_task import BASE_MODEL
+    from motionloop.resources import BASE_MODEL
     from motionloop.model.checkpoint import load_checkpoint
     from motionloop.model.sample import sample
 

@@ -25,7 +25,7 @@ import torch
 
 from motionloop.bench import write_result
 from motionloop.eval import evaluate
-from motionloop.loop.motion_task import BASE_MODEL
+from motionloop.resources import BASE_MODEL
 from motionloop.model.checkpoint import load_checkpoint
 from motionloop.model.sample import sample
 from motionloop.physics.correct import CorrectionConfig, correct

@@ -10,7 +10,9 @@ import logging
 import sys
 from pathlib import Path
 
+from motionloop import __version__
 from motionloop.errors import MotionloopError
+from motionloop.resources import BASE_MODEL
 
 log = logging.getLogger("motionloop")
 
@@ -61,7 +63,7 @@ def _load_data(spec: str):
 
 
 # --------------------------------------------------------------------------- model
-DEFAULT_CKPT = Path(__file__).resolve().parent.parent / "assets" / "models" / "base_cpu_small.pt"
+DEFAULT_CKPT = BASE_MODEL
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -243,6 +245,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="motionloop", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    p.add_argument("--version", action="version", version=f"motionloop {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     data = sub.add_parser("data", help="bundled data, importers, clip info").add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -69,15 +69,14 @@ def is_object_label(label: str | None) -> bool:
 
 
 def _candidates() -> list[Path]:
-    here = Path(__file__).resolve().parent  # motionloop/data
-    # an editable install or a checkout: <repo>/assets/data beside the package;
-    # a packaged install may carry it as motionloop/assets/data
-    return [here.parents[1] / "assets" / "data", here.parent / "assets" / "data"]
+    from motionloop.resources import BUNDLED_DATA
+
+    return [BUNDLED_DATA]
 
 
 def bundled_dir() -> Path:
     """The directory of the bundled dataset: `$MOTIONLOOP_DATA_DIR` if set (and then only it),
-    else the first of <repo>/assets/data and <package>/assets/data that holds an index.json.
+    else the package's assets/data (resources.BUNDLED_DATA) if it holds an index.json.
 
     Raises:
         FormatError: no index.json there (the message names every place looked at and how to get one).

@@ -24,6 +24,7 @@ import torch
 
 from motionloop.data.features import FEATURE_DIM, LAYOUT
 from motionloop.data.normalize import Normalizer
+from motionloop.resources import EVALUATOR
 from motionloop.errors import CheckpointError, ConfigError, MotionloopError
 from motionloop.eval.kinematics import KIN_NAMES
 from motionloop.eval.network import EvaluatorConfig, EvaluatorNet
@@ -32,7 +33,7 @@ from motionloop.io import atomic_path
 FORMAT = "motionloop-evaluator"
 VERSION = 1
 STD_FLOOR = 1e-2  # learned-embedding units that barely vary on real data weigh at most 1 / STD_FLOOR
-BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "assets" / "models" / "evaluator.pt"
+BUNDLED_WEIGHTS = EVALUATOR
 
 
 @torch.no_grad()

@@ -62,10 +62,10 @@ from motionloop.model.config import TrainConfig
 from motionloop.model.sample import sample
 from motionloop.model.train import default_device, fine_tune, train
 from motionloop.motion import Motion, load_clips, save_clips
+from motionloop.resources import BASE_MODEL
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
 from motionloop.physics.summary import summarize
 
-BASE_MODEL = Path(__file__).resolve().parents[2] / "assets" / "models" / "base_cpu_small.pt"
 CHECKPOINT = "checkpoint.pt"
 log = logging.getLogger(__name__)
 STATIC_RAD = 1e-6  # a joint whose rotation never exceeds this in the real data is static

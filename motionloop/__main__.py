@@ -1,0 +1,6 @@
+"""`python -m motionloop ...`: the same as the `motionloop` command."""
+import sys
+
+from motionloop.cli import main
+
+sys.exit(main())
