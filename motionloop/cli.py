@@ -124,12 +124,16 @@ def cmd_export_bvh(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- eval
 def cmd_eval(args: argparse.Namespace) -> int:
     from motionloop.eval import Evaluator, evaluate, format_metrics
-    from motionloop.motion import load_clips
+    from motionloop.motion import load_clips_skipping
 
     ev = Evaluator.load(args.evaluator) if args.evaluator else None
-    result = evaluate(load_clips(args.clips), args.reference, n=args.n, seed=args.seed, evaluator=ev)
+    clips, _, problems = load_clips_skipping(args.clips)
+    _skipped(problems, args.strict)
+    if not clips:
+        raise MotionloopError(f"{args.clips}: none of its clips could be read")
+    result = evaluate(clips, args.reference, n=args.n, seed=args.seed, evaluator=ev)
     print(json.dumps(result) if args.json else format_metrics(result))
-    return 0
+    return 2 if args.strict and problems else 0
 
 
 def cmd_train_evaluator(args: argparse.Namespace) -> int:
@@ -178,30 +182,42 @@ def cmd_view(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- physics
+def _skipped(problems: list[str], strict: bool) -> None:
+    for msg in problems:
+        print(f"motionloop: skipped {msg}", file=sys.stderr)
+    if problems and strict:
+        print(f"motionloop: {len(problems)} clip(s) skipped (--strict: exit status 2)", file=sys.stderr)
+
+
 def cmd_correct(args: argparse.Namespace) -> int:
     from motionloop.io import append_jsonl
-    from motionloop.motion import Motion, clip_paths
+    from motionloop.motion import load_clips_skipping
     from motionloop.physics.correct import CorrectionConfig, correct
     from motionloop.physics.summary import summarize, table
 
-    paths = clip_paths(args.input)
-    motions = [Motion.load(p) for p in paths]
+    motions, paths, problems = load_clips_skipping(args.input)
+    _skipped(problems, args.strict)
     cfg = CorrectionConfig(strength=args.strength, workers=args.workers)
     corrected, reports = correct(motions, cfg, names=[p.stem for p in paths])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for p, m in zip(paths, corrected):
-        m.save(out / p.name)
+    failed = [(p, m) for p, m, r in zip(paths, corrected, reports) if r.error is not None]
+    for p, m, r in zip(paths, corrected, reports):
+        # a clip that could not be corrected is not corrected output: it waits, unchanged, in failed/
+        m.save((out / "failed" / p.name) if r.error is not None else (out / p.name))
     report_path = Path(args.report) if args.report else out / "reports.jsonl"
     if report_path.exists():
         report_path.unlink()
     for r in reports:
         append_jsonl(report_path, r.to_dict())
     print(table(reports))
-    print(f"wrote {len(corrected)} clips to {out}, reports to {report_path}")
+    msg = f"wrote {len(reports) - len(failed)} corrected clips to {out}, reports to {report_path}"
+    if failed:
+        msg += f"; {len(failed)} could not be corrected (left unchanged in {out / 'failed'}, reasons in the reports)"
+    print(msg)
     if args.json:
         print(json.dumps(summarize(reports)))
-    return 0
+    return 2 if args.strict and (problems or failed) else 0
 
 
 # --------------------------------------------------------------------------- loop
@@ -321,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--evaluator", help="evaluator file (default: the shipped one)")
     e.add_argument("--json", action="store_true")
+    e.add_argument("--strict", action="store_true", help="exit with status 2 if any clip could not be read")
     e.set_defaults(func=cmd_eval)
 
     te = sub.add_parser("train-evaluator", help="train an evaluator embedding on your own labelled clips")
@@ -360,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=1, help="local worker processes (0 = one per core)")
     c.add_argument("--report", help="report file, one JSON object per clip (default OUT/reports.jsonl)")
     c.add_argument("--json", action="store_true", help="also print the summary as one JSON object")
+    c.add_argument("--strict", action="store_true", help="exit with status 2 if any clip was skipped or failed")
     c.set_defaults(func=cmd_correct)
 
     lp = sub.add_parser("loop", help="run a self-consuming loop (collapse curves) from a preset or TOML config")

@@ -17,11 +17,16 @@ import numpy as np
 
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
-from motionloop.errors import FormatError, MotionValidationError
+from motionloop.errors import FormatError, MotionloopError, MotionValidationError
 from motionloop.io import atomic_path
 
 FORMAT_VERSION = 1
 NUM_BETAS = 10
+# Plausibility bounds: values past these are broken files or unit mix-ups (a clip scaled by
+# 1e6 turned an FID of 104 into 1.5e12), not motion.
+MAX_DISTANCE_M = 1e4  # any pelvis position, metres from the origin
+FPS_RANGE = (1.0, 1e4)
+MAX_ABS_BETA = 100.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +81,16 @@ class Motion:
             raise MotionValidationError(f"Motion.fps{where}: {self.fps!r} is not a number") from None
         if not np.isfinite(fps) or fps <= 0:
             raise MotionValidationError(f"Motion.fps{where}: must be > 0, got {self.fps}")
+        if not FPS_RANGE[0] <= fps <= FPS_RANGE[1]:
+            raise MotionValidationError(f"Motion.fps{where}: {fps:g} is not a plausible frame rate "
+                                        f"({FPS_RANGE[0]:g} to {FPS_RANGE[1]:g})")
+        far = float(np.abs(trans).max())
+        if far > MAX_DISTANCE_M:
+            raise MotionValidationError(f"Motion.trans{where}: the pelvis is {far:.3g} m from the origin (at most "
+                                        f"{MAX_DISTANCE_M:g} m is plausible; metres expected)")
+        if np.abs(betas).max() > MAX_ABS_BETA:
+            raise MotionValidationError(f"Motion.betas{where}: |beta| up to {np.abs(betas).max():.3g} (at most "
+                                        f"{MAX_ABS_BETA:g})")
         label = None if self.label in (None, "") else str(self.label)
         for name, value in (("trans", trans), ("poses", poses), ("betas", betas), ("fps", fps), ("label", label)):
             object.__setattr__(self, name, value)
@@ -207,6 +222,22 @@ def clip_paths(path: str | Path) -> list[Path]:
 def load_clips(path: str | Path) -> list[Motion]:
     """Load a single clip file or a clip-set directory."""
     return [Motion.load(p) for p in clip_paths(path)]
+
+
+def load_clips_skipping(path: str | Path) -> tuple[list[Motion], list[Path], list[str]]:
+    """The readable clips of a file or directory, their paths, and one message per clip that
+    could not be read (each naming its file): one bad file does not sink a batch.
+
+    Raises FormatError when `path` is missing or holds no clips at all."""
+    clips, paths, problems = [], [], []
+    for p in clip_paths(path):
+        try:
+            clips.append(Motion.load(p))
+            paths.append(p)
+        except MotionloopError as e:
+            msg = str(e)
+            problems.append(msg if str(p) in msg else f"{p}: {msg}")
+    return clips, paths, problems
 
 
 def save_clips(motions: list[Motion], directory: str | Path, names: list[str] | None = None) -> list[Path]:

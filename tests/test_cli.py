@@ -86,3 +86,45 @@ def test_view_titles_clips_of_the_same_name_by_their_directory(tmp_path, capsys)
     assert main(["view", str(tmp_path / "gen"), str(tmp_path / "corrected"), "--out", str(page)]) == 0
     text = page.read_text()
     assert "gen/clip_0000" in text and "corrected/clip_0000" in text
+
+
+def _folder_with_one_bad_clip(tmp_path):
+    clips = tmp_path / "clips"
+    save_clips([standing(30), standing(30, lift=0.05)], clips, names=["a", "b"])
+    np.savez(clips / "nan.npz", trans=np.full((30, 3), np.nan), poses=np.zeros((30, 72)), betas=np.zeros(10),
+             mocap_framerate=20.0)
+    return clips
+
+
+def test_correct_skips_a_bad_clip_by_path_and_keeps_failed_ones_apart(tmp_path, capsys):
+    clips = _folder_with_one_bad_clip(tmp_path)
+    far = standing(30, lift=-3.0)  # 3 m under the floor: the corrector refuses it
+    far.save(clips / "deep.npz")
+    out = tmp_path / "out"
+    assert main(["correct", str(clips), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "skipped" in captured.err and str(clips / "nan.npz") in captured.err
+    assert "wrote 2 corrected clips" in captured.out and "1 could not be corrected" in captured.out
+    assert sorted(p.name for p in out.glob("*.npz")) == ["a.npz", "b.npz"]
+    assert [p.name for p in (out / "failed").glob("*.npz")] == ["deep.npz"]
+    reports = read_jsonl(out / "reports.jsonl")
+    assert [r["clip"] for r in reports] == ["a", "b", "deep"] and reports[2]["error"]
+    assert main(["correct", str(clips), "--out", str(tmp_path / "out2"), "--strict"]) == 2
+
+
+def test_eval_skips_a_bad_clip_and_strict_fails(tmp_path, capsys):
+    clips = _folder_with_one_bad_clip(tmp_path)
+    assert main(["eval", str(clips), "--n", "8", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert str(clips / "nan.npz") in captured.err and "fid" in json.loads(captured.out)
+    assert main(["eval", str(clips), "--n", "8", "--strict"]) == 2
+
+
+def test_implausible_clips_are_refused_at_load(tmp_path):
+    from motionloop.errors import MotionValidationError
+
+    clip = standing(10)
+    with pytest.raises(MotionValidationError, match="m from the origin"):
+        clip.replace(trans=clip.trans * 1e6)
+    with pytest.raises(MotionValidationError, match="plausible frame rate"):
+        clip.replace(fps=1e-3)
