@@ -176,8 +176,10 @@ def to_dict(config: LoopConfig) -> dict:
     for arm in d["arms"]:  # a setting of a correction the arm does not use would only mislead
         if arm["correction"] != "physics":
             arm.pop("strength")
-        if arm["correction"] != "ideal":
+        if arm["correction"] not in ("ideal", "oracle"):
             arm.pop("gamma")
+        if arm["correction"] != "ideal":
+            arm.pop("ideal_method")
     for section in SECTIONS:
         if section != config.task:
             d.pop(section, None)

@@ -196,8 +196,10 @@ class _Run:
         }  # fmt: skip
         if unit.arm.correction == "physics":
             record["strength"] = unit.arm.strength
-        if unit.arm.correction == "ideal":
+        if unit.arm.correction in ("ideal", "oracle"):
             record["gamma"] = unit.arm.gamma
+        if unit.arm.filter:
+            record["filter"] = True
         record.update(metrics)
         record.update(fields)
         record.update({f"{s}_s": round(watch.seconds.get(s, 0.0), 4) for s in TIMED})
