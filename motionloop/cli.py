@@ -1,12 +1,15 @@
-"""The `motionloop` command. Thin: parse arguments, call the library, print results.
+"""motionloop: train human-motion diffusion models that stay healthy on their own output.
 
-Every user error is a MotionloopError: printed on one line, exit status 2.
+Generate motion, correct it with a MuJoCo humanoid, run self-consuming loops and measure
+collapse, look at clips side by side. (The module only parses arguments and calls the
+library; every user error is one line on stderr and exit status 2.)
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -302,13 +305,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True)
     f.add_argument("--lr", type=float)
     f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--device")
+    f.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda when present)")
     f.set_defaults(func=cmd_finetune)
 
     sm = sub.add_parser("sample", help="generate clips with a diffusion checkpoint")
     sm.add_argument("--ckpt", default=str(DEFAULT_CKPT), help="checkpoint (default: the shipped base model)")
     sm.add_argument("--n", type=int, required=True, help="number of clips")
-    sm.add_argument("--label", help="action label (default: drawn from the training mix)")
+    sm.add_argument("--label", help="action label, one of the model's (a wrong one lists them; default: drawn from "
+                    "the training mix)")
     sm.add_argument("--seconds", type=float, help="clip length (default and maximum: the training window)")
     sm.add_argument("--sampler", default="ddim:50", help="ddim:K or ddpm, optionally +physics:P (default ddim:50)")
     sm.add_argument("--physics-steps", type=int, default=0, metavar="P",
@@ -318,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (default 1)")
     sm.add_argument("--seed", type=int, default=0)
     sm.add_argument("--bvh", action="store_true", help="also write a .bvh beside each clip")
-    sm.add_argument("--device")
+    sm.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda when present)")
     sm.add_argument("--out", required=True, help="output clip-set directory")
     sm.set_defaults(func=cmd_sample)
 
@@ -406,6 +410,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (`motionloop data list | head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except MotionloopError as e:
         print(f"motionloop: error: {e}", file=sys.stderr)
         return 2

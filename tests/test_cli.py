@@ -128,3 +128,41 @@ def test_implausible_clips_are_refused_at_load(tmp_path):
         clip.replace(trans=clip.trans * 1e6)
     with pytest.raises(MotionValidationError, match="plausible frame rate"):
         clip.replace(fps=1e-3)
+
+
+@pytest.mark.parametrize("device, match", [("gpu", "valid: cpu, cuda"), ("cuda:x", "valid: cpu, cuda")])
+def test_a_bad_device_is_one_line(tmp_path, capsys, device, match):
+    assert main(["sample", "--n", "1", "--device", device, "--out", str(tmp_path / "g")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("motionloop: error: device") and match in err and "\n" not in err
+
+
+def test_cuda_on_a_machine_without_it_says_so():
+    import torch
+
+    from motionloop.errors import ConfigError
+    from motionloop.model.train import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu") and resolve_device(None).type in ("cpu", "cuda")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_a_closed_pipe_ends_quietly():
+    import subprocess
+    import sys
+
+    # the reader is gone before the command writes a line, as with `motionloop data list | head -0`
+    proc = subprocess.Popen([sys.executable, "-m", "motionloop", "data", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
+
+
+def test_eval_says_which_n_would_work(tmp_path, capsys):
+    save_clips([standing(41)], tmp_path / "few")
+    assert main(["eval", str(tmp_path / "few")]) == 2
+    assert "use n <= " in capsys.readouterr().err

@@ -56,7 +56,8 @@ def draw(index: np.ndarray, n: int, seed: int, what: str) -> np.ndarray:
     """`n` windows `(n, 2)` drawn without replacement from `index`, sorted by clip and start."""
     if n > len(index):
         raise EvaluationError(
-            f"{what}: n={n} windows asked but only {len(index)} distinct windows are available; use a smaller n or more/longer clips"
+            f"{what}: n={n} windows asked but only {len(index)} distinct windows are available; use n <= {len(index)} "
+            "(--n) or more/longer clips"
         )
     rows = index[np.random.default_rng(seed).choice(len(index), size=n, replace=False)]
     return rows[np.lexsort((rows[:, 1], rows[:, 0]))]

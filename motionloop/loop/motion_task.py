@@ -60,7 +60,7 @@ from motionloop.loop.task import CorrectionContext, Stopwatch, derive_seed, rng_
 from motionloop.model.checkpoint import Checkpoint, load_checkpoint
 from motionloop.model.config import TrainConfig
 from motionloop.model.sample import sample
-from motionloop.model.train import default_device, fine_tune, train
+from motionloop.model.train import fine_tune, resolve_device, train
 from motionloop.motion import Motion, load_clips, save_clips
 from motionloop.resources import BASE_MODEL
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
@@ -92,7 +92,7 @@ class MotionTask:
     def __init__(self, config: LoopConfig):
         self.config = m = config.motion
         self.n = config.n
-        self.device = default_device() if m.device == "auto" else torch.device(m.device)
+        self.device = resolve_device(m.device)
         self.windows = make_windows(load_clips_or_bundled(m.data), m.window, m.window)
         if config.n > len(self.windows):
             raise ConfigError(f"n: {config.n} real windows asked, but motion.data {m.data!r} holds only "

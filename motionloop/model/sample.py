@@ -38,7 +38,7 @@ from motionloop.data.features import FEATURE_DIM, SLICES, features_to_motion
 from motionloop.errors import ConfigError, UnknownNameError
 from motionloop.model.checkpoint import Checkpoint, load_checkpoint
 from motionloop.model.diffusion import parse_sampler
-from motionloop.model.train import default_device
+from motionloop.model.train import resolve_device
 from motionloop.motion import Motion
 
 DEFAULT_SAMPLER = "ddim:50"
@@ -120,9 +120,9 @@ def sample(
         raise ConfigError(f"sample: guidance must be a finite number >= 0, got {guidance!r}")
     if isinstance(checkpoint, Checkpoint):
         ckpt = checkpoint
-        device = torch.device(device) if device is not None else next(ckpt.model.parameters()).device
+        device = resolve_device(device) if device is not None else next(ckpt.model.parameters()).device
     else:
-        device = torch.device(device) if device is not None else default_device()
+        device = resolve_device(device)
         ckpt = load_checkpoint(checkpoint, device)
     frames = _num_frames(seconds, ckpt)
     diffusion = ckpt.diffusion

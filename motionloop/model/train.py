@@ -66,6 +66,27 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """A torch device from "cpu", "cuda", "cuda:N" or "auto"/None (CUDA when present); a
+    one-line ConfigError for anything else, or for CUDA where this PyTorch has none."""
+    if isinstance(device, torch.device):
+        return device
+    if device is None or str(device).strip().lower() == "auto":
+        return default_device()
+    name = str(device).strip().lower()
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "cuda") or (index and not index.isdigit()) or (kind == "cpu" and index):
+        raise ConfigError(f"device {device!r}: valid: cpu, cuda, cuda:N, auto")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            build = "a CPU build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, but no GPU is visible"
+            raise ConfigError(f"device {device!r}: CUDA is not available here (PyTorch {torch.__version__}, {build}); "
+                              "use --device cpu")
+        if index and int(index) >= torch.cuda.device_count():
+            raise ConfigError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    return torch.device(name)
+
+
 def _clips_at(clips: Sequence[Motion], fps: float) -> list[Motion]:
     if len(clips) == 0:
         raise ConfigError("training: no clips given")
@@ -202,7 +223,7 @@ def fine_tune(
 def _optimize(ckpt: Checkpoint, sampler: WindowSampler, stop: int, lr_at, out: Path, seed: int,
               rng_state: dict | None, device, progress: bool) -> TrainResult:  # fmt: skip
     """Optimise `ckpt.model` from `ckpt.step` to step `stop`, checkpointing to `out`. Mutates `ckpt`."""
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     config, start, t0 = ckpt.config, ckpt.step, time.perf_counter()
     diffusion = ckpt.diffusion
     model = ckpt.model.to(device).train()
