@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mujoco
 import numpy as np
 from scipy import sparse
 from scipy.linalg import solveh_banded
@@ -34,7 +33,7 @@ from motionloop.data.legik import LEGS, reach
 from motionloop.errors import ConfigError
 from motionloop.motion import Motion
 from motionloop.physics import contacts
-from motionloop.physics.model import Humanoid
+from motionloop.physics.model import Humanoid, centroidal_state
 
 SUPPORT_HEIGHT = 0.02  # m: body points this low can carry weight
 # m: a body part (not a foot) this low is about to lean on the floor, or just left it: such
@@ -76,22 +75,8 @@ def zmp_and_support(h: Humanoid, motion: Motion) -> tuple[np.ndarray, list[np.nd
     support points `(S, 2)` (empty where none), whether a body part other than the feet is on
     the floor `(T,)`, the CoM height `(T,)` and `cdd_z + g` `(T,)`."""
     T, dt = motion.num_frames, 1.0 / motion.fps
-    m, d = h.model, h.data
-    qpos = h.qpos_from_motion(motion)
-    qvel = h.qvel_from_qpos(qpos, dt)
-    pelvis = int(h.body_id[sk.PELVIS])
-    com = np.zeros((T, 3))
-    angmom = np.zeros((T, 3))
-    for t in range(T):
-        d.qpos[:], d.qvel[:] = qpos[t], qvel[t]
-        # positions, CoM and velocities of every body, then the subtree momenta about the CoM
-        mujoco.mj_kinematics(m, d)
-        mujoco.mj_comPos(m, d)
-        mujoco.mj_comVel(m, d)
-        mujoco.mj_subtreeVel(m, d)
-        com[t] = d.subtree_com[pelvis]
-        angmom[t] = d.subtree_angmom[pelvis]
-    g = -float(m.opt.gravity[2])
+    com, angmom = centroidal_state(h, motion)
+    g = -float(h.model.opt.gravity[2])
     if T > 2:
         cdd = np.gradient(np.gradient(com, dt, axis=0), dt, axis=0)
         ldot = np.gradient(angmom, dt, axis=0)

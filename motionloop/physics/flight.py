@@ -12,13 +12,11 @@ support the stance detection missed (a foot turning on the spot, say).
 """
 from __future__ import annotations
 
-import mujoco
 import numpy as np
 
-from motionloop import skeleton as sk
 from motionloop.motion import Motion
 from motionloop.physics.balance import support_frames
-from motionloop.physics.model import Humanoid
+from motionloop.physics.model import Humanoid, centroidal_state
 
 MAX_SHIFT_M = 0.25
 
@@ -33,16 +31,7 @@ def flight_runs(supported: np.ndarray) -> list[tuple[int, int]]:
 
 def centre_of_mass(h: Humanoid, motion: Motion) -> np.ndarray:
     """Whole-body CoM `(T, 3)` of every frame, metres."""
-    m, d = h.model, h.data
-    qpos = h.qpos_from_motion(motion)
-    out = np.zeros((motion.num_frames, 3))
-    pelvis = int(h.body_id[sk.PELVIS])
-    for t in range(motion.num_frames):
-        d.qpos[:] = qpos[t]
-        mujoco.mj_kinematics(m, d)
-        mujoco.mj_comPos(m, d)
-        out[t] = d.subtree_com[pelvis]
-    return out
+    return centroidal_state(h, motion)[0]
 
 
 def ballistic_repair(h: Humanoid, motion: Motion) -> tuple[Motion, int]:

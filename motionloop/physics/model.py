@@ -121,6 +121,26 @@ class Humanoid:
         return qvel
 
 
+def centroidal_state(h: Humanoid, motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-body CoM `(T, 3)` (m) and angular momentum about it `(T, 3)` (kg m^2/s) of every
+    frame of `motion` (velocities by central differences). Uses `h.data` as scratch."""
+    m, d = h.model, h.data
+    qpos = h.qpos_from_motion(motion)
+    qvel = h.qvel_from_qpos(qpos, 1.0 / motion.fps)
+    pelvis = int(h.body_id[sk.PELVIS])
+    com, angmom = np.zeros((len(qpos), 3)), np.zeros((len(qpos), 3))
+    for t in range(len(qpos)):
+        d.qpos[:], d.qvel[:] = qpos[t], qvel[t]
+        # positions and CoM of every body, their velocities, then subtree momenta about the CoM
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_comPos(m, d)
+        mujoco.mj_comVel(m, d)
+        mujoco.mj_subtreeVel(m, d)
+        com[t] = d.subtree_com[pelvis]
+        angmom[t] = d.subtree_angmom[pelvis]
+    return com, angmom
+
+
 @functools.lru_cache(maxsize=4)
 def default_humanoid(spec: HumanoidSpec = HumanoidSpec()) -> Humanoid:
     """A cached Humanoid for read-only uses (its `data` is scratch space: do not keep state in it)."""

@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import clarabel
-import mujoco
 import numpy as np
 from scipy import sparse
 
@@ -42,7 +41,7 @@ from motionloop.data.legik import LEGS, reach
 from motionloop.errors import ConfigError, MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics.feasibility import pyramid
-from motionloop.physics.model import Humanoid
+from motionloop.physics.model import Humanoid, centroidal_state
 from motionloop.physics.plant import SWING, foot_modes
 
 CARRIED_SHARE = 0.75  # share of a pelvis shift that reaches the CoM while the feet stay put
@@ -87,25 +86,6 @@ class PlanConfig:
                 raise ConfigError(f"PlanConfig.{name}: must be > 0, got {getattr(self, name)}")
         if self.passes < 1:
             raise ConfigError(f"PlanConfig.passes: must be >= 1, got {self.passes}")
-
-
-def centroidal_state(h: Humanoid, motion: Motion) -> tuple[np.ndarray, np.ndarray]:
-    """Whole-body CoM `(T, 3)` (m) and angular momentum about it `(T, 3)` (kg m^2/s)."""
-    m, d = h.model, h.data
-    qpos = h.qpos_from_motion(motion)
-    qvel = h.qvel_from_qpos(qpos, 1.0 / motion.fps)
-    pelvis = int(h.body_id[sk.PELVIS])
-    com, angmom = np.zeros((len(qpos), 3)), np.zeros((len(qpos), 3))
-    for t in range(len(qpos)):
-        d.qpos[:], d.qvel[:] = qpos[t], qvel[t]
-        # positions and CoM of every body, their velocities, then subtree momenta about the CoM
-        mujoco.mj_kinematics(m, d)
-        mujoco.mj_comPos(m, d)
-        mujoco.mj_comVel(m, d)
-        mujoco.mj_subtreeVel(m, d)
-        com[t] = d.subtree_com[pelvis]
-        angmom[t] = d.subtree_angmom[pelvis]
-    return com, angmom
 
 
 def contact_candidates(motion: Motion, cfg: PlanConfig, offsets: np.ndarray,
