@@ -35,7 +35,7 @@ from motionloop.errors import MotionValidationError
 from motionloop.motion import Motion
 
 LAYOUT = "smpl24-rot6d-v1"
-DEFAULT_FPS = 20.0  # the rate every importer resamples to (DESIGN.md)
+DEFAULT_FPS = 20.0  # the rate every importer resamples to
 
 NUM_LOCAL = sk.NUM_JOINTS - 1  # joints 1..23: every joint but the root
 _SIZES = (

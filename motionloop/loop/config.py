@@ -4,7 +4,7 @@ A run is `generations` rounds of: build the training set (workflow), fit a model
 it, correct the samples, evaluate. Several arms (correction settings, optionally their own
 workflow and lambdas) run side by side, each for every lambda and every seed.
 
-Glossary (BACKGROUND.md):
+Glossary (the papers are in README's loop section):
 - `n`: real training items (toy points, or motion windows of `motion.window` frames).
 - `lambda`: synthetic ratio; each generation draws m = round(lambda * n) fresh samples.
 - workflows: `replace` fits on the newest m samples only; `accumulate` on the real data

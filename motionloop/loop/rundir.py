@@ -1,4 +1,4 @@
-"""The run directory (DESIGN.md): layout, the metrics file, and what a resume may continue.
+"""The run directory: layout, the metrics file, and what a resume may continue.
 
 ```
 RUN/

@@ -1,6 +1,6 @@
 """Plots of the self-consuming loop: metric-vs-generation curves with seed bands.
 
-Records are the rows of a run's metrics.jsonl (DESIGN.md names the keys): one dict per
+Records are the rows of a run's metrics.jsonl (README's loop section names the keys): one dict per
 (arm, lambda, seed, generation). Rows sharing the `group_by` keys make one line: at each `x`
 its mean over seeds, with a band from the min to the max over seeds (`band="minmax"`) or
 mean +- one standard deviation (`band="std"`). matplotlib's Agg backend, no display needed.
