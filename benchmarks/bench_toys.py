@@ -5,15 +5,17 @@ JSON to benchmarks/results/bench_toys.json.
         [--window K] [--results DIR]
 
 Runs each preset in full into a temporary directory (one process) and reads its metrics.jsonl.
-Per preset, per arm and lambda: every metric at the last generation as mean and standard error
-over seeds (SE = sample standard deviation / sqrt(seeds)), and the same for each seed's mean
-over the last `--window` generations (the figure Gillman et al.'s toy is read by: its W2 at
-one generation is noisy). `wall_s` is the whole run_loop call. The run's curves.png is copied
-to benchmarks/results/loop_<preset>_curves.png.
+Per preset, per arm and lambda: every metric at the last generation as mean, standard error
+(sample standard deviation / sqrt(seeds)) and median over seeds, and the same for each seed's
+mean over the last `--window` generations (the figure Gillman et al.'s toy is read by: its W2
+at one generation is noisy). `wall_s` is the whole run_loop call. The run's curves.png is copied
+to benchmarks/results/loop_<preset>_curves.png. Presets not run this time keep their entries
+from an existing bench_toys.json (each entry records its own seeds and wall time).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import tempfile
 import time
@@ -39,10 +41,13 @@ def metric_keys(records: list[dict]) -> list[str]:
 
 
 def mean_se(values: list[float]) -> dict:
-    """{mean, se, seeds} of per-seed values (se = std with ddof 1 / sqrt(seeds); None for one seed)."""
+    """{mean, se, median, seeds} of per-seed values (se = std with ddof 1 / sqrt(seeds), None for
+    one seed; the median because some metrics, replace's KDE NLL, are heavy-tailed)."""
     x = np.asarray([v for v in values if v is not None], np.float64)
+    if len(x) == 0:
+        return {"mean": None, "se": None, "median": None, "seeds": 0}
     se = _sig(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else None
-    return {"mean": _sig(x.mean()) if len(x) else None, "se": se, "seeds": int(len(x))}
+    return {"mean": _sig(x.mean()), "se": se, "median": _sig(np.median(x)), "seeds": int(len(x))}
 
 
 def _sig(v: float) -> float:
@@ -80,6 +85,12 @@ def main() -> int:
     p.add_argument("--results", type=Path, default=RESULTS, help="where the JSON and curves go (default benchmarks/results)")
     args = p.parse_args()
     figures, cfg = {}, {"overrides": args.overrides, "window": args.window, "presets": {}}
+    old = args.results / "bench_toys.json"
+    if old.exists():  # keep the presets not rerun
+        prev = json.loads(old.read_text())
+        if prev.get("config", {}).get("window") == args.window and not args.overrides:
+            figures.update({k: v for k, v in prev["figures"].items() if k not in args.presets})
+            cfg["presets"].update({k: v for k, v in prev["config"]["presets"].items() if k not in args.presets})
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.presets:
             config = load_config(name, args.overrides)
@@ -92,7 +103,8 @@ def main() -> int:
             cfg["presets"][name] = {"task": config.task, "generations": config.generations, "n": config.n,
                                     "seeds": list(config.seeds), "arms": [a.name for a in config.arms]}  # fmt: skip
             shutil.copyfile(run / "curves.png", args.results / f"loop_{name.replace('-', '_')}_curves.png")
-    write_result(args.results / "bench_toys.json", "bench_toys", cfg, figures)
+        # written before the runs' ~10^5 small files are deleted, which takes minutes on a slow disk
+        write_result(args.results / "bench_toys.json", "bench_toys", cfg, figures)
     return 0
 
 

@@ -6,6 +6,7 @@ All arrays are float64; points are rows `(N, d)`.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import logsumexp
 
 from motionloop.errors import MotionloopError
 
@@ -69,15 +70,16 @@ def kde_nll(points: np.ndarray, bandwidth: float, x: np.ndarray, chunk: int = 81
     `points` `(N, d)` with bandwidth h: p(x) = 1/N sum_i N(x; points_i, h^2 I).
     """
     n, d = points.shape
-    running = np.full(x.shape[0], -np.inf)
+    x_sq = np.sum(x**2, axis=1)[:, None]  # (M, 1)
+    parts = []
     for start in range(0, n, chunk):
         p = points[start : start + chunk]
-        sq = ((x[:, None, :] - p[None, :, :]) ** 2).sum(-1)  # (M, chunk)
-        logk = -sq / (2.0 * bandwidth**2)
-        running = np.logaddexp(running, np.logaddexp.reduce(logk, axis=1))
-    log_p = running - np.log(n) - 0.5 * d * np.log(2.0 * np.pi * bandwidth**2)
+        # |x - p|^2 = |x|^2 + |p|^2 - 2 x.p: one matrix product instead of an (M, chunk, d) array
+        # (4x faster on the accumulate pools); the round-off, ~1e-16 |x|^2, is far below h^2
+        sq = np.maximum(x_sq + np.sum(p**2, axis=1)[None, :] - 2.0 * (x @ p.T), 0.0)  # (M, chunk)
+        parts.append(logsumexp(-sq / (2.0 * bandwidth**2), axis=1))
+    log_p = logsumexp(np.stack(parts, axis=1), axis=1) - np.log(n) - 0.5 * d * np.log(2.0 * np.pi * bandwidth**2)
     return float(-log_p.mean())
-
 
 
 def normal_pdf_2d(x: np.ndarray, var: float) -> np.ndarray:
@@ -95,7 +97,7 @@ def histogram_2d(points: np.ndarray, bins: int = 10) -> Histogram2D:
 
 
 def histogram_pdf_2d(hist: Histogram2D, x: np.ndarray) -> np.ndarray:
-    """Density `(K,)` of a histogram_2d at points `x` `(K, 2)`; zero outside its bins.
+    """Density `(K,)` of a histogram_2d at points `x` `(K, 2)`; zero outside its bins (but see below).
 
     The bin of a point is found as Gillman et al.'s script finds it: int((x - lowest edge) /
     bin width), a truncation toward zero, so points up to one bin width below the lowest
@@ -121,7 +123,8 @@ def rejection_mixture_sample(points: np.ndarray, t: float, k: int, rng: np.rando
     Proposal q = N(0, 2 I), bound M = N(0; 0, I) / q(0) = 2, the script's: it bounds the
     N(0, I) part only; where (1 - t) H exceeds M q the acceptance is capped at 1, so the draws
     follow min((1 - t) H + t N(0, I), M q), normalised. Candidates are drawn in batches and
-    the first k accepted, in draw order, are kept: the same draws as one candidate at a time.
+    the first k accepted, in draw order, are kept: the distribution of the script's
+    one-candidate-at-a-time loop (not its random stream).
 
     Returns the draws and {accept_rate: accepted / candidates used, over_bound_share: share
     of those candidates where the target exceeded M q}.
