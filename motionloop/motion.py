@@ -1,9 +1,12 @@
 """`Motion`: the one data type that passes between stages, and its files.
 
 A clip on disk is one `.npz` in AMASS layout: `trans (T, 3)`, `poses (T, 72)`, `betas`,
-`mocap_framerate`, plus `label` and `source`. Files written by motionloop carry
-`motionloop_format`; any other file with `poses` and `trans` is read as AMASS (SMPL `(T, 72)`
-or SMPL-H `(T, 156)`), whose `trans` is converted to the pelvis position (see skeleton.py).
+`gender`, `mocap_framerate`, plus `label` and `source`. `trans` means what it means in AMASS
+and smplx: the translation applied before the pelvis joint's rest offset, so an AMASS or smplx
+tool puts the body where motionloop does (the neutral body's offset, skeleton.SMPL_PELVIS_REST;
+in memory `Motion.trans` is the pelvis position). Files written by motionloop carry
+`motionloop_format` (1: `trans` was the pelvis position, still read as such); any other file
+with `poses` and `trans` is read as AMASS (SMPL `(T, 72)` or SMPL-H `(T, 156)`).
 A clip set is a directory of such files.
 """
 from __future__ import annotations
@@ -20,7 +23,7 @@ from motionloop import skeleton as sk
 from motionloop.errors import FormatError, MotionloopError, MotionValidationError
 from motionloop.io import atomic_path
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: trans in the AMASS convention; 1: trans = pelvis position
 NUM_BETAS = 10
 # Plausibility bounds: values past these are broken files or unit mix-ups (a clip scaled by
 # 1e6 turned an FID of 104 into 1.5e12), not motion.
@@ -144,16 +147,17 @@ class Motion:
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
-        """Write the clip as an AMASS-layout `.npz`, atomically. Returns the path."""
+        """Write the clip as an AMASS-layout `.npz` (module docstring), atomically. Returns the path."""
         path = Path(path)
         if path.suffix != ".npz":
             raise FormatError(f"{path}: clips are saved as .npz")
         with atomic_path(path) as tmp:
             np.savez(
                 tmp,
-                trans=self.trans,
+                trans=self.trans - sk.SMPL_PELVIS_REST,
                 poses=self.poses.reshape(self.num_frames, -1),
                 betas=self.betas,
+                gender=np.str_("neutral"),
                 mocap_framerate=np.float64(self.fps),
                 label=np.str_(self.label or ""),
                 source=np.str_(self.source),
@@ -181,6 +185,7 @@ class Motion:
         if poses.ndim != 2 or poses.shape[1] < 66 or poses.shape[1] % 3:
             raise FormatError(f"{path}: poses has shape {poses.shape}, expected (T, 72) SMPL or (T, 156) SMPL-H")
         ours = "motionloop_format" in data
+        version = _format_version(path, data) if ours else None
         if poses.shape[1] != 72:
             # SMPL-H / SMPL-X: the 22 body joints come first; SMPL's two hand joints stay at rest.
             body = poses[:, :66]
@@ -189,7 +194,7 @@ class Motion:
         if fps is None:
             raise FormatError(f"{path}: no frame rate (mocap_framerate)")
         trans = np.asarray(data["trans"], dtype=np.float64)
-        if not ours and trans.ndim == 2:
+        if version != 1 and trans.ndim == 2:  # AMASS convention (foreign files and ours from format 2)
             trans = trans + sk.SMPL_PELVIS_REST
         betas = np.zeros(NUM_BETAS, np.float32)
         if "betas" in data:
@@ -204,6 +209,18 @@ class Motion:
             )
         except MotionValidationError as e:
             raise MotionValidationError(f"{path}: {e}") from None
+
+
+def _format_version(path: Path, data: dict) -> int:
+    """The `motionloop_format` of a clip file, checked."""
+    try:
+        version = int(np.asarray(data["motionloop_format"]).reshape(()))
+    except (TypeError, ValueError):
+        raise FormatError(f"{path}: motionloop_format is not an integer") from None
+    if not 1 <= version <= FORMAT_VERSION:
+        raise FormatError(f"{path}: motionloop_format {version} (this motionloop reads 1..{FORMAT_VERSION}; "
+                          "a newer motionloop wrote it?)")  # fmt: skip
+    return version
 
 
 def clip_paths(path: str | Path) -> list[Path]:
