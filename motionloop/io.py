@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from motionloop.errors import FormatError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -54,11 +56,20 @@ def append_jsonl(path: str | os.PathLike, record: dict) -> None:
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """Read the complete lines of a JSONL file (a torn last line is ignored)."""
+    """Read the complete lines of a JSONL file (a torn last line is ignored).
+
+    Raises FormatError naming the file and line when a complete line is not a JSON object.
+    """
     out = []
     with open(path) as f:
-        for line in f:
+        for number, line in enumerate(f, 1):
             if not line.endswith("\n"):
                 break
-            out.append(json.loads(line))
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise FormatError(f"{path}: line {number} is not JSON ({e.msg}); repair or delete that line") from None
+            if not isinstance(record, dict):
+                raise FormatError(f"{path}: line {number} is not a JSON object")
+            out.append(record)
     return out

@@ -190,21 +190,29 @@ class Motion:
             # SMPL-H / SMPL-X: the 22 body joints come first; SMPL's two hand joints stay at rest.
             body = poses[:, :66]
             poses = np.concatenate([body, np.zeros((len(body), 6), body.dtype)], axis=1)
+        if len(poses) == 0:
+            raise FormatError(f"{path}: the clip has no frames")
         fps = data.get("mocap_framerate", data.get("mocap_frame_rate", data.get("fps")))
         if fps is None:
             raise FormatError(f"{path}: no frame rate (mocap_framerate)")
-        trans = np.asarray(data["trans"], dtype=np.float64)
+        try:
+            fps = float(np.asarray(fps).reshape(()))
+            trans = np.asarray(data["trans"], dtype=np.float64)
+            poses = np.asarray(poses, dtype=np.float64)
+            raw_betas = np.asarray(data["betas"], dtype=np.float64).reshape(-1) if "betas" in data else None
+        except (TypeError, ValueError) as e:
+            raise FormatError(f"{path}: frame rate, trans, poses and betas must be numbers ({e})") from None
         if version != 1 and trans.ndim == 2:  # AMASS convention (foreign files and ours from format 2)
             trans = trans + sk.SMPL_PELVIS_REST
         betas = np.zeros(NUM_BETAS, np.float32)
-        if "betas" in data:
-            b = np.asarray(data["betas"]).reshape(-1)[:NUM_BETAS]
+        if raw_betas is not None:
+            b = raw_betas[:NUM_BETAS]
             betas[: len(b)] = b
         label = str(data["label"]) if "label" in data else None
         source = str(data["source"]) if "source" in data and ours else str(path)
         try:
             return Motion(
-                trans=trans, poses=poses.reshape(len(poses), -1, 3), fps=float(fps), betas=betas,
+                trans=trans, poses=poses.reshape(len(poses), -1, 3), fps=fps, betas=betas,
                 label=label, source=source or str(path),
             )
         except MotionValidationError as e:

@@ -75,6 +75,9 @@ class BvhClip:
 
 
 # ------------------------------------------------------------------------------------ parsing
+MAX_DEPTH = 200  # joint nesting accepted (recursion in the parser)
+
+
 def read_bvh(path: str | Path) -> BvhClip:
     """Parse a BVH file.
 
@@ -176,10 +179,12 @@ class _Hierarchy:
     def _offset(self, j: int) -> None:
         self.offsets[j] = [self._number(f"OFFSET of {self.names[j]!r}") for _ in range(3)]
 
-    def _joint(self, parent: int) -> None:
+    def _joint(self, parent: int, depth: int = 0) -> None:
         name, line = self._next("a joint name")
         if not name:
             self._fail("joint without a name", line)
+        if depth > MAX_DEPTH:
+            self._fail(f"joints nested more than {MAX_DEPTH} deep (a human rig has under 30 levels)", line)
         j = self._add(name, parent, line, end=False)
         self._expect("{")
         while True:
@@ -190,7 +195,7 @@ class _Hierarchy:
             elif word == "CHANNELS":
                 self._channels(j)
             elif word == "JOINT":
-                self._joint(j)
+                self._joint(j, depth + 1)
             elif word == "END":
                 self._expect("Site")
                 end_name = f"{name}_end"

@@ -52,6 +52,12 @@ def _choice(where: str, value, kind) -> None:
         raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, valid))}")
 
 
+# Bounds that keep a typo from asking for terabytes (toy tasks hold every point in memory).
+MAX_GENERATIONS = 100_000
+MAX_TOY_BYTES = 4 * 2**30
+MAX_DIM = 4096
+
+
 def _at_least(where: str, value, low, integer: bool = True) -> None:
     ok = isinstance(value, int) and not isinstance(value, bool) if integer else isinstance(value, (int, float))
     if not ok or (not integer and not math.isfinite(value)) or value < low:
@@ -110,8 +116,8 @@ def _check_lambdas(where: str, lambdas: tuple[float, ...]) -> None:
     if len(lambdas) == 0:
         raise ConfigError(f"{where}: give at least one lambda")
     for lam in lambdas:
-        if not (isinstance(lam, (int, float)) and math.isfinite(lam)) or lam < 0:
-            raise ConfigError(f"{where}: lambda must be a finite number >= 0, got {lam!r}")
+        if not (isinstance(lam, (int, float)) and math.isfinite(lam)) or not 0 <= lam <= 1000:
+            raise ConfigError(f"{where}: lambda must be a number in [0, 1000], got {lam!r}")
     if len(set(lambdas)) != len(lambdas):
         raise ConfigError(f"{where}: repeated lambda in {list(lambdas)}")
 
@@ -131,6 +137,8 @@ class GaussianConfig:
 
     def __post_init__(self) -> None:
         _at_least("gaussian.dim", self.dim, 1)
+        if self.dim > MAX_DIM:
+            raise ConfigError(f"gaussian.dim: at most {MAX_DIM} (a covariance of {self.dim}^2 numbers), got {self.dim}")
         _choice("gaussian.estimator", self.estimator, Estimator)
 
 
@@ -273,6 +281,8 @@ class LoopConfig:
         _choice("training", self.training, Training)
         _choice("keep_checkpoints", self.keep_checkpoints, Keep)
         _at_least("generations", self.generations, 1)
+        if self.generations > MAX_GENERATIONS:
+            raise ConfigError(f"generations: at most {MAX_GENERATIONS}, got {self.generations}")
         _at_least("n", self.n, 2)
         if len(self.seeds) == 0 or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds: give one or more distinct seeds, got {list(self.seeds)}")
@@ -306,6 +316,18 @@ class LoopConfig:
             if self.workflow_of(arm) == "replace" and 0.0 in self.lambdas_of(arm):
                 raise ConfigError(f"arms.{arm.name}: workflow 'replace' with lambda 0 leaves no training data; "
                                   "use lambda > 0 or workflow 'mix'")  # fmt: skip
+        if toy:
+            self._check_toy_memory()
+
+    def _check_toy_memory(self) -> None:
+        """ConfigError when an accumulating toy arm's pool would outgrow MAX_TOY_BYTES."""
+        dim = self.gaussian.dim if self.task == "gaussian" else 2
+        lam = max(max(self.lambdas_of(a)) for a in self.arms)
+        pool = self.n * (1.0 + lam * (self.generations + 1)) * dim * 8.0  # bytes, accumulate's last pool
+        if pool > MAX_TOY_BYTES:
+            raise ConfigError(f"n = {self.n}, lambda {lam:g}, {self.generations} generations, dim {dim}: an accumulating "
+                              f"pool would hold {pool / 2**30:.3g} GiB of points (at most {MAX_TOY_BYTES // 2**30} GiB); "
+                              "lower n, lambda or generations")  # fmt: skip
 
     def workflow_of(self, arm: ArmConfig) -> str:
         return arm.workflow or self.workflow

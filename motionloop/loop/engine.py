@@ -245,12 +245,29 @@ def run_loop(config_or_name: LoopConfig | str | Path, out_dir: str | Path, resum
         MotionloopError: `out_dir` already holds a run (without resume), or a generation could
             not be written (the generations before it stay complete; fix and resume).
     """
-    from motionloop.loop.report import plot_run
-
     config = resolve_config(config_or_name, overrides)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise MotionloopError(f"jobs: must be an integer >= 1, got {jobs!r}")
     root = Path(out_dir)
+    # a new run that fails before its first record (a missing data path, an unreadable
+    # evaluator) leaves nothing behind, so the corrected command is not refused as a rerun
+    fresh = not resume and (not root.exists() or (root.is_dir() and not any(root.iterdir())))
+    try:
+        return _run_locked(config, root, resume, jobs, progress)
+    except MotionloopError:
+        if fresh and root.is_dir() and not _has_records(root):
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def _has_records(root: Path) -> bool:
+    metrics = root / rundir.METRICS
+    return metrics.exists() and metrics.stat().st_size > 0
+
+
+def _run_locked(config: LoopConfig, root: Path, resume: bool, jobs: int, progress: bool) -> Path:
+    from motionloop.loop.report import plot_run
+
     with rundir.locked(root):
         records = rundir.prepare(root, config, resume)
         done = rundir.completed(records)

@@ -81,6 +81,33 @@ def data_fingerprint(clips: Sequence[Motion]) -> str:
     return h.hexdigest()
 
 
+def payload_digest(obj) -> str:
+    """SHA-256 of a checkpoint payload: every key, scalar and tensor (names, shapes, dtypes,
+    bytes) in a fixed order. torch.load does not check its archive's CRCs, so without this a
+    flipped bit in a weight or an optimizer moment loads silently."""
+    h = hashlib.sha256()
+
+    def walk(x) -> None:
+        if isinstance(x, torch.Tensor):
+            t = x.detach().cpu().contiguous()
+            h.update(f"T{tuple(t.shape)}{t.dtype};".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(x, dict):
+            h.update(f"D{len(x)};".encode())
+            for k in sorted(x, key=repr):
+                h.update(repr(k).encode())
+                walk(x[k])
+        elif isinstance(x, (list, tuple)):
+            h.update(f"L{len(x)};".encode())
+            for v in x:
+                walk(v)
+        else:
+            h.update(f"S{x!r};".encode())
+
+    walk(obj)
+    return h.hexdigest()
+
+
 def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
     """Write `ckpt` to `path` atomically (a crash never leaves a half-written checkpoint)."""
     payload = {
@@ -102,6 +129,7 @@ def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
         "rng": ckpt.rng_state,
         "history": [[int(s), float(v)] for s, v in ckpt.history],
     }
+    payload["sha256"] = payload_digest(payload)
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -149,6 +177,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     if len(labels) != model_config.num_labels or len(counts) != len(labels):
         raise CheckpointError(f"{path}: {len(labels)} labels and {len(counts)} counts for a model with "
                               f"{model_config.num_labels} labels")  # fmt: skip
+    stored = d.pop("sha256", None)  # absent in checkpoints written before it was added
+    if stored is not None and payload_digest(d) != stored:
+        raise CheckpointError(f"{path}: contents do not match their SHA-256 checksum (the file is damaged)")
     model = Denoiser(model_config)
     try:
         model.load_state_dict(d["model"])

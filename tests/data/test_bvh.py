@@ -294,6 +294,21 @@ def test_truncated_frame_count(tmp_path):
     assert "truncated" in msg and "Frames: 5" in msg and "3 frame lines" in msg
 
 
+def test_deep_nesting_is_refused_not_a_recursion_error(tmp_path):
+    n = 5000
+    text = ("HIERARCHY\nROOT a\n{\nOFFSET 0 0 0\nCHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n"
+            + "".join(f"JOINT b{i}\n{{\nOFFSET 0 1 0\nCHANNELS 3 Zrotation Xrotation Yrotation\n" for i in range(n))
+            + "}\n" * (n + 1) + "MOTION\nFrames: 1\nFrame Time: 0.05\n" + " ".join(["0"] * (6 + 3 * n)) + "\n")
+    assert "nested more than 200 deep" in _error(tmp_path, text)
+
+
+def test_huge_frame_count_is_refused_without_allocating(tmp_path):
+    lines = _lines(chain_text(np.zeros((2, 12))))
+    text = "\n".join(line if not line.startswith("Frames:") else "Frames: 99999999999" for line in lines)
+    msg = _error(tmp_path, text)
+    assert "Frames: 99999999999" in msg and "2 frame lines" in msg
+
+
 def test_short_line_names_its_line(tmp_path):
     lines = _lines(chain_text(np.zeros((3, 12))))
     lines[-2] = " ".join(lines[-2].split()[:-1])

@@ -47,3 +47,20 @@ def test_unknown_format_version_is_refused(tmp_path, version, match):
              motionloop_format=np.int64(version))
     with pytest.raises(FormatError, match=match):
         Motion.load(path)
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(mocap_framerate=np.str_("abc")), "frame rate, trans, poses and betas must be numbers"),
+    (dict(mocap_framerate=np.array([20.0, 30.0])), "frame rate, trans, poses and betas must be numbers"),
+    (dict(betas=np.array(["a", "b"])), "frame rate, trans, poses and betas must be numbers"),
+    (dict(trans=np.zeros((0, 3)), poses=np.zeros((0, 72))), "the clip has no frames"),
+])
+def test_mutated_fields_give_one_line_errors(tmp_path, change, match):
+    m = random_motion(np.random.default_rng(4))
+    path = m.save(tmp_path / "ok.npz")
+    with np.load(path) as f:
+        data = {k: f[k] for k in f.files}
+    data.update(change)
+    np.savez(tmp_path / "bad.npz", **data)
+    with pytest.raises(FormatError, match=f"bad.npz: {match}"):
+        Motion.load(tmp_path / "bad.npz")

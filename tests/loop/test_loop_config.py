@@ -71,7 +71,7 @@ def test_unknown_keys_and_values_name_the_key_and_the_choices(toy_dict):
 
 def test_bad_values_are_refused_with_the_reason(toy_dict):
     cases = [
-        (dict(lambdas=[-0.5]), r"lambdas: lambda must be a finite number >= 0, got -0.5"),
+        (dict(lambdas=[-0.5]), r"lambdas: lambda must be a number in \[0, 1000\], got -0.5"),
         (dict(lambdas=[0.5, 0.5]), r"repeated lambda"),
         (dict(n=1), r"n: must be an integer >= 2, got 1"),
         (dict(generations=0), r"generations: must be an integer >= 1"),
@@ -133,3 +133,14 @@ def test_diff_names_every_changed_setting(toy_dict):
     changed["arms"][1]["gamma"] = 5.0
     lines = diff(a, from_dict(changed))
     assert lines == ["arms.accumulate.gamma: 1.0 -> 5.0", "n: 12 -> 30"]
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(generations=10**19), r"generations: at most 100000, got 10000000000000000000"),
+    (dict(gaussian={"dim": 10**7}), r"gaussian.dim: at most 4096"),
+    (dict(lambdas=[1e9]), r"lambda must be a number in \[0, 1000\]"),
+    (dict(n=10**8), r"an accumulating pool would hold .* GiB of points"),
+])
+def test_sizes_that_would_allocate_terabytes_are_refused(toy_dict, change, match):
+    with pytest.raises(ConfigError, match=match):
+        from_dict(toy_dict(**change), "test")

@@ -131,6 +131,36 @@ def test_a_torn_last_metrics_line_is_dropped_on_resume(tmp_path, toy_config, rec
     assert records_without_timing(root / "metrics.jsonl") == expected
 
 
+def test_a_corrupt_middle_metrics_line_is_named_and_nothing_is_lost(tmp_path, toy_config):
+    from motionloop.cli import main
+    from motionloop.errors import FormatError
+
+    root = run_loop(toy_config, tmp_path / "run", progress=False)
+    lines = (root / "metrics.jsonl").read_text().splitlines(keepends=True)
+    lines[1] = lines[1][:20] + "\n"  # a bit rot inside the file, not a torn end
+    (root / "metrics.jsonl").write_text("".join(lines))
+    with pytest.raises(FormatError, match=r"metrics.jsonl: line 2 is not JSON .*repair or delete that line"):
+        run_loop(toy_config, root, resume=True, progress=False)
+    assert (root / "metrics.jsonl").read_text() == "".join(lines)  # untouched
+    assert main(["plot", str(root)]) == 2
+
+
+def test_a_new_run_that_fails_before_its_first_record_leaves_nothing(tmp_path):
+    from motionloop.errors import FormatError
+    from motionloop.loop import load_config
+
+    config = load_config("demo", ["motion.data=/no/such/clips"])
+    with pytest.raises(FormatError, match="/no/such/clips"):
+        run_loop(config, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()  # so the corrected command is not refused as a rerun
+    keep = tmp_path / "kept"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    with pytest.raises(MotionloopError):
+        run_loop(config, keep, progress=False)
+    assert (keep / "notes.txt").read_text() == "mine"  # a directory that held something is not removed
+
+
 def test_a_second_process_on_the_same_run_directory_is_refused(tmp_path, toy_config):
     import os
     import subprocess

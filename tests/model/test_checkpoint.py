@@ -11,7 +11,10 @@ from motionloop.model.sample import sample
 
 
 def _payload(path):
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """The stored dict without its checksum (an edited file re-saved by hand, as older files are)."""
+    d = torch.load(path, map_location="cpu", weights_only=True)
+    d.pop("sha256")
+    return d
 
 
 def test_save_load_gives_bit_identical_samples(tiny_ckpt_path, tmp_path):
@@ -35,6 +38,26 @@ def test_corrupt_file(tiny_ckpt_path, tmp_path, damage):
     bad.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"\x00not a checkpoint" * 50, "empty": b""}[damage])
     with pytest.raises(CheckpointError, match="bad.pt: corrupt"):
         load_checkpoint(bad)
+
+
+def test_flipped_bits_anywhere_are_caught(tiny_ckpt_path, tmp_path):
+    data = tiny_ckpt_path.read_bytes()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        bad = bytearray(data)
+        bad[int(rng.integers(len(bad)))] ^= 1 << int(rng.integers(8))
+        (tmp_path / f"f{i}.pt").write_bytes(bytes(bad))
+        with pytest.raises(CheckpointError, match=f"f{i}.pt: (corrupt|contents do not match their SHA-256)"):
+            load_checkpoint(tmp_path / f"f{i}.pt")
+
+
+def test_an_edited_weight_fails_the_checksum(tiny_ckpt_path, tmp_path):
+    d = torch.load(tiny_ckpt_path, map_location="cpu", weights_only=True)
+    name = next(iter(d["model"]))
+    d["model"][name] = d["model"][name] + 1e-3
+    torch.save(d, tmp_path / "edited.pt")
+    with pytest.raises(CheckpointError, match="edited.pt: contents do not match their SHA-256 checksum"):
+        load_checkpoint(tmp_path / "edited.pt")
 
 
 def test_other_torch_file(tmp_path):
