@@ -1,10 +1,14 @@
-"""Atomic file writes: a reader never sees a half-written file, a crash leaves none behind."""
+"""File helpers: atomic writes (a reader never sees a half-written file, a crash leaves none
+behind), JSONL records, and what a damaged numpy or torch file can raise while being read."""
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import pickle
 import tempfile
+import tokenize
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,15 +65,43 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
     Raises FormatError naming the file and line when a complete line is not a JSON object.
     """
     out = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.endswith("\n"):
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            if not raw.endswith(b"\n"):
                 break
             try:
-                record = json.loads(line)
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise FormatError(f"{path}: line {number} is not UTF-8 text; repair or delete that line") from None
             except json.JSONDecodeError as e:
                 raise FormatError(f"{path}: line {number} is not JSON ({e.msg}); repair or delete that line") from None
             if not isinstance(record, dict):
                 raise FormatError(f"{path}: line {number} is not a JSON object")
             out.append(record)
     return out
+
+
+# What numpy's .npy/.npz readers raise on a damaged file: header parse errors (SyntaxError,
+# tokenize.TokenError from its literal_eval), bad zips, short reads, a declared shape too large
+# to allocate (MemoryError), undecodable bytes, a pickle refused with allow_pickle=False.
+NUMPY_READ_ERRORS = (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile,
+                     MemoryError, KeyError, TypeError, UnicodeDecodeError, pickle.UnpicklingError)  # fmt: skip
+
+
+def torch_load_plain(path: Path, error: type[Exception], what: str):
+    """`torch.load(path, weights_only=True)`: plain containers and tensors only, never code.
+
+    Raises `error` with one line naming `path` when the file is damaged or holds other objects.
+    """
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "global" in str(e).lower():  # weights_only met a class or function it does not allow
+            raise error(f"{path}: refused: the file holds Python objects other than tensors and plain containers "
+                        f"(loading them could run code); not a {what}") from None  # fmt: skip
+        raise error(f"{path}: corrupt or not a {what} (unreadable pickle)") from None
+    except Exception as e:  # noqa: BLE001 - torch raises many types for a damaged zip/pickle; all mean "corrupt"
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise error(f"{path}: corrupt or not a {what} ({type(e).__name__}: {first[:200]})") from None

@@ -12,7 +12,6 @@ A clip set is a directory of such files.
 from __future__ import annotations
 
 import dataclasses
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.errors import FormatError, MotionloopError, MotionValidationError
-from motionloop.io import atomic_path
+from motionloop.io import NUMPY_READ_ERRORS, atomic_path
 
 FORMAT_VERSION = 2  # 2: trans in the AMASS convention; 1: trans = pelvis position
 NUM_BETAS = 10
@@ -176,8 +175,9 @@ class Motion:
         try:
             with np.load(path, allow_pickle=False) as f:
                 data = {k: f[k] for k in f.files}
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-            raise FormatError(f"{path}: unreadable npz ({e})") from None
+        except NUMPY_READ_ERRORS as e:
+            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+            raise FormatError(f"{path}: unreadable npz ({type(e).__name__}: {first})") from None
         for key in ("trans", "poses"):
             if key not in data:
                 raise FormatError(f"{path}: missing array {key!r} (has {sorted(data)})")

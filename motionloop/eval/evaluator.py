@@ -14,8 +14,6 @@ record (seed, data, accuracy, seconds).
 """
 from __future__ import annotations
 
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +26,7 @@ from motionloop.resources import EVALUATOR
 from motionloop.errors import CheckpointError, ConfigError, MotionloopError
 from motionloop.eval.kinematics import KIN_NAMES
 from motionloop.eval.network import EvaluatorConfig, EvaluatorNet
-from motionloop.io import atomic_path
+from motionloop.io import atomic_path, torch_load_plain
 
 FORMAT = "motionloop-evaluator"
 VERSION = 1
@@ -127,10 +125,7 @@ class Evaluator:
         if not path.is_file():
             hint = " (train it with scripts/train_evaluator.py)" if path == BUNDLED_WEIGHTS else ""
             raise CheckpointError(f"{path}: no such evaluator file{hint}")
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as e:
-            raise CheckpointError(f"{path}: not a readable evaluator file ({type(e).__name__}: {e})") from None
+        blob = torch_load_plain(path, CheckpointError, "readable evaluator file")
         if not isinstance(blob, dict) or blob.get("format") != FORMAT:
             raise CheckpointError(f"{path}: not a motionloop evaluator (format tag {FORMAT!r} missing)")
         if blob.get("version") != VERSION:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from motionloop.errors import ConfigError, FormatError
-from motionloop.io import atomic_path
+from motionloop.io import NUMPY_READ_ERRORS, atomic_path
 from motionloop.loop import toymath
 from motionloop.loop.config import ArmConfig, LoopConfig
 from motionloop.loop.datasets import sample_dataset
@@ -58,9 +58,9 @@ class ToyTask:
 
     def _load_model(self, gen_dir: Path) -> dict[str, np.ndarray]:
         try:
-            with np.load(gen_dir / MODEL) as z:
+            with np.load(gen_dir / MODEL, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
-        except (OSError, ValueError) as e:
+        except NUMPY_READ_ERRORS as e:
             raise FormatError(f"{gen_dir / MODEL}: cannot read the model ({e})") from None
 
     def correct(self, data: np.ndarray, arm: ArmConfig, seed: int) -> tuple[np.ndarray, list[dict], dict]:
@@ -79,8 +79,8 @@ class ToyTask:
 
     def load_data(self, path: Path) -> np.ndarray:
         try:
-            return np.load(path)
-        except (OSError, ValueError) as e:
+            return np.load(path, allow_pickle=False)
+        except NUMPY_READ_ERRORS as e:
             raise FormatError(f"{path}: cannot read the samples ({e})") from None
 
     def join(self, parts: list[np.ndarray]) -> np.ndarray:

@@ -20,7 +20,7 @@ import torch
 from motionloop.data.features import FEATURE_DIM, LAYOUT
 from motionloop.data.normalize import Normalizer
 from motionloop.errors import CheckpointError, ConfigError
-from motionloop.io import atomic_path
+from motionloop.io import atomic_path, torch_load_plain
 from motionloop.model.config import TrainConfig
 from motionloop.model.denoiser import Denoiser, DenoiserConfig
 from motionloop.model.diffusion import GaussianDiffusion
@@ -146,11 +146,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        d = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many types for a damaged zip/pickle; all mean "corrupt"
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise CheckpointError(f"{path}: corrupt or not a torch checkpoint ({type(e).__name__}: {first[:200]})") from None
+    d = torch_load_plain(path, CheckpointError, "torch checkpoint")
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a motionloop diffusion checkpoint (no format {FORMAT!r})")
     if d.get("version") != VERSION:

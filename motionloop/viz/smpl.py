@@ -22,7 +22,6 @@ import copyreg
 import logging
 import pickle
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 
 from motionloop import skeleton as sk
 from motionloop.errors import FormatError, MotionloopError
+from motionloop.io import NUMPY_READ_ERRORS
 from motionloop.motion import Motion
 
 log = logging.getLogger(__name__)
@@ -194,9 +194,9 @@ def read_model_data(path: Path) -> dict:
         else:
             with open(path, "rb") as fh:
                 data = _SafeUnpickler(fh, encoding="latin1").load()
-    except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError,
-            IndexError, KeyError, zipfile.BadZipFile, FormatError) as e:
-        raise BodyModelError(f"{path}: unreadable body model file ({e})") from None
+    except (*NUMPY_READ_ERRORS, AttributeError, ImportError, IndexError, FormatError) as e:
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+        raise BodyModelError(f"{path}: unreadable body model file ({type(e).__name__}: {first})") from None
     if not isinstance(data, dict):
         raise BodyModelError(f"{path}: not an SMPL model (expected a dict of arrays, got {type(data).__name__})")
     try:
