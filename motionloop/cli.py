@@ -225,13 +225,31 @@ def cmd_correct(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- loop
 def _print_run(run: Path) -> None:
+    """What a finished run shows: the last generation per arm, the effect table, where to look."""
+    import numpy as np
+
+    from motionloop.io import read_jsonl
     from motionloop.loop.report import effects_text
 
+    run = Path(run).resolve()
+    records = read_jsonl(run / "metrics.jsonl") if (run / "metrics.jsonl").exists() else []
+    if records:
+        last = max(r["generation"] for r in records)
+        keys = [k for k in ("fid", "diversity", "phys_err_mm", "w2", "nll", "mean_sq_err") if k in records[-1]]
+        print(f"generation {last}, mean over seeds ({', '.join(keys)}; lower FID / phys_err / w2 / nll is better):")
+        units = sorted({(r["arm"], r["lambda"]) for r in records}, key=lambda u: (u[1], u[0]))
+        for arm, lam in units:
+            rows = [r for r in records if r["arm"] == arm and r["lambda"] == lam and r["generation"] == last]
+            cells = "  ".join(f"{k} {np.mean([r[k] for r in rows if r.get(k) is not None]):.4g}" for k in keys
+                              if any(r.get(k) is not None for r in rows))  # fmt: skip
+            print(f"  {arm} (lambda {lam:g}): {cells}")
     print(effects_text(run))
     print(f"run directory: {run}")
     for name in ("metrics.jsonl", "curves.png", "report.html"):
         if (run / name).exists():
             print(f"  {run / name}")
+    if (run / "report.html").exists():
+        print(f"open {(run / 'report.html').as_uri()} in a browser for the curves, the effect table and the clips")
 
 
 def cmd_loop(args: argparse.Namespace) -> int:
@@ -254,8 +272,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from motionloop.loop import demo
+    from motionloop.io import read_jsonl
+    from motionloop.loop import demo, load_config, rundir
 
+    out = Path(args.out)
+    if (out / rundir.METRICS).exists():
+        done = rundir.completed(read_jsonl(out / rundir.METRICS))
+        config = load_config("demo")
+        if done and len(done) == len(config.seeds) * len(config.units()) and min(done.values()) >= config.generations:
+            print(f"{out} already holds a finished demo run; showing it (delete it, or pass --out DIR, to run again)")
+            _print_run(out)
+            return 0
+        print(f"continuing the demo run in {out}")
     _print_run(demo(args.out, progress=not args.quiet))
     return 0
 

@@ -48,8 +48,31 @@ def test_loop_on_a_toy_preset_writes_the_run_and_plot_regenerates_it(tmp_path, c
     assert (run / "curves.png").stat().st_size > 1000 and "report.html" in capsys.readouterr().out
     # a second run into the same directory without --resume is refused; with --resume it is complete
     assert main(args) == 2
+    capsys.readouterr()
     assert main([*args, "--resume"]) == 0
     assert len(read_jsonl(run / "metrics.jsonl")) == len(records)
+    out = capsys.readouterr().out
+    assert "generation 3, mean over seeds" in out and "replace (lambda 1): w2 " in out
+    assert f"open {(run / 'report.html').resolve().as_uri()} in a browser" in out
+
+
+def test_demo_on_a_finished_run_says_so_and_shows_it(tmp_path, capsys):
+    from motionloop.io import write_text
+    from motionloop.loop import load_config
+    from motionloop.loop.configio import to_toml
+
+    config = load_config("demo")
+    run = tmp_path / "demo"
+    run.mkdir()
+    write_text(run / "config.toml", to_toml(config))
+    rows = [{"arm": arm.name, "lambda": lam, "seed": seed, "generation": g, "fid": 80.0 + g, "diversity": 15.0,
+             "phys_err_mm": 30.0} for seed in config.seeds for arm, lam in config.units()
+            for g in range(config.generations + 1)]  # fmt: skip
+    write_text(run / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["demo", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "already holds a finished demo run; showing it" in out
+    assert f"generation {config.generations}, mean over seeds" in out and "fid 86" in out
 
 
 def test_loop_with_an_unknown_preset_lists_the_presets(tmp_path, capsys):

@@ -52,7 +52,8 @@ def make_windows(motions: Sequence[Motion], length: int, stride: int) -> list[Mo
     """Windows of `length` frames every `stride` frames from each clip, in clip order.
 
     Each window keeps its clip's label, fps and betas; its source is `"SOURCE[start:stop]"`.
-    Clips shorter than `length` are skipped (logged as a warning with the count).
+    Clips shorter than `length` are skipped (logged, at info level, with the count: the
+    bundled set has short clips by design, so this is expected, not a problem).
     """
     _check_length_stride(length, stride)
     out = []
@@ -61,7 +62,8 @@ def make_windows(motions: Sequence[Motion], length: int, stride: int) -> list[Mo
             out.append(m.slice(s, s + length).replace(source=f"{m.source}[{s}:{s + length}]"))
     skipped = len(short_clips(motions, length))
     if skipped:
-        log.warning("make_windows: skipped %d of %d clips shorter than %d frames", skipped, len(motions), length)
+        log.info("%d of %d clips are shorter than a %d-frame window and are not used as training windows",
+                 skipped, len(motions), length)
     return out
 
 

@@ -218,7 +218,7 @@ class _Run:
 
 
 def _postfix(record: dict, task: Task) -> dict:
-    out = {"arm": f"{record['arm']}@{record['lambda']:g}"}
+    out = {"done": f"{record['arm']} (lambda {record['lambda']:g}, seed {record['seed']})"}
     for k in task.summary_metrics:
         v = record.get(k)
         if isinstance(v, (int, float)):

@@ -53,8 +53,10 @@ def plot_curves_only(run_dir: Path, config: LoopConfig, records: list[dict] | No
         records = read_jsonl(run_dir / rundir.METRICS)
     if not records:
         return None
+    seeds = len(config.seeds)
+    title = f"{config.name}: mean over {seeds} seeds, band min to max" if seeds > 1 else f"{config.name}: one seed"
     return plot_curves(records, CURVES[config.task], run_dir / rundir.CURVES, group_by=("arm", "lambda"),
-                       band="minmax", title=f"{config.name}: mean over {len(config.seeds)} seed(s), band min-max")  # fmt: skip
+                       band="minmax" if seeds > 1 else "none", title=title)  # fmt: skip
 
 
 def _fmt(v) -> str:

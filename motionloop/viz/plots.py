@@ -22,6 +22,21 @@ from motionloop.io import atomic_path
 
 BANDS = ("minmax", "std", "none")
 
+# axis label and scale of the metrics a run records (others are labelled by their key)
+LABELS = {
+    "fid": ("FID (lower is better)", 1.0),
+    "diversity": ("diversity (closer to real is better)", 1.0),
+    "phys_err_mm": ("physics error, mm (lower is better)", 1.0),
+    "residual_bw": ("tracking residual, % body weight", 100.0),
+    "w2": ("W2 to the target (lower is better)", 1.0),
+    "trace_ratio": ("trace ratio to the target (1 is best)", 1.0),
+    "det_ratio": ("determinant ratio (1 is best)", 1.0),
+    "mean_sq_err": ("squared error of the mean (lower is better)", 1.0),
+    "nll": ("NLL of held-out real points (lower is better)", 1.0),
+}
+# a metric's real-data reference, drawn as a dashed line at its mean over records
+REFERENCES = {"fid": ("fid_floor", "real vs real (floor)"), "diversity": ("diversity_ref", "real data")}
+
 
 def _group_name(key: tuple, group_by: Sequence[str]) -> str:
     """`"arm-name lambda=0.5"`: the arm by its value, other keys as key=value, missing ones left out."""
@@ -78,6 +93,7 @@ def plot_curves(records: Sequence[dict], metrics: Sequence[str], out: str | os.P
     if len(empty) == len(metrics):
         present = sorted({k for r in records for k in r})
         raise UnknownNameError("metric (no record holds it)", ", ".join(empty), present)
+    metrics = [m for m in metrics if tables[m]]  # e.g. no residual panel when no probe clips were tracked
     cols = min(3, len(metrics))
     rows = math.ceil(len(metrics) / cols)
     fig = Figure(figsize=(4.2 * cols, 3.2 * rows), dpi=110, layout="constrained")
@@ -86,17 +102,21 @@ def plot_curves(records: Sequence[dict], metrics: Sequence[str], out: str | os.P
     colours = {g: f"C{i % 10}" for i, g in enumerate(groups)}
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(rows, cols, i + 1)
+        label, scale = LABELS.get(metric, (metric, 1.0))
         for g, (xs, mean, lo, hi, std) in tables[metric].items():
-            ax.plot(xs, mean, marker="o", ms=3, color=colours[g], label=g)
+            ax.plot(xs, mean * scale, marker="o", ms=3, color=colours[g], label=g)
             if band == "minmax":
-                ax.fill_between(xs, lo, hi, color=colours[g], alpha=0.2, linewidth=0)
+                ax.fill_between(xs, lo * scale, hi * scale, color=colours[g], alpha=0.2, linewidth=0)
             elif band == "std":
-                ax.fill_between(xs, mean - std, mean + std, color=colours[g], alpha=0.2, linewidth=0)
+                ax.fill_between(xs, (mean - std) * scale, (mean + std) * scale, color=colours[g], alpha=0.2, linewidth=0)
+        if metric in REFERENCES:
+            key, name = REFERENCES[metric]
+            ref = [r[key] for r in records if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+            if ref:
+                ax.axhline(float(np.mean(ref)) * scale, color="0.4", linestyle="--", linewidth=1, label=name)
         ax.set_xlabel(x)
-        ax.set_ylabel(metric)
+        ax.set_ylabel(label, fontsize="small")
         ax.grid(alpha=0.3)
-        if not tables[metric]:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
     handles = {}
     for ax in fig.axes:
         for h, label in zip(*ax.get_legend_handles_labels()):

@@ -37,12 +37,12 @@ def test_make_windows_counts_shapes_and_content(caplog):
     rng = np.random.default_rng(0)
     spec = [(50, "walk"), (12, "run"), (33, None), (20, "jump")]
     clips = [random_motion(rng, T, label=lab, source=f"c{i}") for i, (T, lab) in enumerate(spec)]
-    with caplog.at_level(logging.WARNING, logger="motionloop.data.windows"):
+    with caplog.at_level(logging.INFO, logger="motionloop.data.windows"):
         wins = make_windows(clips, length=20, stride=8)
     # 50 -> starts 0, 8, 16, 24 ; 12 -> skipped ; 33 -> 0, 8 ; 20 -> 0
     assert len(wins) == 4 + 0 + 2 + 1
     assert short_clips(clips, 20) == [1]
-    assert "skipped 1 of 4 clips shorter than 20 frames" in caplog.text
+    assert "1 of 4 clips are shorter than a 20-frame window" in caplog.text
     assert all(w.num_frames == 20 and w.fps == 20.0 for w in wins)
     assert [w.label for w in wins] == ["walk"] * 4 + [None] * 2 + ["jump"]
     assert wins[2].source == "c0[16:36]"
