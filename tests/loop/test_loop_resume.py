@@ -186,3 +186,39 @@ def test_a_second_process_on_the_same_run_directory_is_refused(tmp_path, toy_con
         holder.wait()
     run_loop(toy_config, root, progress=False)  # the lock went with the process
     assert (root / rundir.METRICS).stat().st_size > 0 and os.path.exists(root / rundir.LOCK)
+
+
+@pytest.mark.slow
+def test_real_sigkills_at_seeded_moments_then_resume_give_the_uninterrupted_run(tmp_path, records_without_timing):
+    """`kill -9` of a real loop process at random (seeded) moments, resumed each time, ends with
+    the metrics of a run that was never interrupted."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["--config", "kazdan-gaussian", "--quiet", "--set", "generations=40", "--set", "seeds=[0, 1]",
+            "--set", "gaussian.dim=3", "--set", "n=40"]  # fmt: skip
+    whole = tmp_path / "whole"
+    subprocess.run([sys.executable, "-m", "motionloop", "loop", *args, "--out", str(whole)], check=True,
+                   capture_output=True)  # fmt: skip
+    expected = records_without_timing(whole / "metrics.jsonl")
+    run = tmp_path / "killed"
+    rng = np.random.default_rng(0)
+    kills = 0
+    for attempt in range(12):
+        cmd = [sys.executable, "-m", "motionloop", "loop", *args, "--out", str(run)]
+        if (run / "config.toml").exists():
+            cmd.append("--resume")
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(float(rng.uniform(1.0, 4.0)))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        if proc.returncode == 0:
+            break
+    else:
+        subprocess.run(cmd, check=True, capture_output=True)
+    assert kills >= 1  # at least one kill landed mid-run
+    assert records_without_timing(run / "metrics.jsonl") == expected
