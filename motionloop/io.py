@@ -88,6 +88,15 @@ NUMPY_READ_ERRORS = (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenE
                      MemoryError, KeyError, TypeError, UnicodeDecodeError, pickle.UnpicklingError)  # fmt: skip
 
 
+def numpy_error_text(e: BaseException) -> str:
+    """One line saying why numpy could not read a file, never advising to allow pickles."""
+    text = str(e).strip()
+    if "pickle" in text.lower():
+        return "not an array file (it would need pickle, which is never used to read data)"
+    first = text.splitlines()[0][:200] if text else ""
+    return f"{type(e).__name__}: {first}"
+
+
 def torch_load_plain(path: Path, error: type[Exception], what: str):
     """`torch.load(path, weights_only=True)`: plain containers and tensors only, never code.
 

@@ -20,7 +20,7 @@ import numpy as np
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.errors import FormatError, MotionloopError, MotionValidationError
-from motionloop.io import NUMPY_READ_ERRORS, atomic_path
+from motionloop.io import NUMPY_READ_ERRORS, atomic_path, numpy_error_text
 
 FORMAT_VERSION = 2  # 2: trans in the AMASS convention; 1: trans = pelvis position
 NUM_BETAS = 10
@@ -176,8 +176,7 @@ class Motion:
             with np.load(path, allow_pickle=False) as f:
                 data = {k: f[k] for k in f.files}
         except NUMPY_READ_ERRORS as e:
-            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
-            raise FormatError(f"{path}: unreadable npz ({type(e).__name__}: {first})") from None
+            raise FormatError(f"{path}: unreadable npz ({numpy_error_text(e)})") from None
         for key in ("trans", "poses"):
             if key not in data:
                 raise FormatError(f"{path}: missing array {key!r} (has {sorted(data)})")

@@ -15,7 +15,7 @@ from motionloop import skeleton as sk
 from motionloop.data.retarget import RetargetReport, retarget
 from motionloop.data.source import SourceMotion
 from motionloop.errors import FormatError
-from motionloop.io import NUMPY_READ_ERRORS
+from motionloop.io import NUMPY_READ_ERRORS, numpy_error_text
 from motionloop.motion import Motion
 
 NUM_JOINTS = 22
@@ -32,7 +32,7 @@ def read_joints(path: str | Path) -> np.ndarray:
     try:
         arr = np.load(path, allow_pickle=False)
     except NUMPY_READ_ERRORS as e:
-        raise FormatError(f"{path}: not a readable .npy array ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})") from None
+        raise FormatError(f"{path}: not a readable .npy array ({numpy_error_text(e)})") from None
     if not isinstance(arr, np.ndarray):  # an .npz archive
         arr.close()
         raise FormatError(f"{path}: an .npz archive, expected one .npy array (T, {NUM_JOINTS}, 3) of HumanML3D joint positions")

@@ -29,7 +29,7 @@ import numpy as np
 
 from motionloop import skeleton as sk
 from motionloop.errors import FormatError, MotionloopError
-from motionloop.io import NUMPY_READ_ERRORS
+from motionloop.io import NUMPY_READ_ERRORS, numpy_error_text
 from motionloop.motion import Motion
 
 log = logging.getLogger(__name__)
@@ -195,8 +195,7 @@ def read_model_data(path: Path) -> dict:
             with open(path, "rb") as fh:
                 data = _SafeUnpickler(fh, encoding="latin1").load()
     except (*NUMPY_READ_ERRORS, AttributeError, ImportError, IndexError, FormatError) as e:
-        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
-        raise BodyModelError(f"{path}: unreadable body model file ({type(e).__name__}: {first})") from None
+        raise BodyModelError(f"{path}: unreadable body model file ({numpy_error_text(e)})") from None
     if not isinstance(data, dict):
         raise BodyModelError(f"{path}: not an SMPL model (expected a dict of arrays, got {type(data).__name__})")
     try:

@@ -64,3 +64,11 @@ def test_mutated_fields_give_one_line_errors(tmp_path, change, match):
     np.savez(tmp_path / "bad.npz", **data)
     with pytest.raises(FormatError, match=f"bad.npz: {match}"):
         Motion.load(tmp_path / "bad.npz")
+
+
+def test_a_text_file_named_npz_is_not_advised_to_allow_pickle(tmp_path):
+    path = tmp_path / "text.npz"
+    path.write_text("hello\n")
+    with pytest.raises(FormatError, match="text.npz: unreadable npz") as e:
+        Motion.load(path)
+    assert "allow_pickle" not in str(e.value) and "pickle.load" not in str(e.value)
