@@ -113,8 +113,9 @@ def _viewers(run_dir: Path, config: LoopConfig, records: list[dict]) -> str:
             continue
         g = max(gens)
         gdir = rundir.gen_dir(rundir.unit_dir(run_dir, arm.name, lam, seed), g)
-        clips = [("gen 0 generated", first), (f"gen {g} generated", _probe_clip(gdir, "generated")),
-                 (f"gen {g} physics-tracked", _probe_clip(gdir, "corrected"))]  # fmt: skip
+        clips = [("gen 0 generated", first), (f"gen {g} generated", _probe_clip(gdir, "generated"))]
+        if arm.correction == "physics":  # arms that never correct show no tracked clip
+            clips.append((f"gen {g} physics-tracked", _probe_clip(gdir, "corrected")))
         shown = [(t, c) for t, c in clips if c is not None]
         if not shown:
             continue
@@ -123,8 +124,8 @@ def _viewers(run_dir: Path, config: LoopConfig, records: list[dict]) -> str:
     if not parts:
         return ""
     return ("<h2>Example clips</h2><p>The first evaluation clip (the same noise in every generation and arm): "
-            "generation 0, the last generation, and the last generation's clip tracked by the physics "
-            "corrector.</p>\n" + "\n".join(parts))  # fmt: skip
+            "generation 0, the last generation, and, for arms that correct with physics, the last generation's "
+            "clip tracked by the corrector.</p>\n" + "\n".join(parts))  # fmt: skip
 
 
 def plot_run(run_dir: str | Path) -> tuple[Path, Path]:
@@ -146,8 +147,10 @@ def plot_run(run_dir: str | Path) -> tuple[Path, Path]:
 td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}} td:first-child{{text-align:left}}
 img{{max-width:100%}} pre{{background:#fff;padding:8px;border:1px solid #ddd}}</style></head><body>
 <h1>{html.escape(config.name)}</h1>
-<p>Task {config.task}, {config.generations} generations, n = {config.n}, seeds {list(config.seeds)}.
-Values are means over seeds (min-max in brackets).</p>
+<p>Task {config.task}: generation 0 fits the real data only, then {config.generations} generations
+(points 0 to {config.generations}) each train on the arm's mix of real and synthetic data; n = {config.n} real items,
+seeds {list(config.seeds)}. Values are means over seeds (min-max in brackets).</p>
+{_reading(config.task)}
 <img alt="collapse curves" src="data:image/png;base64,{png}">
 <h2>Effects</h2>
 {html_table(effects)}
@@ -164,6 +167,26 @@ Values are means over seeds (min-max in brackets).</p>
     report = run_dir / rundir.REPORT
     write_text(report, page)
     return curves, report
+
+
+_READING = {
+    "motion": "<p>How to read it: <b>FID</b> (lower is better) compares the evaluator's features of "
+              "generated and real windows; the dashed line is the real-vs-real floor at the same n. "
+              "<b>diversity</b> is the mean feature distance between random pairs (the dashed line is the real "
+              "data's). <b>phys_err</b> is penetration + floating + foot skating, mm (PhysDiff's sum). "
+              "<b>residual</b> is the root force the tracker needed, % of body weight. Collapse shows as FID "
+              "rising and diversity falling generation after generation; an arm holds up when its curve stays "
+              "near the baseline (real data only). The effect table pairs arms within each seed.</p>",
+    "gaussian": "<p>How to read it: <b>w2</b> is the Wasserstein-2 distance of the fitted Gaussian to the target "
+                "(lower is better); <b>trace_ratio</b> and <b>det_ratio</b> compare its covariance with the target's "
+                "(1 is best; collapse drives them to 0); <b>mean_sq_err</b> is the squared error of its mean.</p>",
+    "kde": "<p>How to read it: <b>nll</b> is the negative log-likelihood of held-out real points under the fitted "
+           "density (lower is better); collapse shows as it grows.</p>",
+}
+
+
+def _reading(task: str) -> str:
+    return _READING.get(task, "")
 
 
 def effects_text(run_dir: str | Path) -> str:

@@ -77,6 +77,8 @@ def test_tiny_motion_run_writes_the_run_directory(tmp_path, tiny_init):
     assert (root / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert page.count("<script>MotionloopViewer(document") == 3 and "self-correcting &lambda;=1" in page
     assert "data:image/png;base64," in page
+    assert page.count("physics-tracked") == 1  # only the arm that corrects shows a tracked clip
+    assert "How to read it: <b>FID</b>" in page
     (root / "report.html").unlink()
     plot_run(root)
     assert (root / "report.html").exists()

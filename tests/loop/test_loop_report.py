@@ -23,6 +23,8 @@ def test_plot_run_rebuilds_the_curves_and_a_table_per_arm(tmp_path, toy_config):
     last = [r["w2"] for r in rows if r["arm"] == "replace" and r["generation"] == toy_config.generations]
     assert f"{np.mean(last):.4g} ({min(last):.4g}-{max(last):.4g})" in page  # mean (min-max) over the seeds
     assert "MotionloopViewer" not in page  # toy tasks have no clips to show
+    assert "How to read it: <b>w2</b> is the Wasserstein-2 distance" in page
+    assert f"(points 0 to {toy_config.generations})" in page
 
 
 def test_plot_run_refuses_what_is_not_a_run(tmp_path, toy_config):
