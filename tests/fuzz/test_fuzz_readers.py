@@ -114,6 +114,18 @@ def assert_clean(read, path: Path, what: str) -> None:
         pytest.fail(f"{what}: {type(e).__name__} escaped: {e}")
 
 
+def check_all(read, mutants, path_of, label: str) -> None:
+    """Write each `(what, content)` mutant (bytes or str) to `path_of(i)` and `assert_clean` it."""
+    for i, (what, content) in enumerate(mutants):
+        path = path_of(i)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        assert_clean(read, path, f"{label} {what}")
+
+
 # ---------------------------------------------------------------------------------- valid files
 def clip_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     m = random_motion(np.random.default_rng(seed), T=30)
@@ -154,10 +166,7 @@ def test_npz_clips(tmp_path, kind):
         path = tmp_path / f"m{i}.npz"
         np.savez(path, **changed)
         assert_clean(read, path, f"{kind} {what}")
-    for i, (what, data) in enumerate(byte_mutants(valid.read_bytes(), rng)):
-        path = tmp_path / f"b{i}.npz"
-        path.write_bytes(data)
-        assert_clean(read, path, f"{kind} {what}")
+    check_all(read, byte_mutants(valid.read_bytes(), rng), lambda i: tmp_path / f"b{i}.npz", kind)
 
 
 def test_npz_with_a_planted_object_runs_nothing(tmp_path):
@@ -179,15 +188,8 @@ def test_bvh(tmp_path):
     rng = np.random.default_rng(1)
     valid = write_bvh(random_motion(np.random.default_rng(2), T=20), tmp_path / "valid.bvh")
     read_import(valid)
-    text = valid.read_text()
-    for i, (what, mutated) in enumerate(text_mutants(text, rng, 30)):
-        path = tmp_path / f"t{i}.bvh"
-        path.write_text(mutated)
-        assert_clean(read_import, path, f"bvh {what}")
-    for i, (what, data) in enumerate(byte_mutants(valid.read_bytes(), rng)):
-        path = tmp_path / f"b{i}.bvh"
-        path.write_bytes(data)
-        assert_clean(read_import, path, f"bvh {what}")
+    check_all(read_import, text_mutants(valid.read_text(), rng, 30), lambda i: tmp_path / f"t{i}.bvh", "bvh")
+    check_all(read_import, byte_mutants(valid.read_bytes(), rng), lambda i: tmp_path / f"b{i}.bvh", "bvh")
 
 
 def test_deepmimic(tmp_path):
@@ -203,18 +205,9 @@ def test_deepmimic(tmp_path):
                 ("string in a frame", {**doc, "Frames": [frame[:5] + ["x"] + frame[6:]] * 10}),
                 ("no frames", {**doc, "Frames": []}), ("not an object", [1, 2]),
                 ("nan", {**doc, "Frames": [frame[:5] + [float("nan")] + frame[6:]] * 10})]  # fmt: skip
-    for i, (what, d) in enumerate(variants):
-        path = tmp_path / f"v{i}.txt"
-        path.write_text(json.dumps(d))
-        assert_clean(read_import, path, f"deepmimic {what}")
-    for i, (what, mutated) in enumerate(text_mutants(valid.read_text(), rng, 20)):
-        path = tmp_path / f"t{i}.txt"
-        path.write_text(mutated)
-        assert_clean(read_import, path, f"deepmimic {what}")
-    for i, (what, data) in enumerate(byte_mutants(valid.read_bytes(), rng)):
-        path = tmp_path / f"b{i}.txt"
-        path.write_bytes(data)
-        assert_clean(read_import, path, f"deepmimic {what}")
+    check_all(read_import, [(w, json.dumps(d)) for w, d in variants], lambda i: tmp_path / f"v{i}.txt", "deepmimic")
+    check_all(read_import, text_mutants(valid.read_text(), rng, 20), lambda i: tmp_path / f"t{i}.txt", "deepmimic")
+    check_all(read_import, byte_mutants(valid.read_bytes(), rng), lambda i: tmp_path / f"b{i}.txt", "deepmimic")
 
 
 def test_humanml3d(tmp_path):
@@ -232,10 +225,7 @@ def test_humanml3d(tmp_path):
         path = tmp_path / f"{i:06d}.npy"
         np.save(path, a)
         assert_clean(read_import, path, f"humanml3d {what}")
-    for i, (what, data) in enumerate(byte_mutants(valid.read_bytes(), rng)):
-        path = tmp_path / f"b{i:05d}.npy"
-        path.write_bytes(data)
-        assert_clean(read_import, path, f"humanml3d {what}")
+    check_all(read_import, byte_mutants(valid.read_bytes(), rng), lambda i: tmp_path / f"b{i:05d}.npy", "humanml3d")
     planted = tmp_path / "p00001.npy"
     with open(planted, "wb") as f:
         np.save(f, np.array([_Planted(os.system, f"touch {tmp_path / 'ran'}")], dtype=object), allow_pickle=True)
@@ -256,10 +246,7 @@ def test_weights(tmp_path, which):
     else:
         valid = Evaluator.load().save(tmp_path / "valid.pt")
         read = Evaluator.load
-    for i, (what, data) in enumerate(byte_mutants(valid.read_bytes(), rng, 12)):
-        path = tmp_path / f"b{i}.pt"
-        path.write_bytes(data)
-        assert_clean(read, path, f"{which} {what}")
+    check_all(read, byte_mutants(valid.read_bytes(), rng, 12), lambda i: tmp_path / f"b{i}.pt", which)
     # a torch file whose pickle would call os.system: weights_only refuses it
     import torch
 
@@ -280,14 +267,9 @@ def test_toml_configs(tmp_path):
         'correction = "ideal"\ngamma = 1.0\n\n[gaussian]\ndim = 2\n'
     )
     load_config(str(valid))
-    for i, (what, mutated) in enumerate(text_mutants(valid.read_text(), rng, 30)):
-        path = tmp_path / f"t{i}.toml"
-        path.write_text(mutated)
-        assert_clean(lambda p: load_config(str(p)), path, f"toml {what}")
-    for i, (what, data) in enumerate(byte_mutants(valid.read_bytes(), rng)):
-        path = tmp_path / f"b{i}.toml"
-        path.write_bytes(data)
-        assert_clean(lambda p: load_config(str(p)), path, f"toml {what}")
+    read = lambda p: load_config(str(p))  # noqa: E731
+    check_all(read, text_mutants(valid.read_text(), rng, 30), lambda i: tmp_path / f"t{i}.toml", "toml")
+    check_all(read, byte_mutants(valid.read_bytes(), rng), lambda i: tmp_path / f"b{i}.toml", "toml")
 
 
 def test_metrics_jsonl(tmp_path):
@@ -297,10 +279,7 @@ def test_metrics_jsonl(tmp_path):
     rows = [{"arm": "a", "lambda": 1.0, "seed": 0, "generation": g, "w2": 0.1 * g} for g in range(6)]
     valid = tmp_path / "metrics.jsonl"
     valid.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    for i, (what, data) in enumerate(byte_mutants(valid.read_bytes(), rng)):
-        path = tmp_path / f"m{i}.jsonl"
-        path.write_bytes(data)
-        assert_clean(read_jsonl, path, f"jsonl {what}")
+    check_all(read_jsonl, byte_mutants(valid.read_bytes(), rng), lambda i: tmp_path / f"m{i}.jsonl", "jsonl")
 
 
 def test_smpl_model_files(tmp_path):
@@ -319,11 +298,8 @@ def test_smpl_model_files(tmp_path):
         path.parent.mkdir()
         np.savez(path, **changed)
         assert_clean(load_body_model, path, f"smpl {what}")
-    for i, (what, data) in enumerate(byte_mutants((d / "SMPL_NEUTRAL.npz").read_bytes(), rng, 12)):
-        path = tmp_path / f"b{i}" / "SMPL_NEUTRAL.npz"
-        path.parent.mkdir()
-        path.write_bytes(data)
-        assert_clean(load_body_model, path, f"smpl {what}")
+    check_all(load_body_model, byte_mutants((d / "SMPL_NEUTRAL.npz").read_bytes(), rng, 12),
+              lambda i: tmp_path / f"b{i}" / "SMPL_NEUTRAL.npz", "smpl")
 
 
 def test_zip_bomb_like_npz_is_not_expanded(tmp_path):
