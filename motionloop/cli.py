@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("run", help="run directory")
     pl.set_defaults(func=cmd_plot)
 
-    dm = sub.add_parser("demo", help="the demo loop on the bundled data from the shipped base model (~6 min on 2 cores)")
+    dm = sub.add_parser("demo", help="the demo loop on the bundled data from the shipped base model (~7 min on 2 cores)")
     dm.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; continued if it exists)")
     dm.add_argument("--quiet", action="store_true", help="no progress bars")
     dm.set_defaults(func=cmd_demo)

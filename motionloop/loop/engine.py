@@ -249,45 +249,43 @@ def run_loop(config_or_name: LoopConfig | str | Path, out_dir: str | Path, resum
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise MotionloopError(f"jobs: must be an integer >= 1, got {jobs!r}")
     root = Path(out_dir)
-    # a new run that fails before its first record (a missing data path, an unreadable
-    # evaluator) leaves nothing behind, so the corrected command is not refused as a rerun
     fresh = not resume and (not root.exists() or (root.is_dir() and not any(root.iterdir())))
-    try:
-        return _run_locked(config, root, resume, jobs, progress)
-    except MotionloopError:
-        if fresh and root.is_dir() and not _has_records(root):
-            shutil.rmtree(root, ignore_errors=True)
-        raise
-
-
-def _has_records(root: Path) -> bool:
-    metrics = root / rundir.METRICS
-    return metrics.exists() and metrics.stat().st_size > 0
+    with rundir.locked(root):
+        try:
+            return _run_locked(config, root, resume, jobs, progress)
+        except MotionloopError:
+            # a new run that fails before its first record (a missing data path, an unreadable
+            # evaluator) leaves nothing behind, so the corrected command is not refused as a
+            # rerun; done while holding the lock, so only this process's own directory goes
+            metrics = root / rundir.METRICS
+            if fresh and not (metrics.exists() and metrics.stat().st_size > 0):
+                shutil.rmtree(root, ignore_errors=True)
+            raise
 
 
 def _run_locked(config: LoopConfig, root: Path, resume: bool, jobs: int, progress: bool) -> Path:
+    """The run itself; the caller holds the run directory's lock."""
     from motionloop.loop.report import plot_run
 
-    with rundir.locked(root):
-        records = rundir.prepare(root, config, resume)
-        done = rundir.completed(records)
-        jobs = min(jobs, len(config.seeds))
-        log.info("run %s (%s): %d generations x %d units, %d process(es) -> %s", config.name, config.task,
-                 config.generations, len(config.seeds) * len(config.units()), jobs, root)
-        if jobs == 1:
-            _run_seeds(config, root, config.seeds, done, progress)
-        else:
-            import concurrent.futures as cf
-            import multiprocessing
+    records = rundir.prepare(root, config, resume)
+    done = rundir.completed(records)
+    jobs = min(jobs, len(config.seeds))
+    log.info("run %s (%s): %d generations x %d units, %d process(es) -> %s", config.name, config.task,
+             config.generations, len(config.seeds) * len(config.units()), jobs, root)
+    if jobs == 1:
+        _run_seeds(config, root, config.seeds, done, progress)
+    else:
+        import concurrent.futures as cf
+        import multiprocessing
 
-            groups = [config.seeds[i::jobs] for i in range(jobs)]
-            # spawn: a forked child would inherit the parent's torch and BLAS thread pools
-            with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_single_thread_worker) as pool:
-                futures = [pool.submit(_run_seeds, config, root, group, done, False) for group in groups]
-                for f in futures:
-                    f.result()
-        plot_run(root)
+        groups = [config.seeds[i::jobs] for i in range(jobs)]
+        # spawn: a forked child would inherit the parent's torch and BLAS thread pools
+        with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_single_thread_worker) as pool:
+            futures = [pool.submit(_run_seeds, config, root, group, done, False) for group in groups]
+            for f in futures:
+                f.result()
+    plot_run(root)
     return root
 
 
@@ -324,7 +322,7 @@ def _run_seeds(config: LoopConfig, root: Path, seeds: tuple[int, ...], done: dic
             # one line per unit when there is no progress bar to show the same numbers
             log.log(logging.DEBUG if progress else logging.INFO, "generation %d %s lambda=%g seed=%d: %s", g,
                     unit.arm.name, unit.lam, unit.seed,
-                    ", ".join(f"{k}={v}" for k, v in _postfix(record, task).items() if k != "arm"))  # fmt: skip
+                    ", ".join(f"{k}={v}" for k, v in _postfix(record, task).items() if k != "done"))  # fmt: skip
             bar.set_postfix(_postfix(record, task))
             bar.update()
         bar.close()
