@@ -223,6 +223,15 @@ def cmd_correct(args: argparse.Namespace) -> int:
     return 2 if args.strict and (problems or failed) else 0
 
 
+def _base_labels() -> str:
+    """The shipped base model's labels, from its training record (no checkpoint load for --help)."""
+    try:
+        record = json.loads(BASE_MODEL.with_suffix(".json").read_text())
+        return ", ".join(sorted(record["labels"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return "see an unknown label's error"
+
+
 # --------------------------------------------------------------------------- loop
 def _print_run(run: Path) -> None:
     """What a finished run shows: the last generation per arm, the effect table, where to look."""
@@ -339,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     sm = sub.add_parser("sample", help="generate clips with a diffusion checkpoint")
     sm.add_argument("--ckpt", default=str(DEFAULT_CKPT), help="checkpoint (default: the shipped base model)")
     sm.add_argument("--n", type=int, required=True, help="number of clips")
-    sm.add_argument("--label", help="action label, one of the model's (a wrong one lists them; default: drawn from "
-                    "the training mix)")
+    sm.add_argument("--label", help=f"action label, one of the model's (the shipped model's: {_base_labels()}; "
+                    "default: drawn from the training mix)")
     sm.add_argument("--seconds", type=float, help="clip length (default and maximum: the training window)")
     sm.add_argument("--sampler", default="ddim:50", help="ddim:K or ddpm, optionally +physics:P (default ddim:50)")
     sm.add_argument("--physics-steps", type=int, default=0, metavar="P",

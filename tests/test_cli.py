@@ -189,3 +189,10 @@ def test_eval_says_which_n_would_work(tmp_path, capsys):
     save_clips([standing(41)], tmp_path / "few")
     assert main(["eval", str(tmp_path / "few")]) == 2
     assert "use n <= " in capsys.readouterr().err
+
+
+def test_sample_help_lists_the_shipped_labels(capsys):
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "backflip, box, cartwheel" in out and "walk" in out
