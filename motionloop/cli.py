@@ -176,11 +176,18 @@ def cmd_view(args: argparse.Namespace) -> int:
     from motionloop.motion import Motion, clip_paths
     from motionloop.viz.viewer import write_viewer
 
-    paths = [p for c in args.clips for p in clip_paths(c)]
+    groups = [clip_paths(c) for c in args.clips]
+    paths = [p for g in groups for p in g]
+    columns = None
+    stems = [{p.stem: p for p in g} for g in groups]
+    if len(groups) > 1 and all(set(s) == set(stems[0]) for s in stems):
+        # gen/ and corrected/ with the same clip names: one row per name, the folders side by side
+        paths = [s[name] for name in sorted(stems[0]) for s in stems]
+        columns = len(groups)
     titles = [p.stem for p in paths]
-    if len(set(titles)) < len(titles):  # gen/clip_0000 beside corrected/clip_0000
+    if len(set(titles)) < len(titles):
         titles = [f"{p.parent.name}/{p.stem}" for p in paths]
-    print(f"wrote {write_viewer([Motion.load(p) for p in paths], args.out, titles=titles)}")
+    print(f"wrote {write_viewer([Motion.load(p) for p in paths], args.out, titles=titles, columns=columns)}")
     return 0
 
 

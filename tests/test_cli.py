@@ -102,13 +102,15 @@ def test_sample_refuses_bad_requests(argv, tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "x").exists()
 
 
-def test_view_titles_clips_of_the_same_name_by_their_directory(tmp_path, capsys):
+def test_view_pairs_clips_of_the_same_name_row_by_row(tmp_path, capsys):
     for d in ("gen", "corrected"):
-        save_clips([standing(frames=5)], tmp_path / d)
+        save_clips([standing(frames=5), standing(frames=5, lift=0.05), standing(frames=5)], tmp_path / d)
     page = tmp_path / "p.html"
     assert main(["view", str(tmp_path / "gen"), str(tmp_path / "corrected"), "--out", str(page)]) == 0
     text = page.read_text()
-    assert "gen/clip_0000" in text and "corrected/clip_0000" in text
+    order = [text.index(f'"title":"{d}/clip_{i:04d}"') for i in range(3) for d in ("gen", "corrected")]
+    assert order == sorted(order)  # gen/0, corrected/0, gen/1, corrected/1, ...: one pair per row
+    assert '"columns":2' in text
 
 
 def _folder_with_one_bad_clip(tmp_path):

@@ -60,8 +60,10 @@ def _geom_table() -> list[dict]:
 
 
 def viewer_data(clips: Sequence[Motion], titles: Sequence[str] | None = None,
-                metrics: Sequence[dict[str, float]] | None = None, camera: CameraConfig = CameraConfig()) -> dict:
-    """The JSON-able data the page's script reads (see the module docstring)."""
+                metrics: Sequence[dict[str, float]] | None = None, camera: CameraConfig = CameraConfig(),
+                columns: int | None = None) -> dict:
+    """The JSON-able data the page's script reads (see the module docstring); `columns` clips per
+    row (None: all in one row)."""
     clips = list(clips)
     if not clips:
         raise MotionloopError("viewer: no clips given")
@@ -84,8 +86,10 @@ def viewer_data(clips: Sequence[Motion], titles: Sequence[str] | None = None,
             "pos": _b64(pos.astype("<f4")), "quat": _b64(rot.mat_to_quat(glob).astype("<f4")),
             "look": _b64(follow_track(m.trans, m.fps, camera).astype("<f4")), "flags": _b64(flags),
         })
+    if columns is not None and (isinstance(columns, bool) or not isinstance(columns, int) or columns < 1):
+        raise MotionloopError(f"viewer: columns must be an integer >= 1, got {columns!r}")
     return {
-        "fps": aligned[0].fps, "frames": max(m.num_frames for m in aligned), "clips": entries,
+        "fps": aligned[0].fps, "frames": max(m.num_frames for m in aligned), "clips": entries, "columns": columns,
         "geoms": _geom_table(),
         "camera": {"azimuth": camera.azimuth, "elevation": camera.elevation, "distance": camera.distance,
                    "fovy": camera.fovy},
@@ -99,22 +103,25 @@ def _script_json(data: dict) -> str:
 
 
 def viewer_fragment(clips: Sequence[Motion], titles: Sequence[str] | None = None,
-                    metrics: Sequence[dict[str, float]] | None = None, camera: CameraConfig = CameraConfig()) -> str:
+                    metrics: Sequence[dict[str, float]] | None = None, camera: CameraConfig = CameraConfig(),
+                    columns: int | None = None) -> str:
     """An HTML fragment (a `<div>` and two `<script>`s) showing `clips`; embeddable many times per page."""
     div_id = f"mlv-{os.getpid()}-{next(_ids)}"
-    data = _script_json(viewer_data(clips, titles, metrics, camera))
+    data = _script_json(viewer_data(clips, titles, metrics, camera, columns))
     return (f'<div id="{div_id}"></div>\n<script>\n{viewer_js()}\n</script>\n'
             f'<script>MotionloopViewer(document.getElementById("{div_id}"), {data});</script>\n')
 
 
 def write_viewer(clips: Sequence[Motion], out: str | os.PathLike, titles: Sequence[str] | None = None,
-                 metrics: Sequence[dict[str, float]] | None = None, camera: CameraConfig = CameraConfig()) -> Path:
+                 metrics: Sequence[dict[str, float]] | None = None, camera: CameraConfig = CameraConfig(),
+                 columns: int | None = None) -> Path:
     """Write a self-contained HTML page showing `clips` side by side; returns its path.
 
     Args:
-        clips: the clips, left to right.
+        clips: the clips, left to right (row by row with `columns`).
         titles: one per clip (default: the source file's stem).
         metrics: physics metrics per clip (default: `physics_metrics` of each).
+        columns: clips per row (default: all in one row).
     """
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -124,7 +131,7 @@ def write_viewer(clips: Sequence[Motion], out: str | os.PathLike, titles: Sequen
             f"<title>{html.escape(' | '.join(map(str, names)))} - motionloop viewer</title>\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             "<style>body{margin:12px;background:#f4f6f8}</style></head><body>\n"
-            f"{viewer_fragment(clips, titles, metrics, camera)}</body></html>\n")
+            f"{viewer_fragment(clips, titles, metrics, camera, columns)}</body></html>\n")
     try:
         write_text(out, page)
     except OSError as e:

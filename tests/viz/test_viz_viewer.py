@@ -140,3 +140,24 @@ def test_fragments_embed_twice_in_one_page(tmp_path, browser):
     assert page.evaluate("window.motionloopViewers.length") == 2
     assert page.locator("canvas").count() == 2 and problems == []
     page.close()
+
+
+def test_a_grid_draws_every_cell_with_its_title_over_it(tmp_path, browser, stepping):
+    clip = stepping(frames=20)
+    clips = [clip, clip.replace(trans=clip.trans - [0, 0, 0.05]), clip, clip]
+    path = write_viewer(clips, tmp_path / "g.html", titles=["a", "b", "c", "d"], columns=2)
+    page, problems = _open(browser, path)
+    page.click(".mlv-play")
+    page.wait_for_function("window.motionloopViewers[0].state.dirty === false")
+    canvas = page.locator("canvas")
+    box = canvas.bounding_box()
+    assert box["height"] == pytest.approx(box["width"] * 0.75, rel=0.05)  # two rows of 4:3 half-width cells
+    img = _shot(canvas)
+    h, w = img.shape[0] // 2, img.shape[1] // 2
+    for cell in (img[:h, :w], img[:h, w:], img[h:, :w], img[h:, w:]):
+        assert _skin(cell) > 50  # a body in every cell
+    titles = page.locator(".mlv-overlay .mlv-title")
+    assert titles.count() == 4 and "d" in titles.nth(3).inner_text()
+    assert titles.nth(2).bounding_box()["y"] > box["y"] + box["height"] / 2 - 5  # c's title sits on the second row
+    assert problems == []
+    page.close()

@@ -14,7 +14,10 @@
     ".mlv canvas{width:100%;display:block;background:#dfe5ec;cursor:grab}",
     ".mlv-controls{display:flex;gap:8px;align-items:center;padding:6px 0}",
     ".mlv-controls input[type=range]{flex:1}",
-    ".mlv-frame{min-width:150px;font-variant-numeric:tabular-nums}"
+    ".mlv-frame{min-width:150px;font-variant-numeric:tabular-nums}",
+    ".mlv-cells{position:relative}",
+    ".mlv-overlay{position:absolute;left:0;top:0;right:0;bottom:0;display:grid;pointer-events:none}",
+    ".mlv-overlay .mlv-title{border:0;align-self:start;background:rgba(247,248,250,.75)}"
   ].join("\n");
 
   function decode(b64, Type) {
@@ -170,7 +173,19 @@
       '<label>speed <select class="mlv-speed"><option>0.25</option><option>0.5</option>' +
       '<option selected>1</option><option>2</option></select></label>' +
       '<label><input type="checkbox" class="mlv-follow" checked> follow</label>';
-    container.appendChild(titles); container.appendChild(canvas); container.appendChild(controls);
+    // a grid of `columns` clips per row (titles over each cell), or one row (titles above)
+    var cols = Math.max(1, Math.min(data.columns || clips.length, clips.length));
+    var rows = Math.ceil(clips.length / cols);
+    if (rows > 1) {
+      var cells = document.createElement("div"); cells.className = "mlv-cells";
+      titles.className = "mlv-overlay";
+      titles.style.gridTemplateColumns = "repeat(" + cols + ", 1fr)";
+      titles.style.gridTemplateRows = "repeat(" + rows + ", 1fr)";
+      cells.appendChild(canvas); cells.appendChild(titles);
+      container.appendChild(cells); container.appendChild(controls);
+    } else {
+      container.appendChild(titles); container.appendChild(canvas); container.appendChild(controls);
+    }
     var playBtn = controls.querySelector(".mlv-play"), scrub = controls.querySelector(".mlv-scrub");
     var label = controls.querySelector(".mlv-frame"), speedSel = controls.querySelector(".mlv-speed");
     var follow = controls.querySelector(".mlv-follow");
@@ -247,9 +262,8 @@
     function render() {
       var dpr = window.devicePixelRatio || 1;
       var W = Math.max(1, Math.round(canvas.clientWidth * dpr));
-      var H = Math.round(W / clips.length * 0.75);
+      var vw = Math.floor(W / cols), cellH = Math.round(W / cols * 0.75), H = cellH * rows;
       if (canvas.width !== W || canvas.height !== H) { canvas.width = W; canvas.height = H; }
-      var vw = Math.floor(W / clips.length);
       var az = state.az * Math.PI / 180, el = state.el * Math.PI / 180;
       var fwd = [Math.cos(el) * Math.cos(az), Math.cos(el) * Math.sin(az), Math.sin(el)];
       gl.useProgram(prog);
@@ -259,8 +273,9 @@
         var target = follow.checked ? [c.look[3 * k], c.look[3 * k + 1], c.look[3 * k + 2]]
                                     : [c.look[0], c.look[1], c.look[2]];
         var eye = sub(target, scale(fwd, state.dist));
-        var viewProj = mul(perspective(data.camera.fovy * Math.PI / 180, vw / H, 0.2, 60), lookAt(eye, target, [0, 0, 1]));
-        gl.viewport(i * vw, 0, vw, H); gl.scissor(i * vw, 0, vw, H);
+        var viewProj = mul(perspective(data.camera.fovy * Math.PI / 180, vw / cellH, 0.2, 60), lookAt(eye, target, [0, 0, 1]));
+        var x = (i % cols) * vw, y = (rows - 1 - Math.floor(i / cols)) * cellH;  // GL's origin: bottom left
+        gl.viewport(x, y, vw, cellH); gl.scissor(x, y, vw, cellH);
         gl.clearColor(0.87, 0.9, 0.94, 1); gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
         var cx = Math.round(target[0]), cy = Math.round(target[1]);
         draw(mesh.floor, frame([12, 0, 0], [0, 12, 0], [0, 0, 1], [cx, cy, -0.01]), viewProj, [0.74, 0.77, 0.8, 1], 0);
