@@ -3,6 +3,7 @@ behind), JSONL records, and what a damaged numpy or torch file can raise while b
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pickle
@@ -114,3 +115,32 @@ def torch_load_plain(path: Path, error: type[Exception], what: str):
     except Exception as e:  # noqa: BLE001 - torch raises many types for a damaged zip/pickle; all mean "corrupt"
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise error(f"{path}: corrupt or not a {what} ({type(e).__name__}: {first[:200]})") from None
+
+
+def payload_digest(obj) -> str:
+    """SHA-256 of a torch file's payload: every key, scalar and tensor (names, shapes, dtypes,
+    bytes) in a fixed order. torch.load does not check its archive's CRCs, so without this a
+    flipped bit in a weight or an optimizer moment loads silently."""
+    import torch
+
+    h = hashlib.sha256()
+
+    def walk(x) -> None:
+        if isinstance(x, torch.Tensor):
+            t = x.detach().cpu().contiguous()
+            h.update(f"T{tuple(t.shape)}{t.dtype};".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(x, dict):
+            h.update(f"D{len(x)};".encode())
+            for k in sorted(x, key=repr):
+                h.update(repr(k).encode())
+                walk(x[k])
+        elif isinstance(x, (list, tuple)):
+            h.update(f"L{len(x)};".encode())
+            for v in x:
+                walk(v)
+        else:
+            h.update(f"S{x!r};".encode())
+
+    walk(obj)
+    return h.hexdigest()

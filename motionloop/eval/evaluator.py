@@ -26,7 +26,7 @@ from motionloop.resources import EVALUATOR
 from motionloop.errors import CheckpointError, ConfigError, MotionloopError
 from motionloop.eval.kinematics import KIN_NAMES
 from motionloop.eval.network import EvaluatorConfig, EvaluatorNet
-from motionloop.io import atomic_path, torch_load_plain
+from motionloop.io import atomic_path, payload_digest, torch_load_plain
 
 FORMAT = "motionloop-evaluator"
 VERSION = 1
@@ -114,6 +114,7 @@ class Evaluator:
             "kin_std": self.kin_std.tolist(),
             "train": dict(self.train),
         }
+        blob["sha256"] = payload_digest(blob)
         with atomic_path(path) as tmp:
             torch.save(blob, tmp)
         return path
@@ -135,6 +136,9 @@ class Evaluator:
                 f"{path}: evaluator was trained on feature layout {blob.get('layout')!r} ({blob.get('feature_dim')} dims), "
                 f"this code computes {LAYOUT!r} ({FEATURE_DIM} dims); retrain it (motionloop train-evaluator)"
             )
+        stored = blob.pop("sha256", None)  # absent in files written before it was added (the shipped one)
+        if stored is not None and payload_digest(blob) != stored:
+            raise CheckpointError(f"{path}: contents do not match their SHA-256 checksum (the file is damaged)")
         if blob.get("kin_names") != list(KIN_NAMES):
             raise CheckpointError(f"{path}: evaluator's kinematic statistics differ from this code's; retrain it")
         try:

@@ -20,7 +20,7 @@ import torch
 from motionloop.data.features import FEATURE_DIM, LAYOUT
 from motionloop.data.normalize import Normalizer
 from motionloop.errors import CheckpointError, ConfigError
-from motionloop.io import atomic_path, torch_load_plain
+from motionloop.io import atomic_path, payload_digest, torch_load_plain
 from motionloop.model.config import TrainConfig
 from motionloop.model.denoiser import Denoiser, DenoiserConfig
 from motionloop.model.diffusion import GaussianDiffusion
@@ -78,33 +78,6 @@ def data_fingerprint(clips: Sequence[Motion]) -> str:
         h.update(m.trans.tobytes())
         h.update(m.poses.tobytes())
         h.update(f"{m.fps}|{m.label}".encode())
-    return h.hexdigest()
-
-
-def payload_digest(obj) -> str:
-    """SHA-256 of a checkpoint payload: every key, scalar and tensor (names, shapes, dtypes,
-    bytes) in a fixed order. torch.load does not check its archive's CRCs, so without this a
-    flipped bit in a weight or an optimizer moment loads silently."""
-    h = hashlib.sha256()
-
-    def walk(x) -> None:
-        if isinstance(x, torch.Tensor):
-            t = x.detach().cpu().contiguous()
-            h.update(f"T{tuple(t.shape)}{t.dtype};".encode())
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-        elif isinstance(x, dict):
-            h.update(f"D{len(x)};".encode())
-            for k in sorted(x, key=repr):
-                h.update(repr(k).encode())
-                walk(x[k])
-        elif isinstance(x, (list, tuple)):
-            h.update(f"L{len(x)};".encode())
-            for v in x:
-                walk(v)
-        else:
-            h.update(f"S{x!r};".encode())
-
-    walk(obj)
     return h.hexdigest()
 
 

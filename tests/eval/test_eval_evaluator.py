@@ -76,8 +76,11 @@ def test_config_validation():
 
 
 def _blob(evaluator, tmp_path):
+    """The saved dict without its checksum (an edited file re-saved by hand, as older files are)."""
     evaluator.save(tmp_path / "ok.pt")
-    return torch.load(tmp_path / "ok.pt", weights_only=True)
+    blob = torch.load(tmp_path / "ok.pt", weights_only=True)
+    blob.pop("sha256")
+    return blob
 
 
 @pytest.mark.parametrize(
@@ -117,6 +120,17 @@ def test_unreadable_files_raise_checkpoint_error(evaluator, tmp_path):
     torch.save([1, 2, 3], tmp_path / "list.pt")
     with pytest.raises(CheckpointError, match="not a motionloop evaluator"):
         Evaluator.load(tmp_path / "list.pt")
+
+
+def test_a_damaged_weight_fails_the_checksum(evaluator, tmp_path):
+    evaluator.save(tmp_path / "ok.pt")
+    Evaluator.load(tmp_path / "ok.pt")
+    blob = torch.load(tmp_path / "ok.pt", weights_only=True)
+    name = next(iter(blob["state_dict"]))
+    blob["state_dict"][name] = blob["state_dict"][name] + 1e-4
+    torch.save(blob, tmp_path / "edited.pt")
+    with pytest.raises(CheckpointError, match="edited.pt: contents do not match their SHA-256 checksum"):
+        Evaluator.load(tmp_path / "edited.pt")
 
 
 def test_synthetic_clips_are_reproducible():
