@@ -121,23 +121,32 @@ class Humanoid:
         return qvel
 
 
-def centroidal_state(h: Humanoid, motion: Motion) -> tuple[np.ndarray, np.ndarray]:
-    """Whole-body CoM `(T, 3)` (m) and angular momentum about it `(T, 3)` (kg m^2/s) of every
-    frame of `motion` (velocities by central differences). Uses `h.data` as scratch."""
+def trajectory_kinematics(h: Humanoid, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Whole-body CoM `(K, 3)`, its velocity, the angular momentum about it `(K, 3)`, and body
+    positions `(K, 24, 3)` along a trajectory of `qpos`/`qvel`. Uses `h.data` as scratch."""
     m, d = h.model, h.data
-    qpos = h.qpos_from_motion(motion)
-    qvel = h.qvel_from_qpos(qpos, 1.0 / motion.fps)
     pelvis = int(h.body_id[sk.PELVIS])
-    com, angmom = np.zeros((len(qpos), 3)), np.zeros((len(qpos), 3))
-    for t in range(len(qpos)):
-        d.qpos[:], d.qvel[:] = qpos[t], qvel[t]
-        # positions and CoM of every body, their velocities, then subtree momenta about the CoM
+    com, vel, angmom = np.zeros((len(qpos), 3)), np.zeros((len(qpos), 3)), np.zeros((len(qpos), 3))
+    body = np.zeros((len(qpos), len(h.body_id), 3))
+    for k in range(len(qpos)):
+        d.qpos[:], d.qvel[:] = qpos[k], qvel[k]
+        # positions and CoM of every body, their velocities, then the subtree momenta
         mujoco.mj_kinematics(m, d)
         mujoco.mj_comPos(m, d)
         mujoco.mj_comVel(m, d)
         mujoco.mj_subtreeVel(m, d)
-        com[t] = d.subtree_com[pelvis]
-        angmom[t] = d.subtree_angmom[pelvis]
+        com[k] = d.subtree_com[pelvis]
+        vel[k] = d.subtree_linvel[pelvis]
+        angmom[k] = d.subtree_angmom[pelvis]
+        body[k] = d.xpos[h.body_id]
+    return com, vel, angmom, body
+
+
+def centroidal_state(h: Humanoid, motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-body CoM `(T, 3)` (m) and angular momentum about it `(T, 3)` (kg m^2/s) of every
+    frame of `motion` (velocities by central differences). Uses `h.data` as scratch."""
+    qpos = h.qpos_from_motion(motion)
+    com, _, angmom, _ = trajectory_kinematics(h, qpos, h.qvel_from_qpos(qpos, 1.0 / motion.fps))
     return com, angmom
 
 

@@ -19,7 +19,7 @@ from motionloop import body as bd
 from motionloop import rotations as rot
 from motionloop.motion import Motion
 from motionloop.physics import contacts
-from motionloop.physics.model import Humanoid
+from motionloop.physics.model import Humanoid, trajectory_kinematics
 
 LIMIT_MARGIN_DEG = 2.0  # the reference keeps this far inside the hinge ranges
 
@@ -110,7 +110,7 @@ def build_reference(h: Humanoid, motion: Motion, rate: float, smooth_s: float = 
         qacc[:, 3:6] = np.gradient(omega, dt, axis=0)
     else:
         qpos[:] = q_src[0]
-    com, com_vel, angmom, body_pos = _kinematics(h, qpos, qvel)
+    com, com_vel, angmom, body_pos = trajectory_kinematics(h, qpos, qvel)
     if n > 1:
         com_acc = np.gradient(com_vel, dt, axis=0)
         angmom_rate = np.gradient(angmom, dt, axis=0)
@@ -155,24 +155,3 @@ def _stance(h: Humanoid, motion: Motion, n: int, rate: float) -> np.ndarray:
 def _hinge_dofs(h: Humanoid, hinge_qpos: np.ndarray) -> np.ndarray:
     order = {int(a): int(d) for a, d in zip(h.hinge_qpos.ravel(), h.hinge_dof.ravel()) if a >= 0}
     return np.array([order[int(a)] for a in hinge_qpos])
-
-
-def _kinematics(h: Humanoid, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Whole-body CoM `(K, 3)`, its velocity, the angular momentum about it `(K, 3)`, and body
-    positions `(K, 24, 3)` along a trajectory."""
-    m, d = h.model, h.data
-    pelvis = int(h.body_id[0])
-    com, vel, angmom = np.zeros((len(qpos), 3)), np.zeros((len(qpos), 3)), np.zeros((len(qpos), 3))
-    body = np.zeros((len(qpos), len(h.body_id), 3))
-    for k in range(len(qpos)):
-        d.qpos[:], d.qvel[:] = qpos[k], qvel[k]
-        # positions and CoM of every body, their velocities, then the subtree momenta
-        mujoco.mj_kinematics(m, d)
-        mujoco.mj_comPos(m, d)
-        mujoco.mj_comVel(m, d)
-        mujoco.mj_subtreeVel(m, d)
-        com[k] = d.subtree_com[pelvis]
-        vel[k] = d.subtree_linvel[pelvis]
-        angmom[k] = d.subtree_angmom[pelvis]
-        body[k] = d.xpos[h.body_id]
-    return com, vel, angmom, body
