@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from motionloop.errors import ConfigError, FormatError
-from motionloop.io import NUMPY_READ_ERRORS, atomic_path
+from motionloop.io import NUMPY_READ_ERRORS, atomic_path, numpy_error_text
 from motionloop.loop import toymath
 from motionloop.loop.config import ArmConfig, LoopConfig
 from motionloop.loop.datasets import sample_dataset
@@ -61,7 +61,7 @@ class ToyTask:
             with np.load(gen_dir / MODEL, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
         except NUMPY_READ_ERRORS as e:
-            raise FormatError(f"{gen_dir / MODEL}: cannot read the model ({e})") from None
+            raise FormatError(f"{gen_dir / MODEL}: cannot read the model ({numpy_error_text(e)})") from None
 
     def correct(self, data: np.ndarray, arm: ArmConfig, seed: int) -> tuple[np.ndarray, list[dict], dict]:
         """The "swap" ideal correction of `data` `(N, d)` (module docstring); seeded by `seed`."""
@@ -81,7 +81,7 @@ class ToyTask:
         try:
             return np.load(path, allow_pickle=False)
         except NUMPY_READ_ERRORS as e:
-            raise FormatError(f"{path}: cannot read the samples ({e})") from None
+            raise FormatError(f"{path}: cannot read the samples ({numpy_error_text(e)})") from None
 
     def join(self, parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts, axis=0)
