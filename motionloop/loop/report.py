@@ -150,7 +150,7 @@ img{{max-width:100%}} pre{{background:#fff;padding:8px;border:1px solid #ddd}}</
 <p>Task {config.task}: generation 0 fits the real data only, then {config.generations} generations
 (points 0 to {config.generations}) each train on the arm's mix of real and synthetic data; n = {config.n} real items,
 seeds {list(config.seeds)}. Values are means over seeds (min-max in brackets).</p>
-{_reading(config.task)}
+{_READING.get(config.task, "")}
 <img alt="collapse curves" src="data:image/png;base64,{png}">
 <h2>Effects</h2>
 {html_table(effects)}
@@ -183,10 +183,6 @@ _READING = {
     "kde": "<p>How to read it: <b>nll</b> is the negative log-likelihood of held-out real points under the fitted "
            "density (lower is better); collapse shows as it grows.</p>",
 }
-
-
-def _reading(task: str) -> str:
-    return _READING.get(task, "")
 
 
 def effects_text(run_dir: str | Path) -> str:
