@@ -13,6 +13,7 @@ counts.
 Data: the bundled dataset if installed, else synthetic clips (eval/synthetic.py).
 The machine is shared: the load average before and after is recorded with the figures.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from motionloop.bench import write_result
 from motionloop.data.features import DEFAULT_FPS, motion_to_features
 from motionloop.data.normalize import Normalizer
 from motionloop.data.windows import WindowSampler, label_vocabulary, make_windows
-from motionloop.bench import write_result
 from motionloop.model.config import TrainConfig
 from motionloop.model.denoiser import NULL_LABEL, Denoiser, preset
 from motionloop.model.diffusion import GaussianDiffusion
@@ -51,7 +52,7 @@ def load_data():
         from motionloop.data.bundled import OBJECT_LABELS, load_bundled
 
         return load_bundled(exclude_labels=OBJECT_LABELS), "bundled (no object-interaction clips, as the base model)"
-    except Exception as e:  # noqa: BLE001 - any missing piece means: fall back to synthetic data
+    except Exception as e:
         print(f"bundled data unavailable ({e}); using synthetic clips", file=sys.stderr)
     from motionloop.eval.synthetic import synthetic_clips
 
@@ -74,7 +75,9 @@ def time_training(name: str, batch: int, steps: int, windows, normalizer, vocab)
         x0 = torch.from_numpy(b.features)
         labels = torch.where(torch.rand(batch, generator=gen) < config.p_uncond, NULL_LABEL, torch.from_numpy(b.labels))
         t = torch.randint(0, diffusion.num_steps, (batch,), generator=gen)
-        out = diffusion.training_losses(model, x0, t, labels, torch.randn(x0.shape, generator=gen), aux, config.aux_weights)
+        out = diffusion.training_losses(
+            model, x0, t, labels, torch.randn(x0.shape, generator=gen), aux, config.aux_weights
+        )
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -87,8 +90,15 @@ def time_training(name: str, batch: int, steps: int, windows, normalizer, vocab)
         step()
         times.append(time.perf_counter() - t0)
     dt = float(np.median(times))  # the median step: robust to other jobs on a shared machine
-    return {"preset": name, "batch": batch, "parameters": model.num_parameters(), "steps_timed": steps,
-            "median_step_s": round(dt, 4), "steps_per_s": round(1 / dt, 3), "samples_per_s": round(batch / dt, 1)}  # fmt: skip
+    return {
+        "preset": name,
+        "batch": batch,
+        "parameters": model.num_parameters(),
+        "steps_timed": steps,
+        "median_step_s": round(dt, 4),
+        "steps_per_s": round(1 / dt, 3),
+        "samples_per_s": round(batch / dt, 1),
+    }
 
 
 def time_sampling(ckpt, specs: list[str], repeats: int, n: int = 64) -> list[dict]:
@@ -100,8 +110,16 @@ def time_sampling(ckpt, specs: list[str], repeats: int, n: int = 64) -> list[dic
             t0 = time.perf_counter()
             sample(ckpt, n, sampler=spec, guidance=DEFAULT_GUIDANCE, seed=0, batch_size=n)
             times[spec].append(time.perf_counter() - t0)
-    return [{"sampler": spec, "batch": n, "guidance": DEFAULT_GUIDANCE, "seconds_runs": [round(t, 2) for t in ts],
-             "clips_per_s": round(n / min(ts), 3)} for spec, ts in times.items()]  # fmt: skip
+    return [
+        {
+            "sampler": spec,
+            "batch": n,
+            "guidance": DEFAULT_GUIDANCE,
+            "seconds_runs": [round(t, 2) for t in ts],
+            "clips_per_s": round(n / min(ts), 3),
+        }
+        for spec, ts in times.items()
+    ]
 
 
 def quality(ckpt, reference) -> dict:
@@ -150,10 +168,18 @@ def main() -> int:
         sampling = time_sampling(ckpt, ["ddim:10", "ddim:50", "ddim:100", "ddpm"], args.repeats)
         print(json.dumps(sampling), flush=True)
         rates = {s["sampler"]: s["clips_per_s"] for s in sampling}
-        config = {"window": config.window, "fps": DEFAULT_FPS, "diffusion_steps": config.diffusion.num_steps,
-                       "aux_losses": config.aux_weights, "data": data, "clips": len(clips), "windows": len(windows),
-                  "checkpoint": str(ckpt_path) if ckpt_desc == "given" else ckpt_desc,
-                  "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.is_available()}
+        config = {
+            "window": config.window,
+            "fps": DEFAULT_FPS,
+            "diffusion_steps": config.diffusion.num_steps,
+            "aux_losses": config.aux_weights,
+            "data": data,
+            "clips": len(clips),
+            "windows": len(windows),
+            "checkpoint": str(ckpt_path) if ckpt_desc == "given" else ckpt_desc,
+            "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.is_available(),
+        }
         figures = {
             "loadavg_before": load_before,
             "training": training,

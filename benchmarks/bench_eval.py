@@ -7,6 +7,7 @@ windows of the bundled clips and the reference is the bundled set; otherwise bot
 synthetic (eval/synthetic.py) and a small evaluator is trained first (not timed). Times
 are wall-clock seconds of one call, after a warm-up call on 8 clips.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from motionloop.bench import write_result
 from motionloop.data.windows import make_windows
 from motionloop.eval import Evaluator, EvaluatorConfig, evaluate, load_reference, train_evaluator
 from motionloop.eval.evaluator import BUNDLED_WEIGHTS
 from motionloop.eval.synthetic import synthetic_clips
-from motionloop.bench import write_result
 from motionloop.physics.metrics import physics_metrics
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_eval.json"
@@ -36,7 +37,7 @@ def setup(frames: int, clips: int):
         rng = np.random.default_rng(0)
         chosen = [pool[i] for i in rng.choice(len(pool), size=clips, replace=len(pool) < clips)]
         return ev, reference, chosen, "bundled"
-    except Exception as e:  # noqa: BLE001 - any missing piece means: fall back to synthetic data
+    except Exception as e:
         print(f"bundled data or weights unavailable ({e}); using synthetic clips", file=sys.stderr)
     reference = synthetic_clips(8, seed=0, frames=300)
     ev = train_evaluator(reference, config=EvaluatorConfig(steps=300), seed=0)
@@ -59,9 +60,15 @@ def main() -> int:
     for m in clips:
         physics_metrics(m)
     physics = time.perf_counter() - t0
-    config = {"data": data, "clips": len(clips), "frames_per_clip": args.frames, "reference_clips": len(reference),
-              "reference_frames": int(sum(m.num_frames for m in reference)), "n": args.n,
-              "torch_threads": torch.get_num_threads()}
+    config = {
+        "data": data,
+        "clips": len(clips),
+        "frames_per_clip": args.frames,
+        "reference_clips": len(reference),
+        "reference_frames": int(sum(m.num_frames for m in reference)),
+        "n": args.n,
+        "torch_threads": torch.get_num_threads(),
+    }
     figures = {"seconds_total": round(total, 2), "seconds_physics_metrics": round(physics, 2), "result": result}
     write_result(RESULTS, "bench_eval", config, figures)
     return 0

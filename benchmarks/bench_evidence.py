@@ -12,6 +12,7 @@ Two measurements:
   `--jobs 1` and once with `--jobs 2` in this process's machine, wall time of each and the
   ratio (the parallel speed-up on 2 cores), and how far the two runs' FIDs differ.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,11 @@ def stage_split(records: list[dict]) -> dict:
             out[r["arm"]][s] += r[f"{s}_s"] / len(gens)
         out[r["arm"]]["wall"] += r["wall_s"] / len(gens)
     per_gen = {s: sum(a[s] for a in out.values()) for s in (*STAGES, "wall")}
-    return {"per_arm": {a: {k: round(v, 1) for k, v in row.items()} for a, row in out.items()},
-            "per_generation": {k: round(v, 1) for k, v in per_gen.items()}, "generations": len(gens)}
+    return {
+        "per_arm": {a: {k: round(v, 1) for k, v in row.items()} for a, row in out.items()},
+        "per_generation": {k: round(v, 1) for k, v in per_gen.items()},
+        "generations": len(gens),
+    }
 
 
 def main() -> int:
@@ -58,7 +62,8 @@ def main() -> int:
         figures["run"] = stage_split(records)
         files = [f for f in root.rglob("*") if f.is_file()]
         figures["run"]["wall_hours_from_files"] = round(
-            (max(f.stat().st_mtime for f in files) - (root / "config.toml").stat().st_mtime) / 3600, 2)
+            (max(f.stat().st_mtime for f in files) - (root / "config.toml").stat().st_mtime) / 3600, 2
+        )
         kept = [r["filter_kept_share"] for r in records if r.get("filter_kept_share") is not None]
         figures["run"]["filter_kept_share_mean"] = float(np.mean(kept)) if kept else None
         print(f"run {root}: per generation (all arms, all seeds) {figures['run']['per_generation']}")
@@ -69,14 +74,23 @@ def main() -> int:
             t0 = time.perf_counter()
             root = run_loop("evidence", Path(tmp) / f"jobs{jobs}", overrides=overrides, progress=False, jobs=jobs)
             walls[jobs] = time.perf_counter() - t0
-            rows[jobs] = sorted(({k: v for k, v in r.items() if k not in TIMING} for r in read_jsonl(root / "metrics.jsonl")),
-                                key=lambda r: (r["seed"], r["arm"], r["generation"]))
-    figures["parallel"] = {"generations": args.generations, "seeds": [0, 1], "wall_s_jobs1": round(walls[1], 1),
-                           "wall_s_jobs2": round(walls[2], 1), "speedup": round(walls[1] / walls[2], 2),
-                           "max_abs_fid_difference": max(abs(a["fid"] - b["fid"]) for a, b in zip(rows[1], rows[2]))}
-    print(f"seeds in parallel: jobs 1 {walls[1]:.0f} s, jobs 2 {walls[2]:.0f} s, speed-up {walls[1] / walls[2]:.2f}x, "
-          f"largest FID difference {figures['parallel']['max_abs_fid_difference']:.3g} (one process runs torch with "
-          "its default threads, a worker with one)")
+            rows[jobs] = sorted(
+                ({k: v for k, v in r.items() if k not in TIMING} for r in read_jsonl(root / "metrics.jsonl")),
+                key=lambda r: (r["seed"], r["arm"], r["generation"]),
+            )
+    figures["parallel"] = {
+        "generations": args.generations,
+        "seeds": [0, 1],
+        "wall_s_jobs1": round(walls[1], 1),
+        "wall_s_jobs2": round(walls[2], 1),
+        "speedup": round(walls[1] / walls[2], 2),
+        "max_abs_fid_difference": max(abs(a["fid"] - b["fid"]) for a, b in zip(rows[1], rows[2])),
+    }
+    print(
+        f"seeds in parallel: jobs 1 {walls[1]:.0f} s, jobs 2 {walls[2]:.0f} s, speed-up {walls[1] / walls[2]:.2f}x, "
+        f"largest FID difference {figures['parallel']['max_abs_fid_difference']:.3g} (one process runs torch with "
+        "its default threads, a worker with one)"
+    )
     write_result(RESULTS, "bench_evidence", {"preset": "evidence", "overrides": overrides}, figures)
     return 0
 

@@ -10,6 +10,7 @@ synthetic clips and the probe clips), `evaluate_s` (`eval.evaluate`). A generati
 the sum over its arms. Generation 0 (the base model's evaluation, shared by the arms, and the
 first synthetic sets) is reported apart. `total_s` is the whole call, start-up and report included.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,14 +66,24 @@ def main() -> int:
         "per_generation_share": share,
         "dominant_stage": max(STAGES, key=lambda s: mean[s]),
         "per_generation_s": {str(g): row for g, row in per_gen.items()},
-        "stages": {"fit": "fine-tune (model.fine_tune)", "sample": "model.sample: synthetic + evaluation clips",
-                   "correct": "physics.correct: synthetic clips (self-correcting arm) + probe clips (every arm)",
-                   "evaluate": "eval.evaluate"},
-    }  # fmt: skip
-    cfg = {"preset": "demo", "overrides": overrides, "generations": config.generations, "n": config.n,
-           "arms": [a.name for a in config.arms], "finetune_steps": config.motion.finetune_steps,
-           "eval_clips": config.motion.eval_clips, "probe_clips": config.motion.probe_clips,
-           "workers": config.motion.workers}  # fmt: skip
+        "stages": {
+            "fit": "fine-tune (model.fine_tune)",
+            "sample": "model.sample: synthetic + evaluation clips",
+            "correct": "physics.correct: synthetic clips (self-correcting arm) + probe clips (every arm)",
+            "evaluate": "eval.evaluate",
+        },
+    }
+    cfg = {
+        "preset": "demo",
+        "overrides": overrides,
+        "generations": config.generations,
+        "n": config.n,
+        "arms": [a.name for a in config.arms],
+        "finetune_steps": config.motion.finetune_steps,
+        "eval_clips": config.motion.eval_clips,
+        "probe_clips": config.motion.probe_clips,
+        "workers": config.motion.workers,
+    }
     write_result(RESULTS, "bench_loop", cfg, figures)
     return 0
 

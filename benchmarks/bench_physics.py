@@ -17,6 +17,7 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
 - cost: CPU seconds per motion-second, and the ratio to stepping the same model for the same
   time with zero control on the same executor (measured before and after, averaged).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,20 @@ from motionloop.physics.summary import summarize
 STRENGTHS = (0.25, 0.5, 0.75, 1.0)
 WALKING = ("walk", "turn")
 EASY = ("walk", "turn", "stand", "gesture", "crawl")
-KEYS = ("clips", "success_rate", "success_free_rate", "verified_rate", "residual_bw", "residual_peak_bw", "mpjpe_mm",
-        "mpjpe_median_mm", "mpjpe_over_150_share", "feasibility_bw", "before_phys_err_mm", "after_phys_err_mm")
+KEYS = (
+    "clips",
+    "success_rate",
+    "success_free_rate",
+    "verified_rate",
+    "residual_bw",
+    "residual_peak_bw",
+    "mpjpe_mm",
+    "mpjpe_median_mm",
+    "mpjpe_over_150_share",
+    "feasibility_bw",
+    "before_phys_err_mm",
+    "after_phys_err_mm",
+)
 FID_SEEDS = range(5)
 FID_N = 128
 GENERATED_PER_LABEL = 8
@@ -114,11 +127,13 @@ def fidelity(raw: list[Motion], corrected: list[Motion]) -> dict:
     d_fid = [r["fid"][1] - r["fid"][0] for r in rows]
     pitch = [trunk_pitch_deg(c) - trunk_pitch_deg(r) for r, c in zip(raw, corrected)]
     return {
-        "n": FID_N, "draw_seeds": list(FID_SEEDS),
+        "n": FID_N,
+        "draw_seeds": list(FID_SEEDS),
         "fid_raw": float(np.mean([r["fid"][0] for r in rows])),
         "fid_corrected": float(np.mean([r["fid"][1] for r in rows])),
         "fid_floor": float(np.mean([r["fid_floor"][0] for r in rows])),
-        "fid_change": float(np.mean(d_fid)), "fid_change_per_seed": d_fid,
+        "fid_change": float(np.mean(d_fid)),
+        "fid_change_per_seed": d_fid,
         "fid_change_se": float(np.std(d_fid, ddof=1) / np.sqrt(len(d_fid))),
         "diversity_change": float(np.mean([r["diversity"][1] - r["diversity"][0] for r in rows])),
         "accuracy_raw": float(np.mean([r["accuracy"][0] for r in rows])),
@@ -131,9 +146,9 @@ def fidelity(raw: list[Motion], corrected: list[Motion]) -> dict:
 def generated_set(n_per_label: int, seed: int) -> tuple[list[Motion], list[str]]:
     import torch
 
-    from motionloop.resources import BASE_MODEL
     from motionloop.model.checkpoint import load_checkpoint
     from motionloop.model.sample import sample
+    from motionloop.resources import BASE_MODEL
 
     ckpt = load_checkpoint(BASE_MODEL, torch.device("cpu"))
     labels = [lab for lab in ckpt.labels for _ in range(n_per_label)]
@@ -142,10 +157,12 @@ def generated_set(n_per_label: int, seed: int) -> tuple[list[Motion], list[str]]
 
 
 def line(tag: str, s: dict) -> str:
-    return (f"{tag}: success {s['success_rate']:.2f} free {s['success_free_rate']:.2f} verified "
-            f"{s['verified_rate']:.2f} | residual {100 * s['residual_bw']:.1f} %BW | MPJPE mean {s['mpjpe_mm']:.0f} "
-            f"median {s['mpjpe_median_mm']:.0f} mm, >150 mm {100 * s['mpjpe_over_150_share']:.0f}% | phys_err "
-            f"{s['before_phys_err_mm']:.1f} -> {s['after_phys_err_mm']:.1f} mm")
+    return (
+        f"{tag}: success {s['success_rate']:.2f} free {s['success_free_rate']:.2f} verified "
+        f"{s['verified_rate']:.2f} | residual {100 * s['residual_bw']:.1f} %BW | MPJPE mean {s['mpjpe_mm']:.0f} "
+        f"median {s['mpjpe_median_mm']:.0f} mm, >150 mm {100 * s['mpjpe_over_150_share']:.0f}% | phys_err "
+        f"{s['before_phys_err_mm']:.1f} -> {s['after_phys_err_mm']:.1f} mm"
+    )
 
 
 def main() -> None:
@@ -167,9 +184,14 @@ def main() -> None:
     result: dict = {
         "name": "bench_physics",
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "config": {"clips": len(clips), "motion_seconds": seconds, "strengths": list(strengths),
-                   "workers": args.workers, "excluded_labels": sorted(OBJECT_LABELS),
-                   "correction": dataclasses.asdict(base)},
+        "config": {
+            "clips": len(clips),
+            "motion_seconds": seconds,
+            "strengths": list(strengths),
+            "workers": args.workers,
+            "excluded_labels": sorted(OBJECT_LABELS),
+            "correction": dataclasses.asdict(base),
+        },
         "machine": machine(),
         "figures": {},
     }
@@ -180,12 +202,16 @@ def main() -> None:
         t0 = time.time()
         out, reports = correct(clips, dataclasses.replace(base, strength=s), names=names)
         summary = summarize(reports)
-        row = {"strength": s, "summary": summary,
-               "walking": summarize([r for r, lab in zip(reports, labels) if lab in WALKING]),
-               "easy": summarize([r for r, lab in zip(reports, labels) if lab in EASY]),
-               "by_label": by_label(reports, labels), "wall_s": time.time() - t0,
-               "cpu_s_per_motion_s": summary["cpu_s"] / seconds,
-               "clips": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, labels)]}
+        row = {
+            "strength": s,
+            "summary": summary,
+            "walking": summarize([r for r, lab in zip(reports, labels) if lab in WALKING]),
+            "easy": summarize([r for r, lab in zip(reports, labels) if lab in EASY]),
+            "by_label": by_label(reports, labels),
+            "wall_s": time.time() - t0,
+            "cpu_s_per_motion_s": summary["cpu_s"] / seconds,
+            "clips": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, labels)],
+        }
         frontier.append(row)
         print(line(f"real, strength {s:4.2f}", summary), flush=True)
         if s == 1.0:
@@ -195,14 +221,18 @@ def main() -> None:
     result["figures"]["zero_control_cpu_s_per_motion_s"] = floor
     for row in frontier:
         row["cost_ratio_to_zero_control"] = row["cpu_s_per_motion_s"] / floor
-        print(f"  strength {row['strength']}: {row['cpu_s_per_motion_s']:.3f} CPU s per motion s "
-              f"({row['cost_ratio_to_zero_control']:.1f}x zero-control stepping)")
+        print(
+            f"  strength {row['strength']}: {row['cpu_s_per_motion_s']:.3f} CPU s per motion s "
+            f"({row['cost_ratio_to_zero_control']:.1f}x zero-control stepping)"
+        )
     result["figures"]["frontier"] = frontier
     top = frontier[-1]
     print(line("  walk/turn/stand/gesture/crawl", top["easy"]))
     for lab, v in top["by_label"].items():
-        print(f"  {lab:10s} n={v['clips']:2d} success {v['success_rate']:.2f} free {v['success_free_rate']:.2f} "
-              f"residual {100 * v['residual_bw']:4.1f} %BW MPJPE {v['mpjpe_mm']:4.0f} mm")
+        print(
+            f"  {lab:10s} n={v['clips']:2d} success {v['success_rate']:.2f} free {v['success_free_rate']:.2f} "
+            f"residual {100 * v['residual_bw']:4.1f} %BW MPJPE {v['mpjpe_mm']:4.0f} mm"
+        )
 
     walk = [(m, n) for m, n, lab in zip(clips, names, labels) if lab in WALKING]
     bad, bad_names = corrupted_set([m for m, _ in walk], [n for _, n in walk])
@@ -212,21 +242,29 @@ def main() -> None:
         rs = [r for r in reports if r.clip.endswith("+" + kind)]
         before = float(np.mean([r.before["phys_err_mm"] for r in rs]))
         after = float(np.mean([r.after["phys_err_mm"] for r in rs]))
-        corrupted[kind] = {"phys_err_before_mm": before, "phys_err_after_mm": after,
-                           "drop": 1.0 - after / max(before, 1e-9), "success_rate": float(np.mean([r.success for r in rs])),
-                           "mpjpe_mm": float(np.mean([r.mpjpe_mm for r in rs]))}
-        print(f"corrupted {kind:9s}: phys_err {before:.1f} -> {after:.1f} mm (drop {100 * corrupted[kind]['drop']:.0f}%), "
-              f"success {corrupted[kind]['success_rate']:.2f}")
+        corrupted[kind] = {
+            "phys_err_before_mm": before,
+            "phys_err_after_mm": after,
+            "drop": 1.0 - after / max(before, 1e-9),
+            "success_rate": float(np.mean([r.success for r in rs])),
+            "mpjpe_mm": float(np.mean([r.mpjpe_mm for r in rs])),
+        }
+        print(
+            f"corrupted {kind:9s}: phys_err {before:.1f} -> {after:.1f} mm (drop {100 * corrupted[kind]['drop']:.0f}%), "
+            f"success {corrupted[kind]['success_rate']:.2f}"
+        )
     result["figures"]["corrupted"] = corrupted
 
     if not args.quick:
         fid = fidelity(clips, top_out)
         result["figures"]["real_fidelity"] = fid
-        print(f"real clips, corrected vs raw (n={FID_N}, {len(FID_SEEDS)} draw seeds): FID {fid['fid_raw']:.1f} -> "
-              f"{fid['fid_corrected']:.1f} (change {fid['fid_change']:+.1f} +- {fid['fid_change_se']:.1f}, floor "
-              f"{fid['fid_floor']:.1f}), diversity {fid['diversity_change']:+.2f}, accuracy {fid['accuracy_raw']:.2f} -> "
-              f"{fid['accuracy_corrected']:.2f}, trunk pitch change {fid['trunk_pitch_change_deg']:.1f} deg "
-              f"(bias {fid['trunk_pitch_bias_deg']:+.1f})")
+        print(
+            f"real clips, corrected vs raw (n={FID_N}, {len(FID_SEEDS)} draw seeds): FID {fid['fid_raw']:.1f} -> "
+            f"{fid['fid_corrected']:.1f} (change {fid['fid_change']:+.1f} +- {fid['fid_change_se']:.1f}, floor "
+            f"{fid['fid_floor']:.1f}), diversity {fid['diversity_change']:+.2f}, accuracy {fid['accuracy_raw']:.2f} -> "
+            f"{fid['accuracy_corrected']:.2f}, trunk pitch change {fid['trunk_pitch_change_deg']:.1f} deg "
+            f"(bias {fid['trunk_pitch_bias_deg']:+.1f})"
+        )
 
         gen, gen_names = generated_set(GENERATED_PER_LABEL, GENERATED_SEED)
         gen_labels = [m.label for m in gen]
@@ -234,16 +272,23 @@ def main() -> None:
         _, reports = correct(gen, base, names=gen_names)
         summary = summarize(reports)
         result["figures"]["generated"] = {
-            "clips": len(gen), "per_label": GENERATED_PER_LABEL, "seed": GENERATED_SEED, "sampler": "ddim:50",
-            "summary": summary, "by_label": by_label(reports, gen_labels),
+            "clips": len(gen),
+            "per_label": GENERATED_PER_LABEL,
+            "seed": GENERATED_SEED,
+            "sampler": "ddim:50",
+            "summary": summary,
+            "by_label": by_label(reports, gen_labels),
             "cpu_s_per_motion_s": summary["cpu_s"] / gen_seconds,
             "cost_ratio_to_zero_control": summary["cpu_s"] / gen_seconds / floor,
-            "clips_reports": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, gen_labels)]}
+            "clips_reports": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, gen_labels)],
+        }
         print(line("generated", summary))
         for lab, v in result["figures"]["generated"]["by_label"].items():
-            print(f"  {lab:10s} success {v['success_rate']:.2f} free {v['success_free_rate']:.2f} residual "
-                  f"{100 * v['residual_bw']:4.1f} %BW MPJPE {v['mpjpe_mm']:4.0f} mm phys_err "
-                  f"{v['before_phys_err_mm']:.1f} -> {v['after_phys_err_mm']:.1f}")
+            print(
+                f"  {lab:10s} success {v['success_rate']:.2f} free {v['success_free_rate']:.2f} residual "
+                f"{100 * v['residual_bw']:4.1f} %BW MPJPE {v['mpjpe_mm']:4.0f} mm phys_err "
+                f"{v['before_phys_err_mm']:.1f} -> {v['after_phys_err_mm']:.1f}"
+            )
     write_text(args.out, json.dumps(result, indent=1))
     print(f"wrote {args.out}")
 

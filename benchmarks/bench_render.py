@@ -9,6 +9,7 @@ by side as in `--compare`), including metrics, text, encoding. Writes
 benchmarks/results/bench_render.json. The 1-minute load average is recorded, as other work
 on the machine slows software GL down.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from motionloop.data.bundled import list_bundled
 from motionloop.bench import write_result
+from motionloop.data.bundled import list_bundled
 from motionloop.motion import Motion
 from motionloop.viz import gl
 from motionloop.viz.camera import CameraConfig, follow_track
@@ -53,6 +54,7 @@ def panel_fps(engine: str, clip: Motion, frames: int) -> float:
 
         def draw(k):
             return panels.frame(pos[k], soles[k], look[k], marks.contact[k], marks.under[k])
+
     for k in range(3):  # warm up (shader compilation, first buffers)
         draw(k)
     t0 = time.perf_counter()
@@ -65,7 +67,7 @@ def panel_fps(engine: str, clip: Motion, frames: int) -> float:
 
 def five_seconds(clip: Motion) -> Motion:
     """The first 5 s of `clip` (a shorter clip is repeated up to 5 s)."""
-    n = int(round(5 * clip.fps)) + 1
+    n = round(5 * clip.fps) + 1
     reps = -(-n // clip.num_frames)
     return clip.replace(trans=np.tile(clip.trans, (reps, 1))[:n], poses=np.tile(clip.poses, (reps, 1, 1))[:n])
 
@@ -80,8 +82,14 @@ def main() -> None:
     clips = {c.id: c for c in list_bundled()}
     clip = Motion.load(clips[args.clip].path)
     five = five_seconds(clip)
-    config = {"gl_backend": backend, "gl_plan": how, "size": list(SIZE), "clip": args.clip,
-              "clip_5s_frames": five.num_frames, "clip_fps": clip.fps}
+    config = {
+        "gl_backend": backend,
+        "gl_plan": how,
+        "size": list(SIZE),
+        "clip": args.clip,
+        "clip_5s_frames": five.num_frames,
+        "clip_fps": clip.fps,
+    }
     result = {"loadavg_1min_at_start": os.getloadavg()[0]}
     if how == "inprocess":
         result["mujoco_panel_fps"] = round(panel_fps("mujoco", clip, args.frames), 2)

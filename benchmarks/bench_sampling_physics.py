@@ -10,6 +10,7 @@ clean estimate (diffusion.projection_steps: the last step and every 2nd before i
 wall seconds per clip on `--workers` correction processes, and its ratio to plain DDIM-50 and
 to post-hoc correction, measured in this run. JSON: benchmarks/results/bench_sampling_physics.json.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,10 +26,10 @@ import torch
 
 from motionloop.bench import write_result
 from motionloop.eval import evaluate
-from motionloop.resources import BASE_MODEL
 from motionloop.model.checkpoint import load_checkpoint
 from motionloop.model.sample import sample
 from motionloop.physics.correct import CorrectionConfig, correct
+from motionloop.resources import BASE_MODEL
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_sampling_physics.json"
 DRAWS = 3
@@ -36,8 +37,10 @@ DRAWS = 3
 
 def scores(clips, n_eval: int) -> dict:
     rows = [evaluate(clips, "bundled", n=n_eval, seed=s) for s in range(DRAWS)]
-    out = {k: float(np.mean([r[k] for r in rows])) for k in ("fid", "fid_floor", "diversity", "accuracy", "phys_err_mm",
-                                                               "penetrate_mm", "float_mm", "skate_mm")}
+    out = {
+        k: float(np.mean([r[k] for r in rows]))
+        for k in ("fid", "fid_floor", "diversity", "accuracy", "phys_err_mm", "penetrate_mm", "float_mm", "skate_mm")
+    }
     out["fid_draw_sd"] = float(np.std([r["fid"] for r in rows], ddof=1))
     return out
 
@@ -61,8 +64,11 @@ def main() -> int:
     t0 = time.perf_counter()
     post, reports = correct(plain, physics)
     post_s = plain_s + time.perf_counter() - t0
-    figures["ddim50+posthoc"] = {"seconds_per_clip": post_s / args.n, **scores(post, n_eval),
-                                 "success_rate": float(np.mean([r.success for r in reports]))}
+    figures["ddim50+posthoc"] = {
+        "seconds_per_clip": post_s / args.n,
+        **scores(post, n_eval),
+        "success_rate": float(np.mean([r.success for r in reports])),
+    }
     for p in (int(x) for x in args.projections.split(",")):
         t0 = time.perf_counter()
         guided = sample(ckpt, args.n, seed=0, sampler="ddim:50", physics_steps=p, physics=physics)
@@ -71,13 +77,26 @@ def main() -> int:
     for name, row in figures.items():
         row["cost_vs_ddim50"] = row["seconds_per_clip"] / figures["ddim50"]["seconds_per_clip"]
         row["cost_vs_posthoc"] = row["seconds_per_clip"] / figures["ddim50+posthoc"]["seconds_per_clip"]
-        print(f"{name:18s} FID {row['fid']:6.1f} (floor {row['fid_floor']:.1f}, draw sd {row['fid_draw_sd']:.1f})  "
-              f"diversity {row['diversity']:5.2f}  accuracy {row['accuracy']:.2f}  phys_err {row['phys_err_mm']:5.1f} mm  "
-              f"{row['seconds_per_clip']:.3f} s/clip ({row['cost_vs_ddim50']:.0f}x DDIM-50, "
-              f"{row['cost_vs_posthoc']:.2f}x post-hoc)")
-    write_result(RESULTS, "bench_sampling_physics",
-                 {"n": args.n, "eval_n": n_eval, "draws": DRAWS, "workers": args.workers, "sampler": "ddim:50",
-                  "seed": 0, "correction": "CorrectionConfig(strength=1)"}, figures)
+        print(
+            f"{name:18s} FID {row['fid']:6.1f} (floor {row['fid_floor']:.1f}, draw sd {row['fid_draw_sd']:.1f})  "
+            f"diversity {row['diversity']:5.2f}  accuracy {row['accuracy']:.2f}  phys_err {row['phys_err_mm']:5.1f} mm  "
+            f"{row['seconds_per_clip']:.3f} s/clip ({row['cost_vs_ddim50']:.0f}x DDIM-50, "
+            f"{row['cost_vs_posthoc']:.2f}x post-hoc)"
+        )
+    write_result(
+        RESULTS,
+        "bench_sampling_physics",
+        {
+            "n": args.n,
+            "eval_n": n_eval,
+            "draws": DRAWS,
+            "workers": args.workers,
+            "sampler": "ddim:50",
+            "seed": 0,
+            "correction": "CorrectionConfig(strength=1)",
+        },
+        figures,
+    )
     return 0
 
 

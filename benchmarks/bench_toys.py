@@ -12,6 +12,7 @@ at one generation is noisy). `wall_s` is the whole run_loop call. The run's curv
 to benchmarks/results/loop_<preset>_curves.png. Presets not run this time keep their entries
 from an existing bench_toys.json (each entry records its own seeds and wall time).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,7 @@ def mean_se(values: list[float]) -> dict:
     if len(x) == 0:
         return {"mean": None, "se": None, "median": None, "seeds": 0}
     se = _sig(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else None
-    return {"mean": _sig(x.mean()), "se": se, "median": _sig(np.median(x)), "seeds": int(len(x))}
+    return {"mean": _sig(x.mean()), "se": se, "median": _sig(np.median(x)), "seeds": len(x)}
 
 
 def _sig(v: float) -> float:
@@ -69,11 +70,16 @@ def summarise(records: list[dict], window: int) -> dict:
         out[unit] = {
             "last_generation": {k: mean_se([final[s].get(k) for s in seeds]) for k in keys},
             f"last_{window}_generations": {
-                k: mean_se([np.mean([r[k] for r in late[s] if r.get(k) is not None]) for s in seeds
-                            if any(r.get(k) is not None for r in late[s])])
+                k: mean_se(
+                    [
+                        np.mean([r[k] for r in late[s] if r.get(k) is not None])
+                        for s in seeds
+                        if any(r.get(k) is not None for r in late[s])
+                    ]
+                )
                 for k in keys
             },
-        }  # fmt: skip
+        }
     return out
 
 
@@ -82,7 +88,9 @@ def main() -> int:
     p.add_argument("--presets", nargs="+", default=list(PRESETS), help=f"presets to run (default: {' '.join(PRESETS)})")
     p.add_argument("--set", dest="overrides", action="append", default=[], help="key=value overrides for every preset")
     p.add_argument("--window", type=int, default=100, help="generations averaged per seed (default 100)")
-    p.add_argument("--results", type=Path, default=RESULTS, help="where the JSON and curves go (default benchmarks/results)")
+    p.add_argument(
+        "--results", type=Path, default=RESULTS, help="where the JSON and curves go (default benchmarks/results)"
+    )
     args = p.parse_args()
     figures, cfg = {}, {"overrides": args.overrides, "window": args.window, "presets": {}}
     old = args.results / "bench_toys.json"
@@ -100,8 +108,13 @@ def main() -> int:
             wall = time.perf_counter() - t0
             records = read_jsonl(run / "metrics.jsonl")
             figures[name] = {"wall_s": round(wall, 1), "arms": summarise(records, args.window)}
-            cfg["presets"][name] = {"task": config.task, "generations": config.generations, "n": config.n,
-                                    "seeds": list(config.seeds), "arms": [a.name for a in config.arms]}  # fmt: skip
+            cfg["presets"][name] = {
+                "task": config.task,
+                "generations": config.generations,
+                "n": config.n,
+                "seeds": list(config.seeds),
+                "arms": [a.name for a in config.arms],
+            }
             shutil.copyfile(run / "curves.png", args.results / f"loop_{name.replace('-', '_')}_curves.png")
         # written before the runs' ~10^5 small files are deleted, which takes minutes on a slow disk
         write_result(args.results / "bench_toys.json", "bench_toys", cfg, figures)

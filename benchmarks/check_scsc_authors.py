@@ -15,6 +15,7 @@ in units of the combined standard error; the curves' window means; JSON to
 benchmarks/results/check_scsc_authors.json and the two mean curves side by side to
 benchmarks/results/check_scsc_authors.png.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,13 +46,19 @@ def run_authors(script: Path, runs: list[int], out: Path) -> np.ndarray:
     t0 = time.perf_counter()
     for a, run in enumerate(runs):
         for b, gamma in enumerate(GAMMAS):
-            loop = mod.RejectionSamplingCorrection(n_samples_gt=50, accumulate_synth_examples=True,
-                                                   projection_strength=gamma / (1 + gamma))  # fmt: skip
+            loop = mod.RejectionSamplingCorrection(
+                n_samples_gt=50, accumulate_synth_examples=True, projection_strength=gamma / (1 + gamma)
+            )
             loop.rng = np.random.default_rng([run, b])
             np.random.seed(1000 * run + b)  # the script shuffles with the global generator
-            w2[a, b] = mod.get_w2(loop.run_self_correction_augmentation_loop(n_steps=GENERATIONS, synth_aug_percent=0.5))
-            print(f"authors run {run} gamma {gamma}: late W2 {w2[a, b, 401:].mean():.4f} "
-                  f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
+            w2[a, b] = mod.get_w2(
+                loop.run_self_correction_augmentation_loop(n_steps=GENERATIONS, synth_aug_percent=0.5)
+            )
+            print(
+                f"authors run {run} gamma {gamma}: late W2 {w2[a, b, 401:].mean():.4f} "
+                f"({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
         np.savez(out, w2=w2[: a + 1], gammas=np.array(GAMMAS), runs=np.array(runs[: a + 1]))
     return w2
 
@@ -79,7 +86,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--script", type=Path, help="the authors' gaussian_toy_example.py (not needed with --authors-npz)")
     p.add_argument("--runs", default="0,1,2,3,4,5,6,7", help="authors' runs (seeds), comma-separated")
-    p.add_argument("--authors-npz", type=Path, default=Path("authors_w2.npz"), help="authors' curves (reused if present)")
+    p.add_argument(
+        "--authors-npz", type=Path, default=Path("authors_w2.npz"), help="authors' curves (reused if present)"
+    )
     p.add_argument("--ours", type=Path, help="a finished `motionloop loop --config scsc-toy` run (else one is run)")
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args()
@@ -96,17 +105,27 @@ def main() -> int:
             run_loop(load_config("scsc-toy"), run, progress=False)
         ours = ours_curves(run)
     figures = {}
-    print(f"W2, mean over generations 401-500 per run; mean +- SE over runs ({len(authors)} authors', {len(ours)} ours)")
+    print(
+        f"W2, mean over generations 401-500 per run; mean +- SE over runs ({len(authors)} authors', {len(ours)} ours)"
+    )
     for b, g in enumerate(GAMMAS):
         a, sa = mean_se(authors[:, b, 401:].mean(1))
         o, so = mean_se(ours[:, b, 401:].mean(1))
         z = (o - a) / np.hypot(sa, so)
         figures[f"gamma{g:g}"] = {
-            "authors_late_w2": round(a, 4), "authors_se": round(sa, 4), "ours_late_w2": round(o, 4), "ours_se": round(so, 4),
+            "authors_late_w2": round(a, 4),
+            "authors_se": round(sa, 4),
+            "ours_late_w2": round(o, 4),
+            "ours_se": round(so, 4),
             "diff_over_se": round(float(z), 2),
-            "windows": {f"{lo}-{hi}": [round(float(authors[:, b, lo:hi + 1].mean()), 3),
-                                       round(float(ours[:, b, lo:hi + 1].mean()), 3)] for lo, hi in WINDOWS},
-        }  # fmt: skip
+            "windows": {
+                f"{lo}-{hi}": [
+                    round(float(authors[:, b, lo : hi + 1].mean()), 3),
+                    round(float(ours[:, b, lo : hi + 1].mean()), 3),
+                ]
+                for lo, hi in WINDOWS
+            },
+        }
         print(f"gamma {g:>5}: authors {a:.4f} +- {sa:.4f}  ours {o:.4f} +- {so:.4f}  diff/SE {z:+.2f}")
     import matplotlib
 
@@ -124,8 +143,13 @@ def main() -> int:
     for a in ax:
         a.set_xlabel("generation")
     fig.savefig(args.results / "check_scsc_authors.png", dpi=90, bbox_inches="tight")
-    config = {"authors_runs": int(len(authors)), "our_seeds": int(len(ours)), "gammas": list(GAMMAS),
-              "generations": GENERATIONS, "late_window": [401, 500]}  # fmt: skip
+    config = {
+        "authors_runs": len(authors),
+        "our_seeds": len(ours),
+        "gammas": list(GAMMAS),
+        "generations": GENERATIONS,
+        "late_window": [401, 500],
+    }
     write_result(args.results / "check_scsc_authors.json", "check_scsc_authors", config, figures)
     return 0
 

@@ -1,4 +1,5 @@
 """`python -m motionloop ...`: the same as the `motionloop` command."""
+
 import sys
 
 from motionloop.cli import main

@@ -7,6 +7,7 @@ Geometry is given in the joint's canonical frame (x left, y up, z forward; see s
 and scales with the skeleton's rest offsets. Masses follow de Leva's (1996) segment
 fractions of a 70 kg body.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,10 +20,22 @@ BODY_MASS = 70.0  # kg, default body
 
 # Share of body mass per joint segment (de Leva 1996; the trunk split across pelvis and spine).
 MASS_FRACTION = {
-    "pelvis": 0.1117, "spine1": 0.08, "spine2": 0.0833, "spine3": 0.1296, "neck": 0.015,
-    "head": 0.0544, "collar": 0.015, "shoulder": 0.0271, "elbow": 0.0162, "wrist": 0.0045,
-    "hand": 0.0016, "hip": 0.1416, "knee": 0.0433, "ankle": 0.011, "foot": 0.0027,
-}  # fmt: skip
+    "pelvis": 0.1117,
+    "spine1": 0.08,
+    "spine2": 0.0833,
+    "spine3": 0.1296,
+    "neck": 0.015,
+    "head": 0.0544,
+    "collar": 0.015,
+    "shoulder": 0.0271,
+    "elbow": 0.0162,
+    "wrist": 0.0045,
+    "hand": 0.0016,
+    "hip": 0.1416,
+    "knee": 0.0433,
+    "ankle": 0.011,
+    "foot": 0.0027,
+}
 
 
 @dataclass(frozen=True)
@@ -79,24 +92,45 @@ def geometry(offsets: np.ndarray | None = None) -> list[Capsule | Box]:
         Capsule(sk.HEAD, (0.0, 0.07 * s, 0.02 * s), (0.0, 0.07 * s, 0.02 * s), 0.1 * s),
     ]
     for side in ("left", "right"):
-        j = {n: sk.JOINTS.index(f"{side}_{n}") for n in ("collar", "shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot")}
+        j = {
+            n: sk.JOINTS.index(f"{side}_{n}")
+            for n in ("collar", "shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot")
+        }
         mx = 1.0 if side == "left" else -1.0
         geoms += [
-            Capsule(j["collar"], _lerp((0, 0, 0), off[j["shoulder"]], 0.15), _lerp((0, 0, 0), off[j["shoulder"]], 0.75), 0.045 * s),
-            Capsule(j["shoulder"], _lerp((0, 0, 0), off[j["elbow"]], 0.1), _lerp((0, 0, 0), off[j["elbow"]], 0.9), 0.045 * s),
-            Capsule(j["elbow"], _lerp((0, 0, 0), off[j["wrist"]], 0.08), _lerp((0, 0, 0), off[j["wrist"]], 0.92), 0.035 * s),
-            Capsule(j["wrist"], _lerp((0, 0, 0), off[j["hand"]], 0.25), _lerp((0, 0, 0), off[j["hand"]], 0.9), 0.03 * s),
+            Capsule(
+                j["collar"],
+                _lerp((0, 0, 0), off[j["shoulder"]], 0.15),
+                _lerp((0, 0, 0), off[j["shoulder"]], 0.75),
+                0.045 * s,
+            ),
+            Capsule(
+                j["shoulder"], _lerp((0, 0, 0), off[j["elbow"]], 0.1), _lerp((0, 0, 0), off[j["elbow"]], 0.9), 0.045 * s
+            ),
+            Capsule(
+                j["elbow"], _lerp((0, 0, 0), off[j["wrist"]], 0.08), _lerp((0, 0, 0), off[j["wrist"]], 0.92), 0.035 * s
+            ),
+            Capsule(
+                j["wrist"], _lerp((0, 0, 0), off[j["hand"]], 0.25), _lerp((0, 0, 0), off[j["hand"]], 0.9), 0.03 * s
+            ),
             Capsule(j["hand"], (0.0, 0.0, 0.0), (mx * 0.05 * s, 0.0, 0.0), 0.022 * s),
             Capsule(j["hip"], _lerp((0, 0, 0), off[j["knee"]], 0.08), _lerp((0, 0, 0), off[j["knee"]], 0.92), 0.07 * s),
-            Capsule(j["knee"], _lerp((0, 0, 0), off[j["ankle"]], 0.06), _lerp((0, 0, 0), off[j["ankle"]], 0.88), 0.05 * s),
+            Capsule(
+                j["knee"], _lerp((0, 0, 0), off[j["ankle"]], 0.06), _lerp((0, 0, 0), off[j["ankle"]], 0.88), 0.05 * s
+            ),
         ]
         ball = off[j["foot"]]
         ankle_h = sk.ANKLE_HEIGHT * s
         heel_z = -0.06 * s
         top_y = -0.02 * s
         # rear foot: heel to the ball joint, sole at -ankle height
-        geoms.append(Box(j["ankle"], (float(ball[0]) / 2, (top_y - ankle_h) / 2, (heel_z + float(ball[2])) / 2),
-                         (0.045 * s, (top_y + ankle_h) / 2, (float(ball[2]) - heel_z) / 2)))
+        geoms.append(
+            Box(
+                j["ankle"],
+                (float(ball[0]) / 2, (top_y - ankle_h) / 2, (heel_z + float(ball[2])) / 2),
+                (0.045 * s, (top_y + ankle_h) / 2, (float(ball[2]) - heel_z) / 2),
+            )
+        )
         # toes: from the ball joint forward, sole level with the rear foot's
         toe_sole = -(ankle_h + float(ball[1]))
         geoms.append(Box(j["foot"], (0.0, toe_sole / 2, 0.035 * s), (0.045 * s, -toe_sole / 2, 0.035 * s)))
@@ -134,6 +168,8 @@ def sole_points(geoms: list[Capsule | Box], positions: np.ndarray, glob: np.ndar
             if isinstance(g, Box) and g.joint in (ankle, foot):
                 local = g.sole()  # (4, 3)
                 # x_w = p + R @ x_local  for each corner c: (..., 3) + (..., 3, 3) @ (3,)
-                pts.append(positions[..., None, g.joint, :] + np.einsum("...ij,cj->...ci", glob[..., g.joint, :, :], local))
+                pts.append(
+                    positions[..., None, g.joint, :] + np.einsum("...ij,cj->...ci", glob[..., g.joint, :, :], local)
+                )
         feet.append(np.concatenate(pts, axis=-2))
     return np.stack(feet, axis=-3)

@@ -4,6 +4,7 @@ Generate motion, correct it with a MuJoCo humanoid, run self-consuming loops and
 collapse, look at clips side by side. (The module only parses arguments and calls the
 library; every user error is one line on stderr and exit status 2.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,16 @@ def cmd_data_import(args: argparse.Namespace) -> int:
     from motionloop.data.importers import import_to_dir
 
     reports: list[dict] = []
-    written = import_to_dir(args.path, args.out, format=args.format, joint_map=args.joint_map, fps=args.fps,
-                            label=args.label, cycles=args.cycles, reports=reports)
+    written = import_to_dir(
+        args.path,
+        args.out,
+        format=args.format,
+        joint_map=args.joint_map,
+        fps=args.fps,
+        label=args.label,
+        cycles=args.cycles,
+        reports=reports,
+    )
     for path, rep in zip(written, reports):
         print(json.dumps({"clip": str(path), **rep}))
     print(f"wrote {len(written)} clips to {args.out}")
@@ -75,10 +84,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     from motionloop.model.config import TrainConfig
     from motionloop.model.train import train
 
-    changes = {k: v for k, v in (("batch_size", args.batch_size), ("window", args.window), ("lr", args.lr)) if v is not None}
+    changes = {
+        k: v for k, v in (("batch_size", args.batch_size), ("window", args.window), ("lr", args.lr)) if v is not None
+    }
     cfg = dataclasses.replace(TrainConfig(), **changes)
-    res = train(_load_data(args.data), args.out, args.steps, model=args.preset, config=cfg, seed=args.seed,
-                resume=args.resume, device=args.device)
+    res = train(
+        _load_data(args.data),
+        args.out,
+        args.steps,
+        model=args.preset,
+        config=cfg,
+        seed=args.seed,
+        resume=args.resume,
+        device=args.device,
+    )
     print(f"wrote {res.path}: {res.steps} steps, final loss {res.final_loss:.4f}, {res.seconds:.0f} s")
     return 0
 
@@ -86,7 +105,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     from motionloop.model.train import fine_tune
 
-    res = fine_tune(args.ckpt, _load_data(args.data), args.steps, args.out, seed=args.seed, lr=args.lr, device=args.device)
+    res = fine_tune(
+        args.ckpt, _load_data(args.data), args.steps, args.out, seed=args.seed, lr=args.lr, device=args.device
+    )
     print(f"wrote {res.path}: {res.steps} steps, final loss {res.final_loss:.4f}, {res.seconds:.0f} s")
     return 0
 
@@ -101,9 +122,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
         from motionloop.physics.correct import CorrectionConfig
 
         physics = CorrectionConfig(strength=args.physics_strength, workers=args.workers)
-    motions = sample(args.ckpt, args.n, label=args.label, seconds=args.seconds, sampler=args.sampler,
-                     guidance=args.guidance, seed=args.seed, device=args.device, physics_steps=args.physics_steps,
-                     physics=physics)
+    motions = sample(
+        args.ckpt,
+        args.n,
+        label=args.label,
+        seconds=args.seconds,
+        sampler=args.sampler,
+        guidance=args.guidance,
+        seed=args.seed,
+        device=args.device,
+        physics_steps=args.physics_steps,
+        physics=physics,
+    )
     paths = save_clips(motions, args.out)
     if args.bvh:
         for m, p in zip(motions, paths):
@@ -156,8 +186,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     from motionloop.viz.render import RenderConfig, parse_size, render
 
     paths = [Path(args.clip), *map(Path, args.compare)]
-    out = render([Motion.load(p) for p in paths], args.out, titles=[f"{p.parent.name}/{p.stem}" for p in paths],
-                 config=RenderConfig(size=parse_size(args.size), frame=args.frame, backend=args.backend))
+    out = render(
+        [Motion.load(p) for p in paths],
+        args.out,
+        titles=[f"{p.parent.name}/{p.stem}" for p in paths],
+        config=RenderConfig(size=parse_size(args.size), frame=args.frame, backend=args.backend),
+    )
     print(f"wrote {out}")
     return 0
 
@@ -166,8 +200,14 @@ def cmd_export_mesh(args: argparse.Namespace) -> int:
     from motionloop.motion import Motion
     from motionloop.viz.mesh import export_mesh
 
-    paths = export_mesh(Motion.load(args.clip), args.out, format=args.format, frames=args.frames,
-                        body_model=args.body_model, gender=args.gender)
+    paths = export_mesh(
+        Motion.load(args.clip),
+        args.out,
+        format=args.format,
+        frames=args.frames,
+        body_model=args.body_model,
+        gender=args.gender,
+    )
     print(f"wrote {len(paths)} {args.format} meshes to {args.out}")
     return 0
 
@@ -256,8 +296,11 @@ def _print_run(run: Path) -> None:
         units = sorted({(r["arm"], r["lambda"]) for r in records}, key=lambda u: (u[1], u[0]))
         for arm, lam in units:
             rows = [r for r in records if r["arm"] == arm and r["lambda"] == lam and r["generation"] == last]
-            cells = "  ".join(f"{k} {np.mean([r[k] for r in rows if r.get(k) is not None]):.4g}" for k in keys
-                              if any(r.get(k) is not None for r in rows))  # fmt: skip
+            cells = "  ".join(
+                f"{k} {np.mean([r[k] for r in rows if r.get(k) is not None]):.4g}"
+                for k in keys
+                if any(r.get(k) is not None for r in rows)
+            )
             print(f"  {arm} (lambda {lam:g}): {cells}")
     print(effects_text(run))
     print(f"run directory: {run}")
@@ -271,14 +314,16 @@ def _print_run(run: Path) -> None:
 def cmd_loop(args: argparse.Namespace) -> int:
     from motionloop.loop import run_loop
 
-    _print_run(run_loop(args.config, args.out, resume=args.resume, overrides=args.set or [], progress=not args.quiet,
-                        jobs=args.jobs))
+    _print_run(
+        run_loop(
+            args.config, args.out, resume=args.resume, overrides=args.set or [], progress=not args.quiet, jobs=args.jobs
+        )
+    )
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from motionloop.loop import plot_run
-
     from motionloop.loop.report import effects_text
 
     for path in plot_run(args.run):
@@ -311,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"motionloop {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    data = sub.add_parser("data", help="bundled data, importers, clip info").add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    data = sub.add_parser("data", help="bundled data, importers, clip info").add_subparsers(
+        dest="data_command", required=True, metavar="ACTION"
+    )
     d = data.add_parser("list", help="list the bundled real-mocap clips")
     d.add_argument("--json", action="store_true", help="one JSON object with a `clips` list and totals")
     d.set_defaults(func=cmd_data_list)
@@ -319,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("path", help="a file or a directory (searched recursively)")
     d.add_argument("--out", required=True, help="output clip-set directory")
     d.add_argument("--format", default="auto", help="auto|bvh|deepmimic|amass|humanml3d (default auto)")
-    d.add_argument("--joint-map", help="TOML joint map ([joints] smpl_name = \"bvh joint\") for unusual BVH rigs")
+    d.add_argument("--joint-map", help='TOML joint map ([joints] smpl_name = "bvh joint") for unusual BVH rigs')
     d.add_argument("--fps", type=float, default=20.0, help="output frame rate (default 20)")
     d.add_argument("--label", help="action label for the imported clips")
     d.add_argument("--cycles", type=int, default=1, help="play looping DeepMimic clips this many times")
@@ -355,12 +402,20 @@ def build_parser() -> argparse.ArgumentParser:
     sm = sub.add_parser("sample", help="generate clips with a diffusion checkpoint")
     sm.add_argument("--ckpt", default=str(DEFAULT_CKPT), help="checkpoint (default: the shipped base model)")
     sm.add_argument("--n", type=int, required=True, help="number of clips")
-    sm.add_argument("--label", help=f"action label, one of the model's (the shipped model's: {_base_labels()}; "
-                    "default: drawn from the training mix)")
+    sm.add_argument(
+        "--label",
+        help=f"action label, one of the model's (the shipped model's: {_base_labels()}; "
+        "default: drawn from the training mix)",
+    )
     sm.add_argument("--seconds", type=float, help="clip length (default and maximum: the training window)")
     sm.add_argument("--sampler", default="ddim:50", help="ddim:K or ddpm, optionally +physics:P (default ddim:50)")
-    sm.add_argument("--physics-steps", type=int, default=0, metavar="P",
-                    help="physics projections of the clean estimate at P late sampler steps (PhysDiff; default 0)")
+    sm.add_argument(
+        "--physics-steps",
+        type=int,
+        default=0,
+        metavar="P",
+        help="physics projections of the clean estimate at P late sampler steps (PhysDiff; default 0)",
+    )
     sm.add_argument("--physics-strength", type=float, default=1.0, help="corrector strength of those projections")
     sm.add_argument("--workers", type=int, default=1, help="correction processes for the projections (0 = per core)")
     sm.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (default 1)")
@@ -429,11 +484,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_correct)
 
     lp = sub.add_parser("loop", help="run a self-consuming loop (collapse curves) from a preset or TOML config")
-    lp.add_argument("--config", required=True, help="preset name (demo, evidence, evidence-gpu, paper-motion, kazdan-gaussian, "
-                    "kazdan-kde, scsc-toy, scsc-toy-swap) or a TOML file")
+    lp.add_argument(
+        "--config",
+        required=True,
+        help="preset name (demo, evidence, evidence-gpu, paper-motion, kazdan-gaussian, "
+        "kazdan-kde, scsc-toy, scsc-toy-swap) or a TOML file",
+    )
     lp.add_argument("--out", required=True, help="run directory")
     lp.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete generation")
-    lp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value, e.g. --set generations=3 (repeatable)")
+    lp.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set generations=3 (repeatable)",
+    )
     lp.add_argument("--quiet", action="store_true", help="no progress bars")
     lp.add_argument("--jobs", type=int, default=1, help="processes running the seeds side by side (default 1)")
     lp.set_defaults(func=cmd_loop)
@@ -442,7 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("run", help="run directory")
     pl.set_defaults(func=cmd_plot)
 
-    dm = sub.add_parser("demo", help="the demo loop on the bundled data from the shipped base model (~7 min on 2 cores)")
+    dm = sub.add_parser(
+        "demo", help="the demo loop on the bundled data from the shipped base model (~7 min on 2 cores)"
+    )
     dm.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; continued if it exists)")
     dm.add_argument("--quiet", action="store_true", help="no progress bars")
     dm.set_defaults(func=cmd_demo)
@@ -451,7 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:

@@ -4,6 +4,7 @@ Every error a user can cause (bad file, bad shape, unknown name, bad config) is 
 `MotionloopError` whose message says what was wrong and where. The CLI prints the message
 on one line and exits non-zero; nothing else should reach the user as a traceback.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,5 +1,6 @@
 """File helpers: atomic writes (a reader never sees a half-written file, a crash leaves none
 behind), JSONL records, and what a damaged numpy or torch file can raise while being read."""
+
 from __future__ import annotations
 
 import contextlib
@@ -85,8 +86,19 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 # What numpy's .npy/.npz readers raise on a damaged file: header parse errors (SyntaxError,
 # tokenize.TokenError from its literal_eval), bad zips, short reads, a declared shape too large
 # to allocate (MemoryError), undecodable bytes, a pickle refused with allow_pickle=False.
-NUMPY_READ_ERRORS = (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile,
-                     MemoryError, KeyError, TypeError, UnicodeDecodeError, pickle.UnpicklingError)  # fmt: skip
+NUMPY_READ_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    SyntaxError,
+    tokenize.TokenError,
+    zipfile.BadZipFile,
+    MemoryError,
+    KeyError,
+    TypeError,
+    UnicodeDecodeError,
+    pickle.UnpicklingError,
+)
 
 
 def numpy_error_text(e: BaseException) -> str:
@@ -109,10 +121,12 @@ def torch_load_plain(path: Path, error: type[Exception], what: str):
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "global" in str(e).lower():  # weights_only met a class or function it does not allow
-            raise error(f"{path}: refused: the file holds Python objects other than tensors and plain containers "
-                        f"(loading them could run code); not a {what}") from None  # fmt: skip
+            raise error(
+                f"{path}: refused: the file holds Python objects other than tensors and plain containers "
+                f"(loading them could run code); not a {what}"
+            ) from None
         raise error(f"{path}: corrupt or not a {what} (unreadable pickle)") from None
-    except Exception as e:  # noqa: BLE001 - torch raises many types for a damaged zip/pickle; all mean "corrupt"
+    except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise error(f"{path}: corrupt or not a {what} ({type(e).__name__}: {first[:200]})") from None
 

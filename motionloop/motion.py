@@ -9,6 +9,7 @@ in memory `Motion.trans` is the pelvis position). Files written by motionloop ca
 with `poses` and `trans` is read as AMASS (SMPL `(T, 72)` or SMPL-H `(T, 156)`).
 A clip set is a directory of such files.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,7 +67,9 @@ class Motion:
                 raise MotionValidationError(f"Motion.{name}{where}: shape {a.shape}, expected {want}")
             if not np.all(np.isfinite(a)):
                 bad = np.argwhere(~np.isfinite(a))[0]
-                raise MotionValidationError(f"Motion.{name}{where}: non-finite value at index {tuple(int(i) for i in bad)}")
+                raise MotionValidationError(
+                    f"Motion.{name}{where}: non-finite value at index {tuple(int(i) for i in bad)}"
+                )
             a.setflags(write=False)
             return a
 
@@ -84,15 +87,19 @@ class Motion:
         if not np.isfinite(fps) or fps <= 0:
             raise MotionValidationError(f"Motion.fps{where}: must be > 0, got {self.fps}")
         if not FPS_RANGE[0] <= fps <= FPS_RANGE[1]:
-            raise MotionValidationError(f"Motion.fps{where}: {fps:g} is not a plausible frame rate "
-                                        f"({FPS_RANGE[0]:g} to {FPS_RANGE[1]:g})")
+            raise MotionValidationError(
+                f"Motion.fps{where}: {fps:g} is not a plausible frame rate ({FPS_RANGE[0]:g} to {FPS_RANGE[1]:g})"
+            )
         far = float(np.abs(trans).max())
         if far > MAX_DISTANCE_M:
-            raise MotionValidationError(f"Motion.trans{where}: the pelvis is {far:.3g} m from the origin (at most "
-                                        f"{MAX_DISTANCE_M:g} m is plausible; metres expected)")
+            raise MotionValidationError(
+                f"Motion.trans{where}: the pelvis is {far:.3g} m from the origin (at most "
+                f"{MAX_DISTANCE_M:g} m is plausible; metres expected)"
+            )
         if np.abs(betas).max() > MAX_ABS_BETA:
-            raise MotionValidationError(f"Motion.betas{where}: |beta| up to {np.abs(betas).max():.3g} (at most "
-                                        f"{MAX_ABS_BETA:g})")
+            raise MotionValidationError(
+                f"Motion.betas{where}: |beta| up to {np.abs(betas).max():.3g} (at most {MAX_ABS_BETA:g})"
+            )
         label = None if self.label in (None, "") else str(self.label)
         for name, value in (("trans", trans), ("poses", poses), ("betas", betas), ("fps", fps), ("label", label)):
             object.__setattr__(self, name, value)
@@ -211,8 +218,12 @@ class Motion:
         source = str(data["source"]) if "source" in data and ours else str(path)
         try:
             return Motion(
-                trans=trans, poses=poses.reshape(len(poses), -1, 3), fps=fps, betas=betas,
-                label=label, source=source or str(path),
+                trans=trans,
+                poses=poses.reshape(len(poses), -1, 3),
+                fps=fps,
+                betas=betas,
+                label=label,
+                source=source or str(path),
             )
         except MotionValidationError as e:
             raise MotionValidationError(f"{path}: {e}") from None
@@ -225,8 +236,10 @@ def _format_version(path: Path, data: dict) -> int:
     except (TypeError, ValueError):
         raise FormatError(f"{path}: motionloop_format is not an integer") from None
     if not 1 <= version <= FORMAT_VERSION:
-        raise FormatError(f"{path}: motionloop_format {version} (this motionloop reads 1..{FORMAT_VERSION}; "
-                          "a newer motionloop wrote it?)")  # fmt: skip
+        raise FormatError(
+            f"{path}: motionloop_format {version} (this motionloop reads 1..{FORMAT_VERSION}; "
+            "a newer motionloop wrote it?)"
+        )
     return version
 
 

@@ -4,6 +4,7 @@ In a source checkout or an editable install `motionloop/assets` is a link to the
 `assets/`; a wheel carries the files themselves there (pyproject's package-data). Either way
 they are found from the package, so a command works from any directory.
 """
+
 from __future__ import annotations
 
 from importlib import resources

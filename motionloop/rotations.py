@@ -13,6 +13,7 @@ Glossary used in function names: aa = axis-angle, quat = quaternion, mat = matri
 All functions take arrays with any leading batch shape `(..., k)` and never modify inputs.
 numpy functions carry no suffix; the few torch twins the model needs end in `_t`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -94,9 +95,7 @@ def mat_to_quat(m: np.ndarray) -> np.ndarray:
     m = np.asarray(m, dtype=np.float64)
     m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
     # 4*q_i^2 for i = w, x, y, z
-    sq = np.stack(
-        [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1
-    )
+    sq = np.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1)
     best = np.argmax(sq, axis=-1)
     r = 0.5 * np.sqrt(np.maximum(np.take_along_axis(sq, best[..., None], -1)[..., 0], _EPS))
     d = 0.25 / r  # = 1 / (4 q_best)
@@ -208,7 +207,9 @@ def align_two(u_from: np.ndarray, v_from: np.ndarray, u_to: np.ndarray, v_to: np
     the twist is undefined and the smallest rotation taking `u_from` to `u_to` is returned.
     Inputs are direction vectors `(..., 3)` of any length; they broadcast against each other.
     """
-    u_from, v_from, u_to, v_to = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (u_from, v_from, u_to, v_to)))
+    u_from, v_from, u_to, v_to = np.broadcast_arrays(
+        *(np.asarray(a, dtype=np.float64) for a in (u_from, v_from, u_to, v_to))
+    )
 
     def frame(u, v):
         # orthonormal columns [u, v without its u part, u x v]; also how much of v was left

@@ -14,6 +14,7 @@ proportions (Winter, "Biomechanics and Motor Control of Human Movement", table 4
 body 1.71 m tall, so no SMPL data is involved. With SMPL model files (`--body-model`), smplx
 supplies the shape-specific offsets instead (`offsets` argument below).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,11 +22,31 @@ import numpy as np
 from motionloop import rotations as rot
 
 JOINTS: tuple[str, ...] = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
-    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar",
-    "right_collar", "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hand", "right_hand",
-)  # fmt: skip
+    "pelvis",
+    "left_hip",
+    "right_hip",
+    "spine1",
+    "left_knee",
+    "right_knee",
+    "spine2",
+    "left_ankle",
+    "right_ankle",
+    "spine3",
+    "left_foot",
+    "right_foot",
+    "neck",
+    "left_collar",
+    "right_collar",
+    "head",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hand",
+    "right_hand",
+)
 NUM_JOINTS = len(JOINTS)
 PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 

@@ -1,7 +1,8 @@
 """Write the default humanoid MJCF to assets/humanoid.xml (tests check it is current).
 
-    python scripts/export_humanoid.py
+python scripts/export_humanoid.py
 """
+
 from pathlib import Path
 
 from motionloop.io import write_text

@@ -5,6 +5,7 @@
 Needs `apt-get install chromium` and `pip install playwright` (no browser download: playwright
 drives /usr/bin/chromium). Used for the pictures in benchmarks/results/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         browser = pw.chromium.launch(executable_path=chromium, args=FLAGS)
         page = browser.new_page(viewport={"width": w, "height": h})
         page.goto(Path(args.page).resolve().as_uri())
-        page.wait_for_function("window.motionloopViewers && window.motionloopViewers.every(v => v.state.draws > 0)",
-                               timeout=30_000)  # fmt: skip
+        page.wait_for_function(
+            "window.motionloopViewers && window.motionloopViewers.every(v => v.state.draws > 0)", timeout=30_000
+        )
         page.click(".mlv-play")
         page.evaluate(f"window.motionloopViewers[0].setFrame({args.frame})")
         page.wait_for_function("window.motionloopViewers[0].state.dirty === false")

@@ -9,6 +9,7 @@ and the machine. The numbers of the shipped file are in that JSON; on the 2-core
 development machine the default run was sized to take 20-30 minutes. `--resume` continues
 an interrupted run from the checkpoint.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,9 +67,13 @@ def main() -> int:
         "steps_this_run": result.steps,
         "final_loss": round(result.final_loss, 5),
         "loss_history": [[s, round(v, 5)] for s, v in ckpt.history],
-        "machine": {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-                    "torch": str(torch.__version__), "torch_threads": torch.get_num_threads(),
-                    "loadavg_end": os.getloadavg()},
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "torch": str(torch.__version__),
+            "torch_threads": torch.get_num_threads(),
+            "loadavg_end": os.getloadavg(),
+        },
         "checkpoint_bytes": args.out.stat().st_size,
     }
     write_text(args.out.with_suffix(".json"), json.dumps(record, indent=2) + "\n")

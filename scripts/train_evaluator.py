@@ -9,6 +9,7 @@ accuracy, seconds) as JSON. With --validate it then measures the metric validity
 windows, under jitter, smoothing, floating, mode dropping and a repeated clip, and prints
 the table (and writes it as JSON beside the evaluator file, NAME.validity.json).
 """
+
 from __future__ import annotations
 
 import argparse

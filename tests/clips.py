@@ -1,4 +1,5 @@
 """Synthetic clips shared by the tests (importable because pytest puts tests/ on the path)."""
+
 import numpy as np
 
 from motionloop import skeleton as sk
@@ -16,8 +17,15 @@ def standing(frames: int = 61, fps: float = 20.0, lift: float = 0.0) -> Motion:
     return Motion(trans=trans, poses=poses, fps=fps, label="stand", source="standing")
 
 
-def random_motion(rng: np.random.Generator, T: int = 60, fps: float = 20.0, label: str | None = None,
-                  source: str = "test", offset: bool = True, betas: bool = False) -> Motion:
+def random_motion(
+    rng: np.random.Generator,
+    T: int = 60,
+    fps: float = 20.0,
+    label: str | None = None,
+    source: str = "test",
+    offset: bool = True,
+    betas: bool = False,
+) -> Motion:
     """Upright root with small random tilts, random heading walk, random walk of the pelvis.
 
     `offset` starts the pelvis somewhere in a 10 m square (else near the origin); `betas`

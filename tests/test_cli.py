@@ -1,4 +1,5 @@
 """The `motionloop` command: argument wiring, output files, and one-line errors with exit status 2."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,20 @@ def test_a_missing_file_is_one_line_naming_it_and_exit_status_2(tmp_path, capsys
 
 def test_loop_on_a_toy_preset_writes_the_run_and_plot_regenerates_it(tmp_path, capsys):
     run = tmp_path / "run"
-    args = ["loop", "--config", "kazdan-gaussian", "--out", str(run), "--quiet",
-            "--set", "generations=3", "--set", "seeds=[0]", "--set", "gaussian.dim=2"]  # fmt: skip
+    args = [
+        "loop",
+        "--config",
+        "kazdan-gaussian",
+        "--out",
+        str(run),
+        "--quiet",
+        "--set",
+        "generations=3",
+        "--set",
+        "seeds=[0]",
+        "--set",
+        "gaussian.dim=2",
+    ]
     assert main(args) == 0
     records = read_jsonl(run / "metrics.jsonl")
     assert {r["arm"] for r in records} == {"replace", "accumulate", "accumulate-subsample"}
@@ -65,9 +78,20 @@ def test_demo_on_a_finished_run_says_so_and_shows_it(tmp_path, capsys):
     run = tmp_path / "demo"
     run.mkdir()
     write_text(run / "config.toml", to_toml(config))
-    rows = [{"arm": arm.name, "lambda": lam, "seed": seed, "generation": g, "fid": 80.0 + g, "diversity": 15.0,
-             "phys_err_mm": 30.0} for seed in config.seeds for arm, lam in config.units()
-            for g in range(config.generations + 1)]  # fmt: skip
+    rows = [
+        {
+            "arm": arm.name,
+            "lambda": lam,
+            "seed": seed,
+            "generation": g,
+            "fid": 80.0 + g,
+            "diversity": 15.0,
+            "phys_err_mm": 30.0,
+        }
+        for seed in config.seeds
+        for arm, lam in config.units()
+        for g in range(config.generations + 1)
+    ]
     write_text(run / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     assert main(["demo", "--out", str(run)]) == 0
     out = capsys.readouterr().out
@@ -94,7 +118,9 @@ def test_correct_writes_clips_and_reports(tmp_path, capsys):
     assert len(read_jsonl(out / "reports.jsonl")) == 1
 
 
-@pytest.mark.parametrize("argv", [["sample", "--n", "0", "--out", "x"], ["sample", "--n", "2", "--label", "moonwalk", "--out", "x"]])
+@pytest.mark.parametrize(
+    "argv", [["sample", "--n", "0", "--out", "x"], ["sample", "--n", "2", "--label", "moonwalk", "--out", "x"]]
+)
 def test_sample_refuses_bad_requests(argv, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
@@ -116,8 +142,13 @@ def test_view_pairs_clips_of_the_same_name_row_by_row(tmp_path, capsys):
 def _folder_with_one_bad_clip(tmp_path):
     clips = tmp_path / "clips"
     save_clips([standing(30), standing(30, lift=0.05)], clips, names=["a", "b"])
-    np.savez(clips / "nan.npz", trans=np.full((30, 3), np.nan), poses=np.zeros((30, 72)), betas=np.zeros(10),
-             mocap_framerate=20.0)
+    np.savez(
+        clips / "nan.npz",
+        trans=np.full((30, 3), np.nan),
+        poses=np.zeros((30, 72)),
+        betas=np.zeros(10),
+        mocap_framerate=20.0,
+    )
     return clips
 
 
@@ -179,8 +210,9 @@ def test_a_closed_pipe_ends_quietly():
     import sys
 
     # the reader is gone before the command writes a line, as with `motionloop data list | head -0`
-    proc = subprocess.Popen([sys.executable, "-m", "motionloop", "data", "list"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "motionloop", "data", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0

@@ -1,4 +1,5 @@
 """A wheel install works from any directory: the shipped weights, clips and presets are package data."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,8 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
-                    "-w", str(wheels)], check=True, cwd=tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT), "-w", str(wheels)],
+        check=True,
+        cwd=tmp_path,
+    )
     (wheel,) = wheels.glob("motionloop-*.whl")
     venv = tmp_path / "venv"
     # the venv sees this interpreter's packages (torch, mujoco, ...) but gets motionloop only from the wheel
@@ -25,13 +29,19 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     work.mkdir()
 
     def run(*args: str) -> str:
-        done = subprocess.run([str(py), "-m", "motionloop", *args], cwd=work, capture_output=True, text=True,
-                              timeout=300)
+        done = subprocess.run(
+            [str(py), "-m", "motionloop", *args], cwd=work, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    where = subprocess.run([str(py), "-c", "import motionloop; print(motionloop.__file__)"], cwd=work,
-                           capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(py), "-c", "import motionloop; print(motionloop.__file__)"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert str(venv) in where and str(ROOT) not in where  # the installed copy, not the checkout
     assert run("--version").startswith("motionloop ")
     listing = run("data", "list")

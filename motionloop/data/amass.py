@@ -6,6 +6,7 @@ capsule body (ground.py): one vertical shift so the stance soles sit at z = 0, s
 corrections on stance frames, nothing below the floor. Body shape (`betas`) is kept in the
 file but not used for the geometry: without SMPL model files the default skeleton stands in.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,9 @@ from motionloop.data.ground import GroundConfig, ground_motion
 from motionloop.motion import Motion
 
 
-def import_amass(path: str | Path, fps: float = 20.0, label: str | None = None,
-                 ground_config: GroundConfig = GroundConfig()) -> tuple[Motion, dict]:
+def import_amass(
+    path: str | Path, fps: float = 20.0, label: str | None = None, ground_config: GroundConfig = GroundConfig()
+) -> tuple[Motion, dict]:
     """Load, resample to `fps` and ground an AMASS clip.
 
     Returns:

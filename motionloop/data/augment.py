@@ -15,6 +15,7 @@ label set with "wave left hand" would need a label map, which this module does n
 The features of `data/features.py` do not change under `rotate_heading` (they live in
 the heading frame); it matters for consumers of world coordinates (viz, physics tests).
 """
+
 from __future__ import annotations
 
 import numpy as np

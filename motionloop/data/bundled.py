@@ -9,6 +9,7 @@ Labels ending in `_object` (`OBJECT_LABELS`) are clips that interact with object
 onto or hanging from playground equipment): a physics benchmark on a flat floor should leave
 them out (`load_bundled(exclude_labels=OBJECT_LABELS)`).
 """
+
 from __future__ import annotations
 
 import json
@@ -113,14 +114,23 @@ def _clip(entry: dict, directory: Path, where: Path) -> BundledClip:
     try:
         report = entry["retarget"]
         return BundledClip(
-            id=str(entry["id"]), label=str(entry["label"]), frames=int(entry["frames"]), seconds=float(entry["seconds"]),
+            id=str(entry["id"]),
+            label=str(entry["label"]),
+            frames=int(entry["frames"]),
+            seconds=float(entry["seconds"]),
             source=str(entry["origin"]),
-            path=directory / entry["file"], licence=str(entry["licence"]), licence_file=directory / entry["licence_file"],
-            bone_dir_err_deg=float(report["bone_dir_err_deg"]), foot_ground_share=float(report["foot_ground_share"]),
-            planted_foot_speed_mps=float(report["planted_foot_speed_mps"]), note=str(entry.get("note", "")),
-        )  # fmt: skip
+            path=directory / entry["file"],
+            licence=str(entry["licence"]),
+            licence_file=directory / entry["licence_file"],
+            bone_dir_err_deg=float(report["bone_dir_err_deg"]),
+            foot_ground_share=float(report["foot_ground_share"]),
+            planted_foot_speed_mps=float(report["planted_foot_speed_mps"]),
+            note=str(entry.get("note", "")),
+        )
     except (KeyError, TypeError, ValueError) as e:
-        raise FormatError(f"{where}: clip entry {entry.get('id', '?') if isinstance(entry, dict) else entry!r} is malformed ({e!r})") from None
+        raise FormatError(
+            f"{where}: clip entry {entry.get('id', '?') if isinstance(entry, dict) else entry!r} is malformed ({e!r})"
+        ) from None
 
 
 def list_bundled(directory: str | Path | None = None) -> list[BundledClip]:
@@ -190,9 +200,16 @@ def list_as_dict(directory: str | Path | None = None) -> dict:
     clips = list_bundled(directory)
     rows = [
         {
-            "id": c.id, "label": c.label, "frames": c.frames, "seconds": c.seconds, "source": c.source,
-            "path": str(c.path), "licence": c.licence, "bone_dir_err_deg": c.bone_dir_err_deg,
-            "foot_ground_share": c.foot_ground_share, "planted_foot_speed_mps": c.planted_foot_speed_mps,
+            "id": c.id,
+            "label": c.label,
+            "frames": c.frames,
+            "seconds": c.seconds,
+            "source": c.source,
+            "path": str(c.path),
+            "licence": c.licence,
+            "bone_dir_err_deg": c.bone_dir_err_deg,
+            "foot_ground_share": c.foot_ground_share,
+            "planted_foot_speed_mps": c.planted_foot_speed_mps,
             "object": c.is_object,
         }
         for c in clips

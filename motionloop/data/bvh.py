@@ -13,6 +13,7 @@ Conventions of the format as read here:
   as OFFSET + channels instead, as some exporters (old Blender) write a displacement there.
 - An End Site becomes an extra point named "<parent>_end" with no channels (head top, toe tip).
 """
+
 from __future__ import annotations
 
 import itertools

@@ -3,6 +3,7 @@
 Each function returns a new Motion and never modifies its input; random ones take a
 `numpy.random.Generator` so results are reproducible.
 """
+
 from __future__ import annotations
 
 import numpy as np

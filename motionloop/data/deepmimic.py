@@ -20,6 +20,7 @@ each foot, placed where SMPL's rest skeleton has them relative to its neck and a
 DeepMimic foot retargets to a flat SMPL foot. DeepMimic's chest joint (level with SMPL's
 spine2) maps to spine2; spine1, spine3, collars and hands are filled by the retargeter.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,13 +54,23 @@ OFFSETS: dict[str, tuple[str | None, tuple[float, float, float]]] = {
     "left_shoulder": ("chest", (-0.02405, 0.2435, -0.18311)),
     "left_elbow": ("left_shoulder", (0.0, -0.274788, 0.0)),
     "left_wrist": ("left_elbow", (0.0, -0.258947, 0.0)),
-}  # fmt: skip
+}
 # Where each joint's rotation sits in a frame row: (start column, 4 = quaternion | 1 = hinge angle).
 COLUMNS: dict[str, tuple[int, int]] = {
-    "root": (4, 4), "chest": (8, 4), "neck": (12, 4),
-    "right_hip": (16, 4), "right_knee": (20, 1), "right_ankle": (21, 4), "right_shoulder": (25, 4), "right_elbow": (29, 1),
-    "left_hip": (30, 4), "left_knee": (34, 1), "left_ankle": (35, 4), "left_shoulder": (39, 4), "left_elbow": (43, 1),
-}  # fmt: skip
+    "root": (4, 4),
+    "chest": (8, 4),
+    "neck": (12, 4),
+    "right_hip": (16, 4),
+    "right_knee": (20, 1),
+    "right_ankle": (21, 4),
+    "right_shoulder": (25, 4),
+    "right_elbow": (29, 1),
+    "left_hip": (30, 4),
+    "left_knee": (34, 1),
+    "left_ankle": (35, 4),
+    "left_shoulder": (39, 4),
+    "left_elbow": (43, 1),
+}
 DM_FOOT_LENGTH = 0.177  # m, heel to toe of DeepMimic's foot box
 
 
@@ -88,10 +99,18 @@ def _virtual_points() -> dict[str, tuple[str, np.ndarray]]:
 VIRTUAL_POINTS = _virtual_points()
 NAMES: tuple[str, ...] = (*OFFSETS, *VIRTUAL_POINTS)
 SMPL_MAP: dict[str, str] = {
-    "pelvis": "root", "spine2": "chest", "neck": "neck", "head": "head",
-    **{f"{s}_{j}": f"{s}_{j}" for s in ("left", "right") for j in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist")},
-    "left_foot": "left_ball", "right_foot": "right_ball",
-}  # fmt: skip
+    "pelvis": "root",
+    "spine2": "chest",
+    "neck": "neck",
+    "head": "head",
+    **{
+        f"{s}_{j}": f"{s}_{j}"
+        for s in ("left", "right")
+        for j in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist")
+    },
+    "left_foot": "left_ball",
+    "right_foot": "right_ball",
+}
 # DeepMimic's y-up world into motionloop's z-up one: +90 degrees about x (y -> z, z -> -y).
 Y_TO_Z = rot.axis_rotation("X", np.pi / 2)
 
@@ -132,7 +151,7 @@ def _local_rotations(frames: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
     for name, (col, width) in COLUMNS.items():
         if width == 4:
-            out[name] = rot.quat_normalize(frames[:, col:col + 4])
+            out[name] = rot.quat_normalize(frames[:, col : col + 4])
         else:
             half = 0.5 * frames[:, col]
             out[name] = np.stack([np.cos(half), 0 * half, 0 * half, np.sin(half)], axis=-1)
@@ -207,7 +226,7 @@ def deepmimic_to_source(path: str | Path, cycles: int = 1, label: str | None = N
         raise ConfigError(f"deepmimic cycles: must be an integer >= 1, got {cycles!r}")
     frames, loops = read_deepmimic(path)
     if cycles > 1 and not loops:
-        raise ConfigError(f"{path}: the clip does not loop (\"Loop\" is not \"wrap\"); cycles must be 1")
+        raise ConfigError(f'{path}: the clip does not loop ("Loop" is not "wrap"); cycles must be 1')
     root, local, fps = _sample(frames)
     pos = forward_kinematics(root, local) @ Y_TO_Z.T  # (T, P, 3) z up
     if cycles > 1:
@@ -216,6 +235,8 @@ def deepmimic_to_source(path: str | Path, cycles: int = 1, label: str | None = N
     return SourceMotion(pos, NAMES, dict(SMPL_MAP), fps, str(path), label, meta)
 
 
-def import_deepmimic(path: str | Path, fps: float = 20.0, cycles: int = 1, label: str | None = None) -> tuple[Motion, RetargetReport]:
+def import_deepmimic(
+    path: str | Path, fps: float = 20.0, cycles: int = 1, label: str | None = None
+) -> tuple[Motion, RetargetReport]:
     """A DeepMimic clip retargeted to SMPL-24 at `fps` (see `deepmimic_to_source`, `retarget`)."""
     return retarget(deepmimic_to_source(path, cycles, label), fps)

@@ -37,7 +37,10 @@ onto the target bone exactly; a "secondary" axis only fixes the twist about that
   a ball joint the foot is flat (sole level) and faces the shank's horizontal forward
   direction. The toes (the "foot" joint's segment) continue the foot (identity).
 """
+
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -94,7 +97,9 @@ def _hinge(upper: np.ndarray, lower: np.ndarray | None, fallback: np.ndarray) ->
     if lower is None:
         return _unit(fallback)
     n = np.cross(upper, lower)
-    bend = np.linalg.norm(n, axis=-1) / np.maximum(np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1), _EPS)
+    bend = np.linalg.norm(n, axis=-1) / np.maximum(
+        np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1), _EPS
+    )
     return _blend(n, fallback, _ramp(bend, _BEND_LO, _BEND_HI))
 
 
@@ -104,8 +109,10 @@ def solve_root(q: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     rest_mid = 0.5 * (_REST[sk.LEFT_HIP] + _REST[sk.RIGHT_HIP])
     mid = 0.5 * (q[sk.LEFT_HIP] + q[sk.RIGHT_HIP])
     g0 = rot.align_two(
-        _REST[sk.LEFT_HIP] - _REST[sk.RIGHT_HIP], _REST[first] - rest_mid,
-        q[sk.LEFT_HIP] - q[sk.RIGHT_HIP], q[first] - mid,
+        _REST[sk.LEFT_HIP] - _REST[sk.RIGHT_HIP],
+        _REST[first] - rest_mid,
+        q[sk.LEFT_HIP] - q[sk.RIGHT_HIP],
+        q[first] - mid,
     )
     return g0, mid - _apply(g0, rest_mid)
 
@@ -116,7 +123,7 @@ def _trunk_points(q: dict[int, np.ndarray], pelvis: np.ndarray) -> dict[int, np.
     arc = np.concatenate([[0.0], np.cumsum([np.linalg.norm(_OFF[j]) for j in TRUNK])])
     pts = {sk.PELVIS: pelvis, **{j: q[j] for j in TRUNK if j in q}}
     anchors = [i for i, j in enumerate(chain) if j in pts]
-    for lo, hi in zip(anchors[:-1], anchors[1:]):
+    for lo, hi in itertools.pairwise(anchors):
         for i in range(lo + 1, hi):
             t = (arc[i] - arc[lo]) / (arc[hi] - arc[lo])
             pts[chain[i]] = (1.0 - t) * pts[chain[lo]] + t * pts[chain[hi]]
@@ -152,7 +159,9 @@ def solve_directions(q: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         glob[:, j] = rot.align_two(_OFF[child], _X, pts[child] - pts[j], lateral)
     g3 = rot.align_two(_OFF[sk.NECK], _X, pts[sk.NECK] - pts[sk.SPINE3], lat_chest)
     glob[:, sk.SPINE3] = g3
-    glob[:, sk.NECK] = rot.align_two(_OFF[sk.HEAD], _X, pts[sk.HEAD] - pts[sk.NECK], _apply(g3, _X)) if sk.HEAD in pts else g3
+    glob[:, sk.NECK] = (
+        rot.align_two(_OFF[sk.HEAD], _X, pts[sk.HEAD] - pts[sk.NECK], _apply(g3, _X)) if sk.HEAD in pts else g3
+    )
     glob[:, sk.HEAD] = glob[:, sk.NECK]
 
     for side in ("left", "right"):
@@ -162,7 +171,9 @@ def solve_directions(q: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _solve_arm(glob: np.ndarray, q: dict[int, np.ndarray], spine3: np.ndarray, side: str) -> None:
-    collar, shoulder, elbow, wrist, hand = (sk.JOINTS.index(f"{side}_{n}") for n in ("collar", "shoulder", "elbow", "wrist", "hand"))
+    collar, shoulder, elbow, wrist, hand = (
+        sk.JOINTS.index(f"{side}_{n}") for n in ("collar", "shoulder", "elbow", "wrist", "hand")
+    )
     g3 = glob[:, sk.SPINE3]
     if shoulder not in q:
         for j in (collar, shoulder, elbow, wrist, hand):
@@ -201,7 +212,9 @@ def _solve_leg(glob: np.ndarray, q: dict[int, np.ndarray], side: str) -> None:
         leg = q[ankle] - q[hip]
         fwd = _horizontal(q[ball] - q[ankle])
         foot_hinge = np.cross(fwd, leg)
-        strength = np.linalg.norm(foot_hinge, axis=-1) / np.maximum(np.linalg.norm(fwd, axis=-1) * np.linalg.norm(leg, axis=-1), _EPS)
+        strength = np.linalg.norm(foot_hinge, axis=-1) / np.maximum(
+            np.linalg.norm(fwd, axis=-1) * np.linalg.norm(leg, axis=-1), _EPS
+        )
         fallback = _blend(foot_hinge, pelvis_hinge, _ramp(strength, 0.2, 0.5))
     else:
         fallback = pelvis_hinge

@@ -21,6 +21,7 @@ yaw rate from `start_xy`, `start_yaw` and reads only root_z, root_vel, yaw_rate,
 and local_rot (joint_pos and contacts are ignored). The first frame's root_vel and
 yaw_rate are ignored too, so a model's output there cannot shift the clip.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,9 +40,14 @@ DEFAULT_FPS = 20.0  # the rate every importer resamples to
 
 NUM_LOCAL = sk.NUM_JOINTS - 1  # joints 1..23: every joint but the root
 _SIZES = (
-    ("root_z", 1), ("root_vel", 2), ("yaw_rate", 1), ("root_tilt", 6),
-    ("local_rot", NUM_LOCAL * 6), ("joint_pos", NUM_LOCAL * 3), ("contacts", len(sk.FEET)),
-)  # fmt: skip
+    ("root_z", 1),
+    ("root_vel", 2),
+    ("yaw_rate", 1),
+    ("root_tilt", 6),
+    ("local_rot", NUM_LOCAL * 6),
+    ("joint_pos", NUM_LOCAL * 3),
+    ("contacts", len(sk.FEET)),
+)
 SLICES: dict[str, slice] = {
     name: slice(start, start + size)
     for (name, size), start in zip(_SIZES, np.cumsum([0] + [size for _, size in _SIZES]).tolist())
@@ -130,7 +136,9 @@ def check_features(x, where: str = "features") -> np.ndarray:
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as e:
-        raise MotionValidationError(f"{where}: not a numeric array ({e}); layout {LAYOUT} expects (T, {FEATURE_DIM})") from None
+        raise MotionValidationError(
+            f"{where}: not a numeric array ({e}); layout {LAYOUT} expects (T, {FEATURE_DIM})"
+        ) from None
     if a.ndim != 2 or a.shape[1] != FEATURE_DIM or len(a) == 0:
         raise MotionValidationError(f"{where}: shape {a.shape}, layout {LAYOUT} expects (T, {FEATURE_DIM}) with T >= 1")
     if not np.all(np.isfinite(a)):

@@ -17,6 +17,7 @@ Used by the retargeter and the AMASS importer. Steps, all on the capsule body (b
 4. Any frame whose body still dips below the floor (a knee or a hand on the ground) is
    lifted as a whole by its penetration, so nothing ends below z = 0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,8 +79,14 @@ def _fade(values: np.ndarray, mask: np.ndarray, ramp: float) -> np.ndarray:
     return weight * values[nearest]
 
 
-def ground(glob: np.ndarray, trans: np.ndarray, fps: float, offsets: np.ndarray | None = None,
-           config: GroundConfig = GroundConfig(), clearance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+def ground(
+    glob: np.ndarray,
+    trans: np.ndarray,
+    fps: float,
+    offsets: np.ndarray | None = None,
+    config: GroundConfig = GroundConfig(),
+    clearance: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """Ground a pose sequence (see the module docstring).
 
     Args:
@@ -130,15 +137,21 @@ def ground(glob: np.ndarray, trans: np.ndarray, fps: float, offsets: np.ndarray 
     # whatever still dips below the floor (a knee or a hand on the ground) lifts its frame
     lift = np.maximum(0.0, -stats.lowest_points(pos, glob, offsets))
     trans[:, 2] += lift
-    return glob, trans, {
-        "offset_m": offset,
-        "stance_share": float(stance.any(axis=1).mean()),
-        "drop_max_m": float(drop.max()),
-        "lift_max_m": float(lift.max()),
-    }
+    return (
+        glob,
+        trans,
+        {
+            "offset_m": offset,
+            "stance_share": float(stance.any(axis=1).mean()),
+            "drop_max_m": float(drop.max()),
+            "lift_max_m": float(lift.max()),
+        },
+    )
 
 
-def _drop_to_reach(hip: np.ndarray, target: np.ndarray, offsets: np.ndarray | None, leg: tuple[int, int, int]) -> np.ndarray:
+def _drop_to_reach(
+    hip: np.ndarray, target: np.ndarray, offsets: np.ndarray | None, leg: tuple[int, int, int]
+) -> np.ndarray:
     """How far `(T,)` the hip `(T, 3)` must come down for the leg to reach `target (T, 3)`, metres (>= 0)."""
     off = sk.REST_OFFSETS if offsets is None else np.asarray(offsets, dtype=np.float64)
     reach = float(np.linalg.norm(off[leg[1]]) + np.linalg.norm(off[leg[2]])) - 1e-5

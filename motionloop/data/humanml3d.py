@@ -4,6 +4,7 @@ A file holds `(T, 22, 3)` float positions in metres: the first 22 SMPL joints in
 (no hands), y up, 20 frames per second, the floor at y = 0. They are turned into motionloop's
 z-up world by +90 degrees about x (y -> z) and retargeted like any other positions format.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,9 +36,13 @@ def read_joints(path: str | Path) -> np.ndarray:
         raise FormatError(f"{path}: not a readable .npy array ({numpy_error_text(e)})") from None
     if not isinstance(arr, np.ndarray):  # an .npz archive
         arr.close()
-        raise FormatError(f"{path}: an .npz archive, expected one .npy array (T, {NUM_JOINTS}, 3) of HumanML3D joint positions")
+        raise FormatError(
+            f"{path}: an .npz archive, expected one .npy array (T, {NUM_JOINTS}, 3) of HumanML3D joint positions"
+        )
     if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 3) or len(arr) == 0:
-        raise FormatError(f"{path}: array of shape {arr.shape}, expected (T, {NUM_JOINTS}, 3) HumanML3D joint positions")
+        raise FormatError(
+            f"{path}: array of shape {arr.shape}, expected (T, {NUM_JOINTS}, 3) HumanML3D joint positions"
+        )
     if not np.issubdtype(arr.dtype, np.number):
         raise FormatError(f"{path}: array of dtype {arr.dtype}, expected numbers")
     arr = arr.astype(np.float64)
@@ -54,7 +59,8 @@ def humanml3d_to_source(path: str | Path, source_fps: float = SOURCE_FPS, label:
     return SourceMotion(pos, NAMES, {n: n for n in NAMES}, float(source_fps), str(path), label, meta)
 
 
-def import_humanml3d(path: str | Path, fps: float = 20.0, label: str | None = None,
-                     source_fps: float = SOURCE_FPS) -> tuple[Motion, RetargetReport]:
+def import_humanml3d(
+    path: str | Path, fps: float = 20.0, label: str | None = None, source_fps: float = SOURCE_FPS
+) -> tuple[Motion, RetargetReport]:
     """A HumanML3D joints file retargeted to SMPL-24 at `fps` (hands filled by rule)."""
     return retarget(humanml3d_to_source(path, source_fps, label), fps)

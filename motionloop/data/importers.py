@@ -7,6 +7,7 @@ Formats (`FORMATS`) and how "auto" recognises them by file extension:
 - humanml3d: `.npy` of HumanML3D joint positions (T, 22, 3) -> humanml3d.py -> retarget
 Every result is z-up, on the default skeleton, feet on the floor, at the requested frame rate.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,13 @@ from motionloop.errors import ConfigError, FormatError, UnknownNameError
 from motionloop.motion import Motion
 
 FORMATS: tuple[str, ...] = ("bvh", "deepmimic", "amass", "humanml3d")
-EXTENSIONS: dict[str, str] = {".bvh": "bvh", ".txt": "deepmimic", ".json": "deepmimic", ".npz": "amass", ".npy": "humanml3d"}
+EXTENSIONS: dict[str, str] = {
+    ".bvh": "bvh",
+    ".txt": "deepmimic",
+    ".json": "deepmimic",
+    ".npz": "amass",
+    ".npy": "humanml3d",
+}
 
 
 def detect_format(path: str | Path) -> str:
@@ -97,7 +104,9 @@ def input_files(path: str | Path) -> list[Path]:
     """The importable files of a file or a directory (recursively, by extension), sorted."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith("."))
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith(".")
+        )
         if not files:
             raise FormatError(f"{path}: directory holds no importable files ({', '.join(EXTENSIONS)})")
         return files
@@ -115,7 +124,9 @@ def _clip_names(files: list[Path], root: Path, counts: list[int]) -> list[str]:
         names += [stem] if n == 1 else [f"{stem}_{k}" for k in range(n)]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ConfigError(f"{root}: several inputs would be written as {', '.join(d + '.npz' for d in dupes)}; import them separately")
+        raise ConfigError(
+            f"{root}: several inputs would be written as {', '.join(d + '.npz' for d in dupes)}; import them separately"
+        )
     return names
 
 

@@ -5,6 +5,7 @@ point without touching anything else: the knee stays in the plane spanned by the
 line and the current bend direction (the "knee plane"), and the ankle keeps its global rotation
 (so the foot keeps its orientation and its sole moves by exactly the ankle's displacement).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,7 +24,9 @@ LEGS: tuple[tuple[int, int, int], ...] = (
 )
 
 
-def two_bone_ik(root: np.ndarray, target: np.ndarray, bend: np.ndarray, l1: float, l2: float) -> tuple[np.ndarray, np.ndarray]:
+def two_bone_ik(
+    root: np.ndarray, target: np.ndarray, bend: np.ndarray, l1: float, l2: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Place the middle and end joints of a two-bone chain so that the end reaches `target`.
 
     Args:
@@ -54,8 +57,9 @@ def two_bone_ik(root: np.ndarray, target: np.ndarray, bend: np.ndarray, l1: floa
     return mid, root + d * u
 
 
-def reach(glob: np.ndarray, pos: np.ndarray, leg: tuple[int, int, int], target: np.ndarray,
-          offsets: np.ndarray | None = None) -> np.ndarray:
+def reach(
+    glob: np.ndarray, pos: np.ndarray, leg: tuple[int, int, int], target: np.ndarray, offsets: np.ndarray | None = None
+) -> np.ndarray:
     """Turn the hip and knee of one leg so that its ankle lands on `target`.
 
     Args:

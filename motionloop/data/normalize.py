@@ -7,6 +7,7 @@ binary and get the fixed map mean = std = 0.5, i.e. {0, 1} -> {-1, +1}, whatever
 the model then sees them on the same scale as everything else, and the decision
 threshold stays at 0 (normalised) = 0.5 (raw) across datasets and loop generations.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -96,8 +97,10 @@ class Normalizer:
         import torch
 
         # torch.tensor copies: the read-only arrays cannot be shared with torch
-        return (torch.tensor(self.mean, dtype=x.dtype, device=x.device),
-                torch.tensor(self.std, dtype=x.dtype, device=x.device))  # fmt: skip
+        return (
+            torch.tensor(self.mean, dtype=x.dtype, device=x.device),
+            torch.tensor(self.std, dtype=x.dtype, device=x.device),
+        )
 
     def normalize(self, x):
         """`(x - mean) / std` for a numpy array or torch tensor `(..., D)`; same type and dtype."""
@@ -126,6 +129,8 @@ class Normalizer:
                 f"normalizer: checkpoint features have layout {d['layout']!r}, this code expects {layout!r}"
             )
         try:
-            return cls(mean=np.asarray(d["mean"], dtype=np.float32), std=np.asarray(d["std"], dtype=np.float32), layout=layout)
+            return cls(
+                mean=np.asarray(d["mean"], dtype=np.float32), std=np.asarray(d["std"], dtype=np.float32), layout=layout
+            )
         except (TypeError, ValueError) as e:
             raise CheckpointError(f"normalizer: mean/std are not numeric lists ({e})") from None

@@ -16,6 +16,7 @@ One retargeter serves every positions format (BVH, DeepMimic, HumanML3D joints):
 5. Resampling to `fps` (`Motion.resample`), then a last lift of any frame the interpolation
    put below the floor.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -83,10 +84,12 @@ def check_source(src: SourceMotion) -> None:
 def leg_length(src: SourceMotion) -> float:
     """The source's leg length (hip -> knee -> ankle), metres: median over frames, mean of both legs."""
     legs = [
-        np.median(np.linalg.norm(src.joint(f"{s}_hip") - src.joint(f"{s}_knee"), axis=-1)
-                  + np.linalg.norm(src.joint(f"{s}_knee") - src.joint(f"{s}_ankle"), axis=-1))
+        np.median(
+            np.linalg.norm(src.joint(f"{s}_hip") - src.joint(f"{s}_knee"), axis=-1)
+            + np.linalg.norm(src.joint(f"{s}_knee") - src.joint(f"{s}_ankle"), axis=-1)
+        )
         for s in ("left", "right")
-    ]  # fmt: skip
+    ]
     return float(np.mean(legs))
 
 
@@ -143,7 +146,9 @@ def foot_clearance(q: dict[int, np.ndarray], fps: float, percentile: float = 5.0
     return np.stack(out, axis=-1)
 
 
-def retarget(src: SourceMotion, fps: float = 20.0, ground_config: GroundConfig = GroundConfig()) -> tuple[Motion, RetargetReport]:
+def retarget(
+    src: SourceMotion, fps: float = 20.0, ground_config: GroundConfig = GroundConfig()
+) -> tuple[Motion, RetargetReport]:
     """Retarget a source clip to the default SMPL-24 skeleton (see the module docstring).
 
     Args:
@@ -179,8 +184,11 @@ def retarget(src: SourceMotion, fps: float = 20.0, ground_config: GroundConfig =
     errors = bone_direction_errors(pos, q, pairs)
 
     motion = Motion(
-        trans=trans, poses=rot.mat_to_aa(sk.local_rotations(glob)), fps=src.fps,
-        label=src.label, source=src.source,
+        trans=trans,
+        poses=rot.mat_to_aa(sk.local_rotations(glob)),
+        fps=src.fps,
+        label=src.label,
+        source=src.source,
     ).resample(fps)
     motion = lift_above_floor(motion)
     foot = stats.foot_ground_stats(motion)

@@ -30,6 +30,7 @@ bone wins, so a zero-length helper such as CMU's "Neck" yields to "Neck1"):
   out `_SKIP_COST` (so a joint within 7 % of the pelvis, such as CMU's "LowerBack", is never
   spine1). Rigs with fewer spine joints leave spine2 or spine1 out; the retargeter fills them.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -50,9 +51,20 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 REQUIRED: tuple[str, ...] = (
-    "pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-)  # fmt: skip
+    "pelvis",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+)
 REQUIRED_ANY: tuple[str, ...] = ("neck", "head")  # at least one of these
 
 # Metres per unit, for `unit=`; AUTO_UNITS are the ones detection chooses between.
@@ -150,10 +162,12 @@ class _Rig:
             cands = [
                 j
                 for j, (s, c) in enumerate(self.parts)
-                if s == side and (c == core if isinstance(core, str) else core.fullmatch(c)) and j not in used
+                if s == side
+                and (c == core if isinstance(core, str) else core.fullmatch(c))
+                and j not in used
                 and (below is None or below in self.ancestors(j))
                 and (above is None or j in self.ancestors(above))
-            ]  # fmt: skip
+            ]
             if cands:
                 return min(cands, key=lambda j: (self.length[j] <= self.eps, self.depth[j]))
         return None
@@ -300,7 +314,7 @@ def load_joint_map(path: str | Path) -> dict[str, str]:
         raise FormatError(f"{path}: invalid TOML ({exc})") from exc
     table = doc.get("joints")
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: needs a [joints] table of smpl_name = \"rig joint name\"")
+        raise ConfigError(f'{path}: needs a [joints] table of smpl_name = "rig joint name"')
     for key, value in table.items():
         if key not in sk.JOINTS:
             raise UnknownNameError(f"SMPL joint in {path} [joints]:", key, sk.JOINTS)
@@ -344,7 +358,7 @@ def check_required(smpl_map: dict[str, str], names, where: str) -> None:
     if missing:
         raise RetargetError(
             f"{where}: cannot map the rig to SMPL: no joint found for {', '.join(missing)}. "
-            f"Rig joints: {', '.join(names)}. Write a joint map (TOML table [joints], smpl_name = \"rig joint\"; "
+            f'Rig joints: {", ".join(names)}. Write a joint map (TOML table [joints], smpl_name = "rig joint"; '
             "example: assets/joint_maps/rigify.toml) and pass it with --joint-map (joint_map= in Python)"
         )
 

@@ -3,6 +3,7 @@
 Every importer of a non-SMPL format (BVH, DeepMimic, HumanML3D joints) produces one; the
 retargeter (retarget.py) turns it into a `Motion` on the SMPL-24 skeleton.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -6,6 +6,7 @@ the lowest of them above the floor z = 0, and its speed is the horizontal speed 
 corner (a point fixed on the foot, followed to the next frame), so a foot rolling over its toes
 counts as planted, not as sliding.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,9 @@ from motionloop.motion import Motion
 GROUND_TOL_M = 0.02  # a foot within this of the floor counts as on the ground
 
 
-def foot_tracks(positions: np.ndarray, glob: np.ndarray, fps: float, offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def foot_tracks(
+    positions: np.ndarray, glob: np.ndarray, fps: float, offsets: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Height and horizontal speed of each foot's lowest sole corner.
 
     Args:

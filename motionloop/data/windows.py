@@ -12,6 +12,7 @@ normalised. Rotating the heading is not applied because the features live in the
 frame and do not change under it (tests/data/test_augment.py checks this), so it would
 only cost time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,8 +63,12 @@ def make_windows(motions: Sequence[Motion], length: int, stride: int) -> list[Mo
             out.append(m.slice(s, s + length).replace(source=f"{m.source}[{s}:{s + length}]"))
     skipped = len(short_clips(motions, length))
     if skipped:
-        log.info("%d of %d clips are shorter than a %d-frame window and are not used as training windows",
-                 skipped, len(motions), length)
+        log.info(
+            "%d of %d clips are shorter than a %d-frame window and are not used as training windows",
+            skipped,
+            len(motions),
+            length,
+        )
     return out
 
 
@@ -117,7 +122,9 @@ class WindowSampler:
                     f"{windows[0].source!r} has {windows[0].num_frames} at {windows[0].fps}; all must match"
                 )
         if normalizer is not None and normalizer.layout != LAYOUT:
-            raise CheckpointError(f"WindowSampler: normalizer is for layout {normalizer.layout!r}, features are {LAYOUT!r}")
+            raise CheckpointError(
+                f"WindowSampler: normalizer is for layout {normalizer.layout!r}, features are {LAYOUT!r}"
+            )
         self.windows = list(windows)
         self.batch_size = int(batch_size)
         self.labels = tuple(label_vocabulary(windows) if labels is None else labels)

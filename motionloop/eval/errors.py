@@ -1,4 +1,5 @@
 """The error of the evaluation stage (checkpoint problems raise `CheckpointError`)."""
+
 from __future__ import annotations
 
 from motionloop.errors import MotionloopError

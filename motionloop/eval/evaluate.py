@@ -14,6 +14,7 @@ Protocol (fixed so that numbers compare across runs and generations):
 - Physics metrics (physics.metrics): mean over the whole clips.
 Embedding units: one unit is one standard deviation of the real data per dimension.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,9 +28,20 @@ from motionloop.eval.windows import at_fps, draw, split_index, window_index, win
 from motionloop.motion import Motion, load_clips
 
 METRIC_KEYS = (
-    "n", "fid", "fid_floor", "diversity", "diversity_ref", "multimodality", "accuracy", "precision",
-    "recall", "penetrate_mm", "float_mm", "skate_mm", "phys_err_mm",
-)  # fmt: skip
+    "n",
+    "fid",
+    "fid_floor",
+    "diversity",
+    "diversity_ref",
+    "multimodality",
+    "accuracy",
+    "precision",
+    "recall",
+    "penetrate_mm",
+    "float_mm",
+    "skate_mm",
+    "phys_err_mm",
+)
 
 
 def load_reference(reference: str | Path | list[Motion]) -> list[Motion]:
@@ -40,11 +52,15 @@ def load_reference(reference: str | Path | list[Motion]) -> list[Motion]:
         try:
             from motionloop.data.bundled import load_bundled
         except ImportError:
-            raise EvaluationError("reference 'bundled': the bundled dataset is not installed with this copy of motionloop") from None
+            raise EvaluationError(
+                "reference 'bundled': the bundled dataset is not installed with this copy of motionloop"
+            ) from None
         return load_bundled()
     if isinstance(reference, (str, Path)):
         return load_clips(reference)
-    raise EvaluationError(f"reference: expected 'bundled', a clip file/directory or a list of Motions, got {type(reference).__name__}")
+    raise EvaluationError(
+        f"reference: expected 'bundled', a clip file/directory or a list of Motions, got {type(reference).__name__}"
+    )
 
 
 def _physics(clips: list[Motion]) -> dict[str, float]:

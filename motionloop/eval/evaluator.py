@@ -12,6 +12,7 @@ holds: format tag and version, config, feature layout and width, kinematic stati
 labels, the feature normaliser, the network weights, the embedding statistics and a `train`
 record (seed, data, accuracy, seconds).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,11 +23,11 @@ import torch
 
 from motionloop.data.features import FEATURE_DIM, LAYOUT
 from motionloop.data.normalize import Normalizer
-from motionloop.resources import EVALUATOR
 from motionloop.errors import CheckpointError, ConfigError, MotionloopError
 from motionloop.eval.kinematics import KIN_NAMES
 from motionloop.eval.network import EvaluatorConfig, EvaluatorNet
 from motionloop.io import atomic_path, payload_digest, torch_load_plain
+from motionloop.resources import EVALUATOR
 
 FORMAT = "motionloop-evaluator"
 VERSION = 1
@@ -35,7 +36,9 @@ BUNDLED_WEIGHTS = EVALUATOR
 
 
 @torch.no_grad()
-def run_net(net: EvaluatorNet, normalizer: Normalizer, feats: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def run_net(
+    net: EvaluatorNet, normalizer: Normalizer, feats: np.ndarray, batch: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
     """Learned embedding `(W, E)` and logits `(W, C)`, float64, of raw feature windows `(W, L, D)`."""
     x = torch.as_tensor(normalizer.normalize(np.asarray(feats, np.float32)))
     emb, logits = [np.zeros((0, net.embed.out_features))], [np.zeros((0, net.classify.out_features))]
@@ -147,18 +150,29 @@ class Evaluator:
             net = EvaluatorNet(FEATURE_DIM, len(labels), config)
             net.load_state_dict(blob["state_dict"])
             net.eval()
-            arrays = {k: np.asarray(blob[k], dtype=np.float64) for k in ("embed_mean", "embed_std", "kin_mean", "kin_std")}
+            arrays = {
+                k: np.asarray(blob[k], dtype=np.float64) for k in ("embed_mean", "embed_std", "kin_mean", "kin_std")
+            }
             normalizer = Normalizer.from_dict(blob["normalizer"])
         except CheckpointError as e:
             raise CheckpointError(f"{path}: {e}") from None
         except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
             raise CheckpointError(f"{path}: corrupt evaluator file ({type(e).__name__}: {e})") from None
-        widths = {"embed_mean": config.embed_dim, "embed_std": config.embed_dim, "kin_mean": len(KIN_NAMES), "kin_std": len(KIN_NAMES)}
+        widths = {
+            "embed_mean": config.embed_dim,
+            "embed_std": config.embed_dim,
+            "kin_mean": len(KIN_NAMES),
+            "kin_std": len(KIN_NAMES),
+        }
         for k, n in widths.items():
             a = arrays[k]
             if a.shape != (n,) or not np.all(np.isfinite(a)) or (k.endswith("std") and not np.all(a > 0)):
-                raise CheckpointError(f"{path}: corrupt evaluator file ({k} has shape {a.shape}, expected ({n},), finite)")
-        return Evaluator(config=config, labels=labels, normalizer=normalizer, net=net, train=dict(blob.get("train", {})), **arrays)
+                raise CheckpointError(
+                    f"{path}: corrupt evaluator file ({k} has shape {a.shape}, expected ({n},), finite)"
+                )
+        return Evaluator(
+            config=config, labels=labels, normalizer=normalizer, net=net, train=dict(blob.get("train", {})), **arrays
+        )
 
 
 def resolve(evaluator: Evaluator | str | Path | None) -> Evaluator:

@@ -9,6 +9,7 @@ Every statistic is invariant to heading and horizontal position. Positive, heavy
 quantities enter as logarithms (heights as asinh, which also takes negative values) so that
 their spread across real windows is roughly Gaussian, as the Frechet distance assumes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -101,7 +102,8 @@ def kinematic_stats(positions: np.ndarray, glob: np.ndarray, fps: float) -> np.n
         [_height(sole_z.min(1)), _height(sole_z.mean(1)), contact.mean(1), np.log(slide_speed + _EPS_SPEED)], axis=-1
     )  # (W, 2 sides, 4 stats)
     whole = np.stack(
-        [pelvis_z.mean(1), np.log(pelvis_z.std(1) + _EPS_HEIGHT), _height(lowest.min(1)), _height(lowest.mean(1))], axis=-1
+        [pelvis_z.mean(1), np.log(pelvis_z.std(1) + _EPS_HEIGHT), _height(lowest.min(1)), _height(lowest.mean(1))],
+        axis=-1,
     )  # (W, 4)
     out = np.concatenate(joint_stats + [whole, feet.reshape(len(p), -1)], axis=1)
     assert out.shape[1] == len(KIN_NAMES)

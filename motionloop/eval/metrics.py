@@ -4,6 +4,7 @@ Conventions: a set of embeddings is a `(N, D)` array, one row per sample; labels
 Every computation runs in float64. Random pair draws take a `seed` so a metric is a function
 of its arguments alone.
 """
+
 from __future__ import annotations
 
 import numpy as np

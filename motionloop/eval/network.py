@@ -8,6 +8,7 @@ as the action-to-motion evaluators) and a coarse reconstruction of the window (t
 averaged over `RECON_POOL` frames), an autoencoder term that makes the embedding keep what
 distinguishes clips of one action, not only the action.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,7 +68,8 @@ class EvaluatorConfig:
         if bad:
             limits = {"window": f">= {RECON_POOL * 2}", "holdout": "in [0, 1)", "dropout": "in [0, 1)"}
             raise ConfigError(
-                "EvaluatorConfig: invalid " + ", ".join(f"{k}={getattr(self, k)!r} (must be {limits.get(k, '> 0')})" for k in bad)
+                "EvaluatorConfig: invalid "
+                + ", ".join(f"{k}={getattr(self, k)!r} (must be {limits.get(k, '> 0')})" for k in bad)
             )
 
     def to_dict(self) -> dict:
@@ -90,11 +92,15 @@ class EvaluatorNet(nn.Module):
         w = config.width
         self.in_dim, self.window = in_dim, config.window
         self.encoder = nn.Sequential(
-            nn.Conv1d(in_dim, w, 5, padding=2), nn.GELU(),
-            nn.Conv1d(w, w, 5, stride=2, padding=2), nn.GELU(),
-            nn.Conv1d(w, w, 5, stride=2, padding=2), nn.GELU(),
-            nn.Conv1d(w, w, 3, padding=1), nn.GELU(),
-        )  # fmt: skip
+            nn.Conv1d(in_dim, w, 5, padding=2),
+            nn.GELU(),
+            nn.Conv1d(w, w, 5, stride=2, padding=2),
+            nn.GELU(),
+            nn.Conv1d(w, w, 5, stride=2, padding=2),
+            nn.GELU(),
+            nn.Conv1d(w, w, 3, padding=1),
+            nn.GELU(),
+        )
         self.embed = nn.Linear(2 * w, config.embed_dim)
         self.head_in = nn.Sequential(nn.GELU(), nn.Dropout(config.dropout))
         self.classify = nn.Linear(config.embed_dim, num_labels)

@@ -8,6 +8,7 @@ position and a few small extra joint oscillations, so a class is a distribution,
 template. Every frame is grounded (lowest sole corner at z = 0), except during the flight
 phase of "jump". These are not realistic motions; they are a controlled distribution.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,41 +23,113 @@ _Osc = tuple[int, int, float, float, float, float]
 _L, _R = 0.0, np.pi  # phases of left and right limbs in alternating gaits
 
 CLASSES: dict[str, dict] = {
-    "walk": dict(f0=1.0, speed=1.2, yaw_rate=0.0, osc=[
-        (sk.LEFT_HIP, 0, 0.4, 1, _L, 0.0), (sk.RIGHT_HIP, 0, 0.4, 1, _R, 0.0),
-        (sk.LEFT_KNEE, 0, 0.3, 1, _L + 1.2, 0.35), (sk.RIGHT_KNEE, 0, 0.3, 1, _R + 1.2, 0.35),
-        (sk.LEFT_SHOULDER, 1, 0.3, 1, _R, 0.0), (sk.RIGHT_SHOULDER, 1, 0.3, 1, _L, 0.0),
-        (sk.LEFT_SHOULDER, 2, 0.0, 1, 0.0, -1.2), (sk.RIGHT_SHOULDER, 2, 0.0, 1, 0.0, 1.2)]),
-    "run": dict(f0=1.5, speed=3.0, yaw_rate=0.0, osc=[
-        (sk.LEFT_HIP, 0, 0.7, 1, _L, -0.1), (sk.RIGHT_HIP, 0, 0.7, 1, _R, -0.1),
-        (sk.LEFT_KNEE, 0, 0.6, 1, _L + 1.2, 0.8), (sk.RIGHT_KNEE, 0, 0.6, 1, _R + 1.2, 0.8),
-        (sk.LEFT_ELBOW, 1, 0.0, 1, 0.0, 1.4), (sk.RIGHT_ELBOW, 1, 0.0, 1, 0.0, -1.4),
-        (sk.LEFT_SHOULDER, 1, 0.6, 1, _R, 0.0), (sk.RIGHT_SHOULDER, 1, 0.6, 1, _L, 0.0),
-        (sk.SPINE1, 0, 0.05, 2, 0.0, 0.2)]),
-    "wave": dict(f0=1.2, speed=0.0, yaw_rate=0.0, osc=[
-        (sk.RIGHT_SHOULDER, 2, 0.1, 1, 0.0, -1.2), (sk.RIGHT_ELBOW, 1, 0.6, 1, 0.0, -1.0),
-        (sk.LEFT_SHOULDER, 2, 0.0, 1, 0.0, -1.2), (sk.HEAD, 1, 0.1, 0.5, 0.0, 0.0)]),
-    "squat": dict(f0=0.4, speed=0.0, yaw_rate=0.0, osc=[
-        (sk.LEFT_HIP, 0, 0.6, 1, 0.0, -0.6), (sk.RIGHT_HIP, 0, 0.6, 1, 0.0, -0.6),
-        (sk.LEFT_KNEE, 0, 0.6, 1, np.pi, 0.6), (sk.RIGHT_KNEE, 0, 0.6, 1, np.pi, 0.6),
-        (sk.LEFT_ANKLE, 0, 0.2, 1, 0.0, 0.0), (sk.RIGHT_ANKLE, 0, 0.2, 1, 0.0, 0.0),
-        (sk.LEFT_SHOULDER, 1, 0.0, 1, 0.0, -1.2), (sk.RIGHT_SHOULDER, 1, 0.0, 1, 0.0, 1.2)]),
-    "jump": dict(f0=0.8, speed=0.0, yaw_rate=0.0, flight=0.25, osc=[
-        (sk.LEFT_KNEE, 0, 0.4, 1, 0.0, 0.4), (sk.RIGHT_KNEE, 0, 0.4, 1, 0.0, 0.4),
-        (sk.LEFT_HIP, 0, 0.3, 1, np.pi, -0.3), (sk.RIGHT_HIP, 0, 0.3, 1, np.pi, -0.3),
-        (sk.LEFT_SHOULDER, 2, 0.8, 1, 0.0, 0.0), (sk.RIGHT_SHOULDER, 2, 0.8, 1, np.pi, 0.0)]),
-    "turn": dict(f0=1.0, speed=0.0, yaw_rate=1.5, osc=[
-        (sk.LEFT_HIP, 0, 0.15, 1, _L, 0.0), (sk.RIGHT_HIP, 0, 0.15, 1, _R, 0.0),
-        (sk.LEFT_SHOULDER, 2, 0.0, 1, 0.0, -1.2), (sk.RIGHT_SHOULDER, 2, 0.0, 1, 0.0, 1.2),
-        (sk.SPINE2, 1, 0.2, 0.5, 0.0, 0.0)]),
-    "kick": dict(f0=0.6, speed=0.0, yaw_rate=0.0, osc=[
-        (sk.RIGHT_HIP, 0, 0.8, 1, 0.0, -0.5), (sk.RIGHT_KNEE, 0, 0.5, 1, 1.5, 0.5),
-        (sk.LEFT_SHOULDER, 2, 0.2, 1, 0.0, -0.8), (sk.RIGHT_SHOULDER, 2, 0.2, 1, 0.0, 0.8)]),
-    "punch": dict(f0=1.3, speed=0.0, yaw_rate=0.0, osc=[
-        (sk.LEFT_SHOULDER, 1, 0.6, 1, _L, 1.0), (sk.RIGHT_SHOULDER, 1, 0.6, 1, _R, -1.0),
-        (sk.LEFT_ELBOW, 1, 0.8, 1, _L + np.pi, 1.0), (sk.RIGHT_ELBOW, 1, 0.8, 1, _R + np.pi, -1.0),
-        (sk.SPINE3, 1, 0.2, 1, 0.0, 0.0)]),
-}  # fmt: skip
+    "walk": dict(
+        f0=1.0,
+        speed=1.2,
+        yaw_rate=0.0,
+        osc=[
+            (sk.LEFT_HIP, 0, 0.4, 1, _L, 0.0),
+            (sk.RIGHT_HIP, 0, 0.4, 1, _R, 0.0),
+            (sk.LEFT_KNEE, 0, 0.3, 1, _L + 1.2, 0.35),
+            (sk.RIGHT_KNEE, 0, 0.3, 1, _R + 1.2, 0.35),
+            (sk.LEFT_SHOULDER, 1, 0.3, 1, _R, 0.0),
+            (sk.RIGHT_SHOULDER, 1, 0.3, 1, _L, 0.0),
+            (sk.LEFT_SHOULDER, 2, 0.0, 1, 0.0, -1.2),
+            (sk.RIGHT_SHOULDER, 2, 0.0, 1, 0.0, 1.2),
+        ],
+    ),
+    "run": dict(
+        f0=1.5,
+        speed=3.0,
+        yaw_rate=0.0,
+        osc=[
+            (sk.LEFT_HIP, 0, 0.7, 1, _L, -0.1),
+            (sk.RIGHT_HIP, 0, 0.7, 1, _R, -0.1),
+            (sk.LEFT_KNEE, 0, 0.6, 1, _L + 1.2, 0.8),
+            (sk.RIGHT_KNEE, 0, 0.6, 1, _R + 1.2, 0.8),
+            (sk.LEFT_ELBOW, 1, 0.0, 1, 0.0, 1.4),
+            (sk.RIGHT_ELBOW, 1, 0.0, 1, 0.0, -1.4),
+            (sk.LEFT_SHOULDER, 1, 0.6, 1, _R, 0.0),
+            (sk.RIGHT_SHOULDER, 1, 0.6, 1, _L, 0.0),
+            (sk.SPINE1, 0, 0.05, 2, 0.0, 0.2),
+        ],
+    ),
+    "wave": dict(
+        f0=1.2,
+        speed=0.0,
+        yaw_rate=0.0,
+        osc=[
+            (sk.RIGHT_SHOULDER, 2, 0.1, 1, 0.0, -1.2),
+            (sk.RIGHT_ELBOW, 1, 0.6, 1, 0.0, -1.0),
+            (sk.LEFT_SHOULDER, 2, 0.0, 1, 0.0, -1.2),
+            (sk.HEAD, 1, 0.1, 0.5, 0.0, 0.0),
+        ],
+    ),
+    "squat": dict(
+        f0=0.4,
+        speed=0.0,
+        yaw_rate=0.0,
+        osc=[
+            (sk.LEFT_HIP, 0, 0.6, 1, 0.0, -0.6),
+            (sk.RIGHT_HIP, 0, 0.6, 1, 0.0, -0.6),
+            (sk.LEFT_KNEE, 0, 0.6, 1, np.pi, 0.6),
+            (sk.RIGHT_KNEE, 0, 0.6, 1, np.pi, 0.6),
+            (sk.LEFT_ANKLE, 0, 0.2, 1, 0.0, 0.0),
+            (sk.RIGHT_ANKLE, 0, 0.2, 1, 0.0, 0.0),
+            (sk.LEFT_SHOULDER, 1, 0.0, 1, 0.0, -1.2),
+            (sk.RIGHT_SHOULDER, 1, 0.0, 1, 0.0, 1.2),
+        ],
+    ),
+    "jump": dict(
+        f0=0.8,
+        speed=0.0,
+        yaw_rate=0.0,
+        flight=0.25,
+        osc=[
+            (sk.LEFT_KNEE, 0, 0.4, 1, 0.0, 0.4),
+            (sk.RIGHT_KNEE, 0, 0.4, 1, 0.0, 0.4),
+            (sk.LEFT_HIP, 0, 0.3, 1, np.pi, -0.3),
+            (sk.RIGHT_HIP, 0, 0.3, 1, np.pi, -0.3),
+            (sk.LEFT_SHOULDER, 2, 0.8, 1, 0.0, 0.0),
+            (sk.RIGHT_SHOULDER, 2, 0.8, 1, np.pi, 0.0),
+        ],
+    ),
+    "turn": dict(
+        f0=1.0,
+        speed=0.0,
+        yaw_rate=1.5,
+        osc=[
+            (sk.LEFT_HIP, 0, 0.15, 1, _L, 0.0),
+            (sk.RIGHT_HIP, 0, 0.15, 1, _R, 0.0),
+            (sk.LEFT_SHOULDER, 2, 0.0, 1, 0.0, -1.2),
+            (sk.RIGHT_SHOULDER, 2, 0.0, 1, 0.0, 1.2),
+            (sk.SPINE2, 1, 0.2, 0.5, 0.0, 0.0),
+        ],
+    ),
+    "kick": dict(
+        f0=0.6,
+        speed=0.0,
+        yaw_rate=0.0,
+        osc=[
+            (sk.RIGHT_HIP, 0, 0.8, 1, 0.0, -0.5),
+            (sk.RIGHT_KNEE, 0, 0.5, 1, 1.5, 0.5),
+            (sk.LEFT_SHOULDER, 2, 0.2, 1, 0.0, -0.8),
+            (sk.RIGHT_SHOULDER, 2, 0.2, 1, 0.0, 0.8),
+        ],
+    ),
+    "punch": dict(
+        f0=1.3,
+        speed=0.0,
+        yaw_rate=0.0,
+        osc=[
+            (sk.LEFT_SHOULDER, 1, 0.6, 1, _L, 1.0),
+            (sk.RIGHT_SHOULDER, 1, 0.6, 1, _R, -1.0),
+            (sk.LEFT_ELBOW, 1, 0.8, 1, _L + np.pi, 1.0),
+            (sk.RIGHT_ELBOW, 1, 0.8, 1, _R + np.pi, -1.0),
+            (sk.SPINE3, 1, 0.2, 1, 0.0, 0.0),
+        ],
+    ),
+}
 LABELS: tuple[str, ...] = tuple(CLASSES)
 
 
@@ -88,8 +161,9 @@ def synthetic_clip(label: str, rng: np.random.Generator, frames: int = 100, fps:
     return Motion(trans=trans, poses=poses, fps=fps, label=label, source=f"synthetic:{label}")
 
 
-def synthetic_clips(per_label: int, seed: int = 0, frames: int = 100, fps: float = 20.0,
-                    labels: tuple[str, ...] = LABELS) -> list[Motion]:  # fmt: skip
+def synthetic_clips(
+    per_label: int, seed: int = 0, frames: int = 100, fps: float = 20.0, labels: tuple[str, ...] = LABELS
+) -> list[Motion]:
     """`per_label` clips of each label, in label-major order, reproducible from `seed`."""
     rng = np.random.default_rng(seed)
     return [synthetic_clip(label, rng, frames, fps) for label in labels for _ in range(per_label)]

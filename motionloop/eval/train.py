@@ -7,6 +7,7 @@ label-balanced, and every clip is also used mirrored (labels are not side-specif
 data/augment.py). After training, the embedding statistics are taken on windows of the
 whole clips, unmirrored: the real distribution evaluation compares against.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,7 @@ def _split(clips: list[Motion], config: EvaluatorConfig) -> tuple[list[Motion], 
     """Training parts and held-out ends of the clips (a part shorter than a window is dropped)."""
     train, held = [], []
     for m in clips:
-        cut = int(round(m.num_frames * (1.0 - config.holdout)))
+        cut = round(m.num_frames * (1.0 - config.holdout))
         if cut >= config.window and m.num_frames - cut >= config.window:
             train.append(m.slice(0, cut))
             held.append(m.slice(cut, m.num_frames))
@@ -57,7 +58,9 @@ def _check(clips: list[Motion], window: int) -> list[Motion]:
         )
     usable = [m for m in clips if m.num_frames >= window]
     if len(usable) < len(clips):
-        log.warning("train_evaluator: skipping %d clips shorter than the %d-frame window", len(clips) - len(usable), window)
+        log.warning(
+            "train_evaluator: skipping %d clips shorter than the %d-frame window", len(clips) - len(usable), window
+        )
     labels = sorted({m.label for m in usable})
     if len(labels) < 2:
         raise EvaluationError(
@@ -163,10 +166,16 @@ def train_evaluator(
     }
     log.info("evaluator: held-out accuracy %s on %d windows, %.1f s", held_acc, n_held, record["seconds"])
     evaluator = Evaluator(
-        config=config, labels=labels, normalizer=normalizer, net=net,
-        embed_mean=emb.mean(0), embed_std=np.maximum(emb.std(0), STD_FLOOR),
-        kin_mean=kin.mean(0), kin_std=np.maximum(kin.std(0), KIN_STD_FLOOR), train=record,
-    )  # fmt: skip
+        config=config,
+        labels=labels,
+        normalizer=normalizer,
+        net=net,
+        embed_mean=emb.mean(0),
+        embed_std=np.maximum(emb.std(0), STD_FLOOR),
+        kin_mean=kin.mean(0),
+        kin_std=np.maximum(kin.std(0), KIN_STD_FLOOR),
+        train=record,
+    )
     if out is not None:
         evaluator.save(out)
     return evaluator

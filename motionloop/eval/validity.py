@@ -7,6 +7,7 @@ one window repeated n times. A trustworthy evaluator gives a held-out FID near `
 and an FID that grows with every damage level. Used by the slow tests on the bundled set
 and by `scripts/train_evaluator.py --validate`, which prints the numbers.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -29,7 +30,7 @@ def time_split(clips: list[Motion], holdout: float, window: int) -> tuple[list[M
     """Each clip's first `1 - holdout` (reference) and its end (held out); ends under `window` frames are dropped."""
     ref, held = [], []
     for m in clips:
-        cut = int(round(m.num_frames * (1.0 - holdout)))
+        cut = round(m.num_frames * (1.0 - holdout))
         ref.append(m.slice(0, cut) if cut >= window else m)
         if cut >= window and m.num_frames - cut >= window:
             held.append(m.slice(cut, m.num_frames))

@@ -6,7 +6,10 @@ deterministically from a seed. The reference set is split into two halves that s
 frame (alternating blocks of each clip), so the real-vs-real FID floor compares windows
 that are truly held out from each other.
 """
+
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -46,7 +49,7 @@ def split_index(lengths, window: int) -> tuple[np.ndarray, np.ndarray]:
         edges = list(range(0, n - 2 * window + 1, 2 * window)) + [n]
         if len(edges) == 1:
             edges = [0, n]
-        for lo, hi in zip(edges[:-1], edges[1:]):
+        for lo, hi in itertools.pairwise(edges):
             halves[k % 2].extend((c, s) for s in range(lo, hi - window + 1))
             k += 1
     return tuple(np.asarray(h, dtype=np.int64).reshape(-1, 2) for h in halves)  # type: ignore[return-value]

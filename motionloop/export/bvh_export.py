@@ -17,6 +17,7 @@ Both store exactly the same joint positions up to that change of axes.
 Euler channels (`order`, e.g. "ZXY" or "XYZ") are intrinsic rotations in the listed order,
 `R = R_a @ R_b @ R_c` (rotations.py), unwrapped over time so no channel jumps by 360 degrees.
 """
+
 from __future__ import annotations
 
 import io
@@ -107,16 +108,30 @@ def write_bvh(
         pad = "  " * depth
         o = B @ off[j] * scale
         if j == sk.PELVIS:
-            lines.extend([f"ROOT {sk.JOINTS[j]}", "{", "  OFFSET 0.000000 0.000000 0.000000",
-                          f"  CHANNELS 6 Xposition Yposition Zposition {rot_channels}"])  # fmt: skip
+            lines.extend(
+                [
+                    f"ROOT {sk.JOINTS[j]}",
+                    "{",
+                    "  OFFSET 0.000000 0.000000 0.000000",
+                    f"  CHANNELS 6 Xposition Yposition Zposition {rot_channels}",
+                ]
+            )
         else:
-            lines.extend([f"{pad}JOINT {sk.JOINTS[j]}", f"{pad}{{", f"{pad}  OFFSET {o[0]:.6f} {o[1]:.6f} {o[2]:.6f}",
-                          f"{pad}  CHANNELS 3 {rot_channels}"])  # fmt: skip
+            lines.extend(
+                [
+                    f"{pad}JOINT {sk.JOINTS[j]}",
+                    f"{pad}{{",
+                    f"{pad}  OFFSET {o[0]:.6f} {o[1]:.6f} {o[2]:.6f}",
+                    f"{pad}  CHANNELS 3 {rot_channels}",
+                ]
+            )
         for c in sk.children(j):
             emit(c, depth + 1)
         if j in _END_SITES:
             e = B @ np.asarray(_END_SITES[j]) * scale
-            lines.extend([f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {e[0]:.6f} {e[1]:.6f} {e[2]:.6f}", f"{pad}  }}"])
+            lines.extend(
+                [f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {e[0]:.6f} {e[1]:.6f} {e[2]:.6f}", f"{pad}  }}"]
+            )
         lines.append(f"{pad}}}")
 
     emit(sk.PELVIS, 0)

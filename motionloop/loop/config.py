@@ -23,6 +23,7 @@ Glossary (the papers are in README's loop section):
   script does), `oracle` (motion only: the motion analogue of `ideal`, each synthetic clip
   replaced with probability gamma/(1+gamma) by a held-out real window of its label).
 """
+
 from __future__ import annotations
 
 import math
@@ -227,8 +228,17 @@ class MotionConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        for name, low in (("window", 2), ("init_steps", 0), ("finetune_steps", 1), ("batch_size", 1),
-                          ("eval_clips", 1), ("eval_n", 4), ("eval_draws", 1), ("probe_clips", 0), ("workers", 0)):  # fmt: skip
+        for name, low in (
+            ("window", 2),
+            ("init_steps", 0),
+            ("finetune_steps", 1),
+            ("batch_size", 1),
+            ("eval_clips", 1),
+            ("eval_n", 4),
+            ("eval_draws", 1),
+            ("probe_clips", 0),
+            ("workers", 0),
+        ):
             _at_least(f"motion.{name}", getattr(self, name), low)
         for name in ("train_lr", "finetune_lr"):
             value = getattr(self, name)
@@ -296,26 +306,35 @@ class LoopConfig:
             raise ConfigError(f"arms: repeated arm name in {names}")
         toy = self.task in TOY_TASKS
         if toy and self.training == "finetune":
-            raise ConfigError(f"training: 'finetune' needs a trainable model; task {self.task!r} fits in closed form, "
-                              "use 'retrain'")  # fmt: skip
+            raise ConfigError(
+                f"training: 'finetune' needs a trainable model; task {self.task!r} fits in closed form, use 'retrain'"
+            )
         if self.task == "motion" and self.training == "retrain" and self.motion.init_steps < 1:
-            raise ConfigError("training: 'retrain' repeats generation 0's training every generation; "
-                              "set motion.init_steps >= 1 or use training = 'finetune'")  # fmt: skip
+            raise ConfigError(
+                "training: 'retrain' repeats generation 0's training every generation; "
+                "set motion.init_steps >= 1 or use training = 'finetune'"
+            )
         for arm in self.arms:
             if arm.correction == "physics" and toy:
                 raise ConfigError(f"arms.{arm.name}.correction: 'physics' needs task 'motion'; toy tasks use 'ideal'")
             if arm.correction == "oracle" and toy:
-                raise ConfigError(f"arms.{arm.name}.correction: 'oracle' draws held-out real motion; toy tasks use 'ideal'")
+                raise ConfigError(
+                    f"arms.{arm.name}.correction: 'oracle' draws held-out real motion; toy tasks use 'ideal'"
+                )
             if arm.sampling_physics and toy:
                 raise ConfigError(f"arms.{arm.name}.sampling_physics: physics inside the sampler needs task 'motion'")
             if arm.filter and arm.correction != "physics":
                 raise ConfigError(f"arms.{arm.name}.filter: verification needs correction 'physics'")
             if arm.correction == "ideal" and not toy:
-                raise ConfigError(f"arms.{arm.name}.correction: 'ideal' needs the true distribution (tasks "
-                                  "'gaussian', 'kde'); the motion task uses 'physics'")  # fmt: skip
+                raise ConfigError(
+                    f"arms.{arm.name}.correction: 'ideal' needs the true distribution (tasks "
+                    "'gaussian', 'kde'); the motion task uses 'physics'"
+                )
             if self.workflow_of(arm) == "replace" and 0.0 in self.lambdas_of(arm):
-                raise ConfigError(f"arms.{arm.name}: workflow 'replace' with lambda 0 leaves no training data; "
-                                  "use lambda > 0 or workflow 'mix'")  # fmt: skip
+                raise ConfigError(
+                    f"arms.{arm.name}: workflow 'replace' with lambda 0 leaves no training data; "
+                    "use lambda > 0 or workflow 'mix'"
+                )
         if toy:
             self._check_toy_memory()
 
@@ -325,9 +344,11 @@ class LoopConfig:
         lam = max(max(self.lambdas_of(a)) for a in self.arms)
         pool = self.n * (1.0 + lam * (self.generations + 1)) * dim * 8.0  # bytes, accumulate's last pool
         if pool > MAX_TOY_BYTES:
-            raise ConfigError(f"n = {self.n}, lambda {lam:g}, {self.generations} generations, dim {dim}: an accumulating "
-                              f"pool would hold {pool / 2**30:.3g} GiB of points (at most {MAX_TOY_BYTES // 2**30} GiB); "
-                              "lower n, lambda or generations")  # fmt: skip
+            raise ConfigError(
+                f"n = {self.n}, lambda {lam:g}, {self.generations} generations, dim {dim}: an accumulating "
+                f"pool would hold {pool / 2**30:.3g} GiB of points (at most {MAX_TOY_BYTES // 2**30} GiB); "
+                "lower n, lambda or generations"
+            )
 
     def workflow_of(self, arm: ArmConfig) -> str:
         return arm.workflow or self.workflow
@@ -341,4 +362,4 @@ class LoopConfig:
 
     def synthetic_count(self, lam: float) -> int:
         """m = round(lambda * n): fresh synthetic items per generation."""
-        return int(round(lam * self.n))
+        return round(lam * self.n)

@@ -6,6 +6,7 @@ arms by name or index) whose values are TOML values (bare words are strings). Ev
 type-checked against the dataclass field: a wrong key names the valid ones, a wrong type
 names the expected one.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -106,7 +107,9 @@ def _type_name(tp) -> str:
         return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
     if origin is tuple:
         return f"a list of {_type_name(get_args(tp)[0])}"
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, getattr(tp, "__name__", str(tp)))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
 
 
 def _coerce(value, tp, where: str):
@@ -126,9 +129,12 @@ def _coerce(value, tp, where: str):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table, got {value!r}")
         return _build(tp, value, where)
-    ok = (tp is bool and isinstance(value, bool)) or (tp is str and isinstance(value, str)) or (
-        tp is int and isinstance(value, int) and not isinstance(value, bool)) or (
-        tp is float and isinstance(value, (int, float)) and not isinstance(value, bool))  # fmt: skip
+    ok = (
+        (tp is bool and isinstance(value, bool))
+        or (tp is str and isinstance(value, str))
+        or (tp is int and isinstance(value, int) and not isinstance(value, bool))
+        or (tp is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+    )
     if not ok:
         raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
     return float(value) if tp is float else value
@@ -140,10 +146,15 @@ def _build(cls, d: dict, where: str):
     unknown = sorted(set(d) - set(valid))
     if unknown:
         prefix = f"{where}." if where else ""
-        raise ConfigError(f"{prefix}{unknown[0]}: unknown key; valid keys{' of ' + where if where else ''}: {', '.join(valid)}")
+        raise ConfigError(
+            f"{prefix}{unknown[0]}: unknown key; valid keys{' of ' + where if where else ''}: {', '.join(valid)}"
+        )
     kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in d.items()}
-    missing = [f.name for f in dataclasses.fields(cls) if f.name not in kwargs
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]  # fmt: skip
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise ConfigError(f"{where or 'config'}: missing required key {missing[0]!r}")
     return cls(**kwargs)
@@ -154,8 +165,12 @@ def from_dict(raw: dict, source: str = "config") -> LoopConfig:
     try:
         arms = raw.get("arms")
         if isinstance(arms, list):
-            raw = {**raw, "arms": [dict(a, name=a.get("name", f"arm{i}")) if isinstance(a, dict) else a
-                                   for i, a in enumerate(arms)]}  # fmt: skip
+            raw = {
+                **raw,
+                "arms": [
+                    dict(a, name=a.get("name", f"arm{i}")) if isinstance(a, dict) else a for i, a in enumerate(arms)
+                ],
+            }
         return _build(LoopConfig, raw, "")
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
@@ -167,7 +182,9 @@ def to_dict(config: LoopConfig) -> dict:
 
     def plain(obj):
         if dataclasses.is_dataclass(obj):
-            return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if getattr(obj, f.name) is not None}
+            return {
+                f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if getattr(obj, f.name) is not None
+            }
         if isinstance(obj, tuple):
             return [plain(v) for v in obj]
         return obj
@@ -205,8 +222,11 @@ def _toml_value(v) -> str:
 def to_toml(config: LoopConfig) -> str:
     """The resolved config as a TOML document (`load_config` of it gives the same config)."""
     d = to_dict(config)
-    lines = [f"{k} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, (dict, list)) or
-             (isinstance(v, list) and not (v and isinstance(v[0], dict)))]  # fmt: skip
+    lines = [
+        f"{k} = {_toml_value(v)}"
+        for k, v in d.items()
+        if not isinstance(v, (dict, list)) or (isinstance(v, list) and not (v and isinstance(v[0], dict)))
+    ]
     for arm in d["arms"]:
         lines += ["", "[[arms]]"] + [f"{k} = {_toml_value(v)}" for k, v in arm.items()]
     section = d.get(config.task)
@@ -232,5 +252,8 @@ def diff(old: LoopConfig, new: LoopConfig) -> list[str]:
         return out
 
     a, b = flat(to_dict(old)), flat(to_dict(new))
-    return [f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-
+    return [
+        f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}"
+        for k in sorted(set(a) | set(b))
+        if a.get(k) != b.get(k)
+    ]

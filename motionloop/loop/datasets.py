@@ -5,6 +5,7 @@ Unlike scikit-learn's circles and moons, whose angles are evenly spaced, angles 
 at random: every call is an i.i.d. sample of one fixed distribution, which the loop needs
 (real data, held-out data and the ideal corrector's fresh samples all come from it).
 """
+
 from __future__ import annotations
 
 import numpy as np

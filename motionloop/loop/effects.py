@@ -8,6 +8,7 @@ and the smallest effect the run could have detected, `(z_0.975 + z_0.8) * sd / s
 (two-sided 5% test at 80% power, from the spread of the per-seed differences). A lambda of A
 is compared with the same lambda of R, or with R's only lambda (the baseline's 0).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -42,8 +43,13 @@ def bootstrap_interval(values: np.ndarray, n_boot: int = 2000, seed: int = 0) ->
     return float(lo), float(hi)
 
 
-def effect_table(records: list[dict], metrics: tuple[str, ...], last: int = 5,
-                 references: tuple[str, ...] = REFERENCES, n_boot: int = 2000) -> list[dict]:
+def effect_table(
+    records: list[dict],
+    metrics: tuple[str, ...],
+    last: int = 5,
+    references: tuple[str, ...] = REFERENCES,
+    n_boot: int = 2000,
+) -> list[dict]:
     """Rows `{arm, lambda, against, metric, effect, low, high, mde, seeds, generations}` (module
     docstring); an arm is not compared with itself, and only where both have every seed's
     last generations."""
@@ -82,8 +88,20 @@ def effect_table(records: list[dict], metrics: tuple[str, ...], last: int = 5,
                 d = np.asarray(diffs)
                 lo, hi = bootstrap_interval(d, n_boot)
                 mde = float(_Z * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
-                rows.append({"arm": arm, "lambda": lam, "against": ref, "metric": metric, "effect": float(d.mean()),
-                             "low": lo, "high": hi, "mde": mde, "seeds": len(d), "generations": [gens[0], gens[-1]]})
+                rows.append(
+                    {
+                        "arm": arm,
+                        "lambda": lam,
+                        "against": ref,
+                        "metric": metric,
+                        "effect": float(d.mean()),
+                        "low": lo,
+                        "high": hi,
+                        "mde": mde,
+                        "seeds": len(d),
+                        "generations": [gens[0], gens[-1]],
+                    }
+                )
     return rows
 
 
@@ -96,14 +114,18 @@ def format_table(rows: list[dict]) -> str:
     if not rows:
         return "effects: no arm pairs to compare (needs an 'iterative' or 'baseline' arm and a complete generation)"
     g0, g1 = rows[0]["generations"]
-    lines = [f"effect = arm minus reference, mean over generations {g0}-{g1} per seed, then over {rows[0]['seeds']} "
-             "seed(s); 95% bootstrap interval over seeds; mde = smallest effect detectable (80% power)",
-             f"{'arm':<26} {'lambda':>6} {'vs':<10} {'metric':<12} {'effect':>9} {'95% interval':>22} {'mde':>8}"]
+    lines = [
+        f"effect = arm minus reference, mean over generations {g0}-{g1} per seed, then over {rows[0]['seeds']} "
+        "seed(s); 95% bootstrap interval over seeds; mde = smallest effect detectable (80% power)",
+        f"{'arm':<26} {'lambda':>6} {'vs':<10} {'metric':<12} {'effect':>9} {'95% interval':>22} {'mde':>8}",
+    ]
     for r in rows:
         sig = "*" if np.isfinite(r["low"]) and (r["low"] > 0 or r["high"] < 0) else " "
         interval = f"[{_num(r['low'])}, {_num(r['high'])}]"
-        lines.append(f"{r['arm']:<26} {r['lambda']:>6g} {r['against']:<10} {r['metric']:<12} {_num(r['effect']):>9} "
-                     f"{interval:>22}{sig} {_num(r['mde']):>8}")
+        lines.append(
+            f"{r['arm']:<26} {r['lambda']:>6g} {r['against']:<10} {r['metric']:<12} {_num(r['effect']):>9} "
+            f"{interval:>22}{sig} {_num(r['mde']):>8}"
+        )
     return "\n".join(lines)
 
 
@@ -114,15 +136,21 @@ def html_table(rows: list[dict]) -> str:
     if not rows:
         return "<p>No arm pairs to compare yet.</p>"
     g0, g1 = rows[0]["generations"]
-    head = ("<tr><th>arm</th><th>&lambda;</th><th>vs</th><th>metric</th><th>effect</th><th>95% interval</th>"
-            "<th>smallest detectable</th></tr>")
+    head = (
+        "<tr><th>arm</th><th>&lambda;</th><th>vs</th><th>metric</th><th>effect</th><th>95% interval</th>"
+        "<th>smallest detectable</th></tr>"
+    )
     body = []
     for r in rows:
         sig = np.isfinite(r["low"]) and (r["low"] > 0 or r["high"] < 0)
         style = ' style="font-weight:bold"' if sig else ""
-        body.append(f"<tr{style}><td>{html.escape(r['arm'])}</td><td>{r['lambda']:g}</td><td>{html.escape(r['against'])}"
-                    f"</td><td>{html.escape(r['metric'])}</td><td>{_num(r['effect'])}</td><td>[{_num(r['low'])}, "
-                    f"{_num(r['high'])}]</td><td>{_num(r['mde'])}</td></tr>")
-    return (f"<p>Arm minus reference arm, paired within seeds: mean over generations {g0}-{g1}, then over "
-            f"{rows[0]['seeds']} seed(s); 95% bootstrap interval over seeds (bold: excludes 0); the smallest effect the "
-            "run could detect (two-sided 5% test, 80% power).</p><table>" + head + "\n".join(body) + "</table>")
+        body.append(
+            f"<tr{style}><td>{html.escape(r['arm'])}</td><td>{r['lambda']:g}</td><td>{html.escape(r['against'])}"
+            f"</td><td>{html.escape(r['metric'])}</td><td>{_num(r['effect'])}</td><td>[{_num(r['low'])}, "
+            f"{_num(r['high'])}]</td><td>{_num(r['mde'])}</td></tr>"
+        )
+    return (
+        f"<p>Arm minus reference arm, paired within seeds: mean over generations {g0}-{g1}, then over "
+        f"{rows[0]['seeds']} seed(s); 95% bootstrap interval over seeds (bold: excludes 0); the smallest effect the "
+        "run could detect (two-sided 5% test, 80% power).</p><table>" + head + "\n".join(body) + "</table>"
+    )

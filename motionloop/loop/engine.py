@@ -11,6 +11,7 @@ generation before any starts the next, so a killed run stops with all curves at 
 same length. Random draws come from (seed, generation, stage) only (task.derive_seed): a
 resumed run repeats exactly what an uninterrupted one does.
 """
+
 from __future__ import annotations
 
 import json
@@ -180,8 +181,9 @@ class _Run:
             train_size = task.size(self.real_data(unit.seed))
         else:
             self.restore(unit, g - 1)
-            train = training_set(task, workflow, self.real_data(unit.seed), unit.synthetic, cfg.n,
-                                 rng_for(unit.seed, g, "subsample"))  # fmt: skip
+            train = training_set(
+                task, workflow, self.real_data(unit.seed), unit.synthetic, cfg.n, rng_for(unit.seed, g, "subsample")
+            )
             train_size = task.size(train)
             prev = unit.model if cfg.training == "finetune" else None
             with watch("fit"):
@@ -191,9 +193,16 @@ class _Run:
         if m > 0:  # drawn after the last generation too: its correction stats, and a run can be extended
             new_set, fields = self.next_set(unit, g, model, watch)
         record = {
-            "generation": g, "arm": unit.arm.name, "workflow": workflow, "lambda": unit.lam, "seed": unit.seed,
-            "correction": unit.arm.correction, "n": cfg.n, "synthetic": m, "train_size": train_size,
-        }  # fmt: skip
+            "generation": g,
+            "arm": unit.arm.name,
+            "workflow": workflow,
+            "lambda": unit.lam,
+            "seed": unit.seed,
+            "correction": unit.arm.correction,
+            "n": cfg.n,
+            "synthetic": m,
+            "train_size": train_size,
+        }
         if unit.arm.correction == "physics":
             record["strength"] = unit.arm.strength
         if unit.arm.correction in ("ideal", "oracle"):
@@ -226,8 +235,14 @@ def _postfix(record: dict, task: Task) -> dict:
     return out
 
 
-def run_loop(config_or_name: LoopConfig | str | Path, out_dir: str | Path, resume: bool = False,
-             overrides: list[str] | tuple[str, ...] = (), progress: bool = True, jobs: int = 1) -> Path:  # fmt: skip
+def run_loop(
+    config_or_name: LoopConfig | str | Path,
+    out_dir: str | Path,
+    resume: bool = False,
+    overrides: list[str] | tuple[str, ...] = (),
+    progress: bool = True,
+    jobs: int = 1,
+) -> Path:
     """Run (or resume) a self-consuming loop into `out_dir`; returns the run directory.
 
     Args:
@@ -270,8 +285,15 @@ def _run_locked(config: LoopConfig, root: Path, resume: bool, jobs: int, progres
     records = rundir.prepare(root, config, resume)
     done = rundir.completed(records)
     jobs = min(jobs, len(config.seeds))
-    log.info("run %s (%s): %d generations x %d units, %d process(es) -> %s", config.name, config.task,
-             config.generations, len(config.seeds) * len(config.units()), jobs, root)
+    log.info(
+        "run %s (%s): %d generations x %d units, %d process(es) -> %s",
+        config.name,
+        config.task,
+        config.generations,
+        len(config.seeds) * len(config.units()),
+        jobs,
+        root,
+    )
     if jobs == 1:
         _run_seeds(config, root, config.seeds, done, progress)
     else:
@@ -280,8 +302,9 @@ def _run_locked(config: LoopConfig, root: Path, resume: bool, jobs: int, progres
 
         groups = [config.seeds[i::jobs] for i in range(jobs)]
         # spawn: a forked child would inherit the parent's torch and BLAS thread pools
-        with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=_single_thread_worker) as pool:
+        with cf.ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_single_thread_worker
+        ) as pool:
             futures = [pool.submit(_run_seeds, config, root, group, done, False) for group in groups]
             for f in futures:
                 f.result()
@@ -310,19 +333,33 @@ def _run_seeds(config: LoopConfig, root: Path, seeds: tuple[int, ...], done: dic
         todo = [u for u in units if done.get(rundir.unit_key(u.arm.name, u.lam, u.seed), -1) < g]
         if not todo:
             continue
-        bar = tqdm(total=len(units), initial=len(units) - len(todo), desc=f"generation {g}/{config.generations}",
-                   unit="arm", disable=not progress, leave=True)  # fmt: skip
+        bar = tqdm(
+            total=len(units),
+            initial=len(units) - len(todo),
+            desc=f"generation {g}/{config.generations}",
+            unit="arm",
+            disable=not progress,
+            leave=True,
+        )
         for unit in todo:
             try:
                 record = run.step(unit, g)
             except OSError as e:
                 where = rundir.gen_dir(rundir.unit_dir(root, unit.arm.name, unit.lam, unit.seed), g)
-                raise MotionloopError(f"{where}: cannot write generation {g} ({e.strerror or e}); the generations "
-                                      f"before it are complete: free the space and rerun with --resume") from e  # fmt: skip
+                raise MotionloopError(
+                    f"{where}: cannot write generation {g} ({e.strerror or e}); the generations "
+                    f"before it are complete: free the space and rerun with --resume"
+                ) from e
             # one line per unit when there is no progress bar to show the same numbers
-            log.log(logging.DEBUG if progress else logging.INFO, "generation %d %s lambda=%g seed=%d: %s", g,
-                    unit.arm.name, unit.lam, unit.seed,
-                    ", ".join(f"{k}={v}" for k, v in _postfix(record, task).items() if k != "done"))  # fmt: skip
+            log.log(
+                logging.DEBUG if progress else logging.INFO,
+                "generation %d %s lambda=%g seed=%d: %s",
+                g,
+                unit.arm.name,
+                unit.lam,
+                unit.seed,
+                ", ".join(f"{k}={v}" for k, v in _postfix(record, task).items() if k != "done"),
+            )
             bar.set_postfix(_postfix(record, task))
             bar.update()
         bar.close()

@@ -37,6 +37,7 @@
   clips go to `gen_dir/probe/{generated,corrected}/`, their reports to reports.jsonl.
 The clips evaluated are the model's raw samples in every arm, as in Gillman et al.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,7 +46,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from motionloop import skeleton as sk
 from motionloop.data.bundled import load_clips_or_bundled
@@ -62,9 +62,9 @@ from motionloop.model.config import TrainConfig
 from motionloop.model.sample import sample
 from motionloop.model.train import fine_tune, resolve_device, train
 from motionloop.motion import Motion, load_clips, save_clips
-from motionloop.resources import BASE_MODEL
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
 from motionloop.physics.summary import summarize
+from motionloop.resources import BASE_MODEL
 
 CHECKPOINT = "checkpoint.pt"
 log = logging.getLogger(__name__)
@@ -95,17 +95,23 @@ class MotionTask:
         self.device = resolve_device(m.device)
         self.windows = make_windows(load_clips_or_bundled(m.data), m.window, m.window)
         if config.n > len(self.windows):
-            raise ConfigError(f"n: {config.n} real windows asked, but motion.data {m.data!r} holds only "
-                              f"{len(self.windows)} non-overlapping windows of {m.window} frames; lower n")  # fmt: skip
+            raise ConfigError(
+                f"n: {config.n} real windows asked, but motion.data {m.data!r} holds only "
+                f"{len(self.windows)} non-overlapping windows of {m.window} frames; lower n"
+            )
         self.reference = load_clips_or_bundled(m.reference)
         self.evaluator = resolve(m.evaluator)
         per_clip = m.window - self.evaluator.window + 1
         if per_clip < 1:
-            raise ConfigError(f"motion.window: {m.window} frames is shorter than the evaluator's window "
-                              f"({self.evaluator.window} frames)")  # fmt: skip
+            raise ConfigError(
+                f"motion.window: {m.window} frames is shorter than the evaluator's window "
+                f"({self.evaluator.window} frames)"
+            )
         if m.eval_clips * per_clip < m.eval_n:
-            raise ConfigError(f"motion.eval_n: {m.eval_n} windows asked of {m.eval_clips} clips that hold only "
-                              f"{m.eval_clips * per_clip}; raise motion.eval_clips or lower motion.eval_n")  # fmt: skip
+            raise ConfigError(
+                f"motion.eval_n: {m.eval_n} windows asked of {m.eval_clips} clips that hold only "
+                f"{m.eval_clips * per_clip}; raise motion.eval_clips or lower motion.eval_n"
+            )
         poses = np.concatenate([w.poses for w in self.windows])  # (frames, 24, 3) axis-angle
         self.static_joints = np.flatnonzero(np.abs(poses).max(axis=(0, 2)) <= STATIC_RAD)
         self.pose_low, self.pose_high = poses.min(axis=0), poses.max(axis=0)  # (24, 3) each
@@ -114,8 +120,10 @@ class MotionTask:
             path = BASE_MODEL if m.init == "base" else Path(m.init)
             self.init = load_checkpoint(path, self.device)
             if self.init.window != m.window:
-                raise ConfigError(f"motion.window: {m.window} frames, but the init checkpoint {path} was trained on "
-                                  f"{self.init.window}-frame windows")  # fmt: skip
+                raise ConfigError(
+                    f"motion.window: {m.window} frames, but the init checkpoint {path} was trained on "
+                    f"{self.init.window}-frame windows"
+                )
 
     # ------------------------------------------------------------------ data
     def real_index(self, seed: int) -> np.ndarray:
@@ -146,17 +154,25 @@ class MotionTask:
         return len(data)
 
     # ------------------------------------------------------------------ model
-    def fit(self, clips: list[Motion], prev: Checkpoint | None, gen_dir: Path, seed: int,
-            watch: Stopwatch) -> tuple[Checkpoint, dict]:  # fmt: skip
+    def fit(
+        self, clips: list[Motion], prev: Checkpoint | None, gen_dir: Path, seed: int, watch: Stopwatch
+    ) -> tuple[Checkpoint, dict]:
         m, out = self.config, gen_dir / CHECKPOINT
         if prev is not None:
-            res = fine_tune(prev, clips, m.finetune_steps, out, seed=seed, lr=m.finetune_lr, device=self.device, progress=False)
+            res = fine_tune(
+                prev, clips, m.finetune_steps, out, seed=seed, lr=m.finetune_lr, device=self.device, progress=False
+            )
         elif self.init is None:
-            config = TrainConfig(window=m.window, batch_size=m.batch_size, lr=m.train_lr,
-                                 warmup_steps=min(500, m.init_steps // 10))  # fmt: skip
-            res = train(clips, out, m.init_steps, model=m.model, config=config, seed=seed, device=self.device, progress=False)
+            config = TrainConfig(
+                window=m.window, batch_size=m.batch_size, lr=m.train_lr, warmup_steps=min(500, m.init_steps // 10)
+            )
+            res = train(
+                clips, out, m.init_steps, model=m.model, config=config, seed=seed, device=self.device, progress=False
+            )
         elif m.init_steps > 0:
-            res = fine_tune(self.init, clips, m.init_steps, out, seed=seed, lr=m.finetune_lr, device=self.device, progress=False)
+            res = fine_tune(
+                self.init, clips, m.init_steps, out, seed=seed, lr=m.finetune_lr, device=self.device, progress=False
+            )
         else:
             src = BASE_MODEL if m.init == "base" else Path(m.init)
             with atomic_path(out) as tmp:
@@ -175,12 +191,21 @@ class MotionTask:
         m = self.config
         physics_steps = arm.sampling_physics if arm is not None else 0
         physics = self.correction_config(arm.strength) if physics_steps else None
-        return sample(model, k, sampler=m.sampler, guidance=m.guidance, seed=seed, device=self.device,
-                      physics_steps=physics_steps, physics=physics)
+        return sample(
+            model,
+            k,
+            sampler=m.sampler,
+            guidance=m.guidance,
+            seed=seed,
+            device=self.device,
+            physics_steps=physics_steps,
+            physics=physics,
+        )
 
     # ------------------------------------------------------------------ correction and evaluation
-    def correct(self, data: list[Motion], arm: ArmConfig, seed: int,
-                ctx: CorrectionContext | None = None) -> tuple[list[Motion], list[dict], dict]:
+    def correct(
+        self, data: list[Motion], arm: ArmConfig, seed: int, ctx: CorrectionContext | None = None
+    ) -> tuple[list[Motion], list[dict], dict]:
         """The arm's correction of `data` (`ctx`: the unit's run seed and more samples of the
         same model, which the oracle and a filtering arm need)."""
         if arm.correction == "oracle":
@@ -211,13 +236,23 @@ class MotionTask:
                 reports += e_reports
             if not kept:
                 log.warning("filter kept none of %d corrected clips; this generation trains on real data only", tried)
-            fields = {"filter_kept": len(kept), "filter_tried": tried, "filter_kept_share": len(kept) / tried,
-                      "filter_rounds": rounds}
+            fields = {
+                "filter_kept": len(kept),
+                "filter_tried": tried,
+                "filter_kept_share": len(kept) / tried,
+                "filter_rounds": rounds,
+            }
             out = kept
         s = summarize(reports)
-        fields.update({"train_residual_bw": _finite(s["residual_bw"]), "train_success_rate": _finite(s["success_rate"]),
-                       "train_success_free_rate": _finite(s["success_free_rate"]),
-                       "train_verified_rate": _finite(s["verified_rate"]), "train_mpjpe_mm": _finite(s["mpjpe_mm"])})
+        fields.update(
+            {
+                "train_residual_bw": _finite(s["residual_bw"]),
+                "train_success_rate": _finite(s["success_rate"]),
+                "train_success_free_rate": _finite(s["success_free_rate"]),
+                "train_verified_rate": _finite(s["verified_rate"]),
+                "train_mpjpe_mm": _finite(s["mpjpe_mm"]),
+            }
+        )
         return out, [{**r.to_dict(), "use": "train"} for r in reports], fields
 
     def _physics(self, data: list[Motion], strength: float, first: int) -> tuple[list[Motion], list[TrackingReport]]:
@@ -227,14 +262,18 @@ class MotionTask:
             out = [self.project(tracked, generated) for tracked, generated in zip(out, data)]
         return out, reports
 
-    def oracle(self, data: list[Motion], gamma: float, seed: int, run_seed: int) -> tuple[list[Motion], list[dict], dict]:
+    def oracle(
+        self, data: list[Motion], gamma: float, seed: int, run_seed: int
+    ) -> tuple[list[Motion], list[dict], dict]:
         """Each clip replaced with probability gamma / (1 + gamma) by a real window of its
         label held out of run seed `run_seed`'s training windows (module docstring); `seed`
         draws the replacements."""
         held = self.held_out(run_seed)
         if not held:
-            raise ConfigError(f"correction 'oracle': n = {self.n} uses every real window of motion.data; no held-out "
-                              "window is left to replace clips with (lower n)")
+            raise ConfigError(
+                f"correction 'oracle': n = {self.n} uses every real window of motion.data; no held-out "
+                "window is left to replace clips with (lower n)"
+            )
         rng = np.random.default_rng(seed)
         by_label: dict[str | None, list[Motion]] = {}
         for w in held:
@@ -251,7 +290,9 @@ class MotionTask:
             out.append(pool[int(rng.integers(len(pool)))].replace(label=clip.label, source="oracle"))
             replaced += 1
         if fallbacks:
-            log.info("oracle: %d clip(s) had no held-out window of their label; replaced by any held-out window", fallbacks)
+            log.info(
+                "oracle: %d clip(s) had no held-out window of their label; replaced by any held-out window", fallbacks
+            )
         return out, [], {"oracle_replaced": replaced, "oracle_fallbacks": fallbacks}
 
     def correction_config(self, strength: float) -> CorrectionConfig:
@@ -260,8 +301,11 @@ class MotionTask:
         if m.trunk_weight_scale is None:
             return base
         scale = float(m.trunk_weight_scale)
-        return dataclasses.replace(base, tracker=dataclasses.replace(base.tracker, trunk_weight_scale=scale),
-                                   free=dataclasses.replace(base.free, trunk_weight_scale=scale))
+        return dataclasses.replace(
+            base,
+            tracker=dataclasses.replace(base.tracker, trunk_weight_scale=scale),
+            free=dataclasses.replace(base.free, trunk_weight_scale=scale),
+        )
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:
         """`tracked` mapped onto the real data's joint usage (`motion.project`, module docstring)."""
@@ -277,8 +321,16 @@ class MotionTask:
         with watch("sample"):
             clips = self.sample(model, m.eval_clips, derive_seed(seed, 0, "eval-sample"))
         with watch("evaluate"):
-            draws = [evaluate(clips, self.reference, n=m.eval_n, seed=seed if d == 0 else derive_seed(seed, d, "evaluate"),
-                              evaluator=self.evaluator) for d in range(m.eval_draws)]
+            draws = [
+                evaluate(
+                    clips,
+                    self.reference,
+                    n=m.eval_n,
+                    seed=seed if d == 0 else derive_seed(seed, d, "evaluate"),
+                    evaluator=self.evaluator,
+                )
+                for d in range(m.eval_draws)
+            ]
         out = {("eval_n" if k == "n" else k): v for k, v in draws[0].items()}
         for k in AVERAGED:
             vals = [r[k] for r in draws if r.get(k) is not None]
@@ -297,6 +349,9 @@ class MotionTask:
             save_clips(tracked, gen_dir / "probe" / "corrected", names)
             write_reports(gen_dir / REPORTS, reports, "probe")
             s = summarize(reports)
-            out.update(residual_bw=_finite(s["residual_bw"]), success_rate=_finite(s["success_rate"]),
-                       mpjpe_mm=_finite(s["mpjpe_mm"]))  # fmt: skip
+            out.update(
+                residual_bw=_finite(s["residual_bw"]),
+                success_rate=_finite(s["success_rate"]),
+                mpjpe_mm=_finite(s["mpjpe_mm"]),
+            )
         return out

@@ -6,6 +6,7 @@ lambda (first seed) generation 0's first evaluation clip, the same noise's clip 
 complete generation, and that clip after physics tracking. The page is self-contained (the
 curves are inlined as a PNG data URI, the viewer's script as text).
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,11 +30,25 @@ CURVES = {
     "kde": ("nll",),
 }
 TABLE = {
-    "motion": ("fid", "fid_floor", "diversity", "diversity_ref", "accuracy", "precision", "recall", "phys_err_mm",
-               "penetrate_mm", "float_mm", "skate_mm", "residual_bw", "success_rate", "mpjpe_mm"),
+    "motion": (
+        "fid",
+        "fid_floor",
+        "diversity",
+        "diversity_ref",
+        "accuracy",
+        "precision",
+        "recall",
+        "phys_err_mm",
+        "penetrate_mm",
+        "float_mm",
+        "skate_mm",
+        "residual_bw",
+        "success_rate",
+        "mpjpe_mm",
+    ),
     "gaussian": ("w2", "trace_ratio", "det_ratio", "mean_sq_err"),
     "kde": ("nll",),
-}  # fmt: skip
+}
 
 
 def _load(run_dir: Path) -> tuple[LoopConfig, list[dict]]:
@@ -55,8 +70,14 @@ def plot_curves_only(run_dir: Path, config: LoopConfig, records: list[dict] | No
         return None
     seeds = len(config.seeds)
     title = f"{config.name}: mean over {seeds} seeds, band min to max" if seeds > 1 else f"{config.name}: one seed"
-    return plot_curves(records, CURVES[config.task], run_dir / rundir.CURVES, group_by=("arm", "lambda"),
-                       band="minmax" if seeds > 1 else "none", title=title)  # fmt: skip
+    return plot_curves(
+        records,
+        CURVES[config.task],
+        run_dir / rundir.CURVES,
+        group_by=("arm", "lambda"),
+        band="minmax" if seeds > 1 else "none",
+        title=title,
+    )
 
 
 def _fmt(v) -> str:
@@ -91,8 +112,10 @@ def _table(rows, metrics: tuple[str, ...], last_only: bool) -> str:
             last[row[0]] = row
         rows = list(last.values())
     head = "".join(f"<th>{html.escape(k)}</th>" for k in metrics)
-    body = "\n".join(f"<tr><td>{name}</td><td>{g}</td>" + "".join(f"<td>{c[k]}</td>" for k in metrics) + "</tr>"
-                     for name, g, c in rows)  # fmt: skip
+    body = "\n".join(
+        f"<tr><td>{name}</td><td>{g}</td>" + "".join(f"<td>{c[k]}</td>" for k in metrics) + "</tr>"
+        for name, g, c in rows
+    )
     return f"<table><tr><th>arm</th><th>gen</th>{head}</tr>\n{body}\n</table>"
 
 
@@ -119,13 +142,17 @@ def _viewers(run_dir: Path, config: LoopConfig, records: list[dict]) -> str:
         shown = [(t, c) for t, c in clips if c is not None]
         if not shown:
             continue
-        parts.append(f"<h3>{html.escape(arm.name)} &lambda;={lam:g} (seed {seed})</h3>\n"
-                     + viewer_fragment([c for _, c in shown], titles=[t for t, _ in shown]))  # fmt: skip
+        parts.append(
+            f"<h3>{html.escape(arm.name)} &lambda;={lam:g} (seed {seed})</h3>\n"
+            + viewer_fragment([c for _, c in shown], titles=[t for t, _ in shown])
+        )
     if not parts:
         return ""
-    return ("<h2>Example clips</h2><p>The first evaluation clip (the same noise in every generation and arm): "
-            "generation 0, the last generation, and, for arms that correct with physics, the last generation's "
-            "clip tracked by the corrector.</p>\n" + "\n".join(parts))  # fmt: skip
+    return (
+        "<h2>Example clips</h2><p>The first evaluation clip (the same noise in every generation and arm): "
+        "generation 0, the last generation, and, for arms that correct with physics, the last generation's "
+        "clip tracked by the corrector.</p>\n" + "\n".join(parts)
+    )
 
 
 def plot_run(run_dir: str | Path) -> tuple[Path, Path]:
@@ -171,17 +198,17 @@ seeds {list(config.seeds)}. Values are means over seeds (min-max in brackets).</
 
 _READING = {
     "motion": "<p>How to read it: <b>FID</b> (lower is better) compares the evaluator's features of "
-              "generated and real windows; the dashed line is the real-vs-real floor at the same n. "
-              "<b>diversity</b> is the mean feature distance between random pairs (the dashed line is the real "
-              "data's). <b>phys_err</b> is penetration + floating + foot skating, mm (PhysDiff's sum). "
-              "<b>residual</b> is the root force the tracker needed, % of body weight. Collapse shows as FID "
-              "rising and diversity falling generation after generation; an arm holds up when its curve stays "
-              "near the baseline (real data only). The effect table pairs arms within each seed.</p>",
+    "generated and real windows; the dashed line is the real-vs-real floor at the same n. "
+    "<b>diversity</b> is the mean feature distance between random pairs (the dashed line is the real "
+    "data's). <b>phys_err</b> is penetration + floating + foot skating, mm (PhysDiff's sum). "
+    "<b>residual</b> is the root force the tracker needed, % of body weight. Collapse shows as FID "
+    "rising and diversity falling generation after generation; an arm holds up when its curve stays "
+    "near the baseline (real data only). The effect table pairs arms within each seed.</p>",
     "gaussian": "<p>How to read it: <b>w2</b> is the Wasserstein-2 distance of the fitted Gaussian to the target "
-                "(lower is better); <b>trace_ratio</b> and <b>det_ratio</b> compare its covariance with the target's "
-                "(1 is best; collapse drives them to 0); <b>mean_sq_err</b> is the squared error of its mean.</p>",
+    "(lower is better); <b>trace_ratio</b> and <b>det_ratio</b> compare its covariance with the target's "
+    "(1 is best; collapse drives them to 0); <b>mean_sq_err</b> is the squared error of its mean.</p>",
     "kde": "<p>How to read it: <b>nll</b> is the negative log-likelihood of held-out real points under the fitted "
-           "density (lower is better); collapse shows as it grows.</p>",
+    "density (lower is better); collapse shows as it grows.</p>",
 }
 
 

@@ -15,6 +15,7 @@ later generation on disk is partial and is redone. The line is appended last, wi
 One process owns a run directory at a time: `locked` holds an exclusive lock on `RUN/.lock`
 for the whole run, and a second `motionloop loop` on the same directory is refused.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,8 +52,10 @@ def locked(root: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise MotionloopError(f"{root}: in use by another motionloop process (pid {holder}); wait for it to "
-                                  "finish or stop it before resuming") from None
+            raise MotionloopError(
+                f"{root}: in use by another motionloop process (pid {holder}); wait for it to "
+                "finish or stop it before resuming"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
@@ -96,8 +99,9 @@ def prepare(root: Path, config: LoopConfig, resume: bool) -> list[dict]:
     cfg_path, metrics = root / CONFIG, root / METRICS
     if not resume:
         if cfg_path.exists():
-            raise MotionloopError(f"{root}: already holds a run ({CONFIG}); pass --resume to continue it, "
-                                  "or choose another --out")  # fmt: skip
+            raise MotionloopError(
+                f"{root}: already holds a run ({CONFIG}); pass --resume to continue it, or choose another --out"
+            )
         root.mkdir(parents=True, exist_ok=True)
         write_text(cfg_path, to_toml(config))
         metrics.touch()
@@ -110,8 +114,10 @@ def prepare(root: Path, config: LoopConfig, resume: bool) -> list[dict]:
         raise MotionloopError(f"{root}: cannot resume: the stored config is invalid ({e})") from None
     changes = [c for c in diff(stored, config) if c.split(":")[0] not in RESUME_FREE]
     if changes:
-        raise ConfigError(f"{root}: cannot resume with a different config ({'; '.join(changes)}); "
-                          "use the run's own config.toml, or start a new run in another directory")  # fmt: skip
+        raise ConfigError(
+            f"{root}: cannot resume with a different config ({'; '.join(changes)}); "
+            "use the run's own config.toml, or start a new run in another directory"
+        )
     write_text(cfg_path, to_toml(config))
     if not metrics.exists():
         metrics.touch()

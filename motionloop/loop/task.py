@@ -6,6 +6,7 @@ type. The engine only builds training sets from pieces (`join`, `take`, `size`),
 `correct` (per arm), `evaluate` (metrics of a model), and the save/load pairs that make a
 run resumable. Every method gets an explicit seed: nothing depends on call order.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -82,7 +83,9 @@ class Task(Protocol):
 
     def sample(self, model: Any, k: int, seed: int) -> Any: ...
 
-    def correct(self, data: Any, arm: ArmConfig, seed: int, ctx: CorrectionContext | None = None) -> tuple[Any, list[dict], dict]:
+    def correct(
+        self, data: Any, arm: ArmConfig, seed: int, ctx: CorrectionContext | None = None
+    ) -> tuple[Any, list[dict], dict]:
         """The arm's correction of `data`: corrected data, per-item reports, record fields."""
 
     def evaluate(self, model: Any, gen_dir: Path, seed: int, watch: Stopwatch) -> dict:

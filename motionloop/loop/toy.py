@@ -10,6 +10,7 @@ Gillman et al., by `ideal_method`:
   et al.'s toy script does (toymath.rejection_mixture_sample). Unlike "swap", gamma = 0 still
   redraws the set (from the histogram alone).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,9 +40,11 @@ class ToyTask:
 
     def _check_rejection(self, arm: ArmConfig) -> None:
         """Raise ConfigError when this task cannot use the "rejection" ideal corrector."""
-        raise ConfigError(f"arms.{arm.name}.ideal_method: 'rejection' samples a 2-D histogram mixed with N(0, I) "
-                          f"(Gillman et al.'s toy) and needs task 'gaussian' with gaussian.dim = 2, not task "
-                          f"{self.config.task!r}; use ideal_method 'swap'")  # fmt: skip
+        raise ConfigError(
+            f"arms.{arm.name}.ideal_method: 'rejection' samples a 2-D histogram mixed with N(0, I) "
+            f"(Gillman et al.'s toy) and needs task 'gaussian' with gaussian.dim = 2, not task "
+            f"{self.config.task!r}; use ideal_method 'swap'"
+        )
 
     def true_sample(self, k: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
@@ -103,9 +106,11 @@ class GaussianTask(ToyTask):
 
     def _check_rejection(self, arm: ArmConfig) -> None:
         if self.config.gaussian.dim != 2:
-            raise ConfigError(f"arms.{arm.name}.ideal_method: 'rejection' samples a 2-D histogram (Gillman et al.'s "
-                              f"toy) and needs gaussian.dim = 2, got {self.config.gaussian.dim}; use ideal_method "
-                              "'swap'")  # fmt: skip
+            raise ConfigError(
+                f"arms.{arm.name}.ideal_method: 'rejection' samples a 2-D histogram (Gillman et al.'s "
+                f"toy) and needs gaussian.dim = 2, got {self.config.gaussian.dim}; use ideal_method "
+                "'swap'"
+            )
 
     def correct(self, data: np.ndarray, arm: ArmConfig, seed: int) -> tuple[np.ndarray, list[dict], dict]:
         """The arm's ideal correction of `data` `(N, d)`, "swap" or "rejection"; seeded by `seed`."""

@@ -3,6 +3,7 @@ and the rejection-sampling corrector of Gillman et al.'s 2-D toy.
 
 All arrays are float64; points are rows `(N, d)`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -114,8 +115,9 @@ def histogram_pdf_2d(hist: Histogram2D, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def rejection_mixture_sample(points: np.ndarray, t: float, k: int, rng: np.random.Generator,
-                             bins: int = 10) -> tuple[np.ndarray, dict[str, float]]:  # fmt: skip
+def rejection_mixture_sample(
+    points: np.ndarray, t: float, k: int, rng: np.random.Generator, bins: int = 10
+) -> tuple[np.ndarray, dict[str, float]]:
     """`k` draws `(k, 2)` by rejection sampling from (1 - t) H(x) + t N(x; 0, I), H the
     histogram density of `points` `(N, 2)` (histogram_pdf_2d): Gillman et al.'s idealised
     corrector of strength gamma, t = gamma / (1 + gamma), as their toy script draws it.
@@ -135,8 +137,10 @@ def rejection_mixture_sample(points: np.ndarray, t: float, k: int, rng: np.rando
     kept, used, over = [], 0, 0
     while sum(len(a) for a in kept) < k:
         if used >= MAX_CANDIDATES_PER_DRAW * k:
-            raise MotionloopError(f"rejection sampling: {sum(len(a) for a in kept)} of {k} draws accepted after {used} "
-                                  "candidates; the samples lie where the proposal N(0, 2I) hardly reaches")  # fmt: skip
+            raise MotionloopError(
+                f"rejection sampling: {sum(len(a) for a in kept)} of {k} draws accepted after {used} "
+                "candidates; the samples lie where the proposal N(0, 2I) hardly reaches"
+            )
         x = np.sqrt(2.0) * rng.standard_normal((batch, 2))  # (batch, 2) ~ N(0, 2I)
         u = rng.random(batch)
         ratio = ((1.0 - t) * histogram_pdf_2d(hist, x) + t * normal_pdf_2d(x, 1.0)) / (bound * normal_pdf_2d(x, 2.0))

@@ -3,6 +3,7 @@
 `synthetic` holds the (corrected) synthetic sets S_1 .. S_g in order: S_k was sampled from
 generation k-1's model. Generation 0 trains on the real data alone.
 """
+
 from __future__ import annotations
 
 from typing import Any

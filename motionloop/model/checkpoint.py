@@ -7,6 +7,7 @@ window length and fps, the step, the optimizer and RNG states, a fingerprint of 
 training data and the loss history. `load_checkpoint` rebuilds the model from the file
 alone and refuses (CheckpointError) a corrupt file or one of another feature layout.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -144,8 +145,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     labels = tuple(str(s) for s in d["labels"])
     counts = tuple(int(c) for c in d["label_counts"])
     if len(labels) != model_config.num_labels or len(counts) != len(labels):
-        raise CheckpointError(f"{path}: {len(labels)} labels and {len(counts)} counts for a model with "
-                              f"{model_config.num_labels} labels")  # fmt: skip
+        raise CheckpointError(
+            f"{path}: {len(labels)} labels and {len(counts)} counts for a model with {model_config.num_labels} labels"
+        )
     stored = d.pop("sha256", None)  # absent in checkpoints written before it was added
     if stored is not None and payload_digest(d) != stored:
         raise CheckpointError(f"{path}: contents do not match their SHA-256 checksum (the file is damaged)")
@@ -153,11 +155,20 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     try:
         model.load_state_dict(d["model"])
     except (RuntimeError, TypeError, AttributeError) as e:
-        raise CheckpointError(f"{path}: weights do not fit the stored model config ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(
+            f"{path}: weights do not fit the stored model config ({str(e).splitlines()[0]})"
+        ) from None
     model.to(device).eval()
     return Checkpoint(
-        model=model, normalizer=normalizer, config=config, labels=labels, label_counts=counts,
-        fps=float(d["fps"]), step=int(d["step"]), data_hash=str(d.get("data_hash", "")),
-        optimizer_state=d.get("optimizer"), rng_state=d.get("rng"),
+        model=model,
+        normalizer=normalizer,
+        config=config,
+        labels=labels,
+        label_counts=counts,
+        fps=float(d["fps"]),
+        step=int(d["step"]),
+        data_hash=str(d.get("data_hash", "")),
+        optimizer_state=d.get("optimizer"),
+        rng_state=d.get("rng"),
         history=[(int(s), float(v)) for s, v in d.get("history", [])],
-    )  # fmt: skip
+    )

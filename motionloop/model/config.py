@@ -1,4 +1,5 @@
 """The training configuration (stored inside every checkpoint)."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -10,6 +10,7 @@ The network never sees the noise schedule: it takes `(x_t, t, labels)` and retur
 estimate of x0. Label `NULL_LABEL` (or `labels=None`) is the unconditional branch used by
 classifier-free guidance; a model trained without labels (`num_labels = 0`) ignores labels.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -102,9 +103,14 @@ class Denoiser(nn.Module):
         # one extra row: the learned embedding of "no label" (classifier-free guidance)
         self.label_emb = nn.Embedding(config.num_labels + 1, w) if config.num_labels else None
         layer = nn.TransformerEncoderLayer(
-            d_model=w, nhead=config.heads, dim_feedforward=config.ff, dropout=config.dropout,
-            activation="gelu", batch_first=True, norm_first=True,
-        )  # fmt: skip
+            d_model=w,
+            nhead=config.heads,
+            dim_feedforward=config.ff,
+            dropout=config.dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         self.encoder = nn.TransformerEncoder(layer, num_layers=config.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(w)
         self.output = nn.Linear(w, config.feature_dim)
@@ -127,8 +133,10 @@ class Denoiser(nn.Module):
         """
         B, T, D = x.shape
         if D != self.config.feature_dim or T > self.config.max_frames:
-            raise MotionValidationError(f"Denoiser: input (B, T, D) = {tuple(x.shape)}, expected D = {self.config.feature_dim}, "
-                             f"T <= {self.config.max_frames}")  # fmt: skip
+            raise MotionValidationError(
+                f"Denoiser: input (B, T, D) = {tuple(x.shape)}, expected D = {self.config.feature_dim}, "
+                f"T <= {self.config.max_frames}"
+            )
         cond = self.time_mlp(sinusoidal(t, self.config.width))  # (B, W)
         if self.label_emb is not None:
             if labels is None:

@@ -12,6 +12,7 @@ None) -> x0_hat (B, ...)`. It is called with `labels=None` for the unconditional
 classifier-free guidance. This module knows nothing of SMPL or of the feature layout; the
 SMPL-aware auxiliary losses live in `losses.py` and come in through `training_losses(aux=...)`.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,7 +55,9 @@ class DiffusionConfig:
         if self.schedule != "cosine":
             raise ConfigError(f"DiffusionConfig.schedule: {self.schedule!r}; valid: cosine")
         if not (self.cosine_s >= 0 and 0 < self.max_beta < 1):
-            raise ConfigError(f"DiffusionConfig: need cosine_s >= 0 and 0 < max_beta < 1, got {self.cosine_s}, {self.max_beta}")
+            raise ConfigError(
+                f"DiffusionConfig: need cosine_s >= 0 and 0 < max_beta < 1, got {self.cosine_s}, {self.max_beta}"
+            )
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class SamplerSpec:
 
 
 def parse_sampler(text: str, num_steps: int = 1000) -> SamplerSpec:
-    """"ddpm", "ddim" (= "ddim:50") or "ddim:K" with 1 <= K <= num_steps, optionally followed by
+    """ "ddpm", "ddim" (= "ddim:50") or "ddim:K" with 1 <= K <= num_steps, optionally followed by
     "+physics:P" (P projections, 1 <= P <= the sampler's steps); ConfigError otherwise."""
     head, plus, tail = str(text).strip().lower().partition("+")
     projections = 0
@@ -98,11 +101,14 @@ def parse_sampler(text: str, num_steps: int = 1000) -> SamplerSpec:
             raise ConfigError(f"sampler {text!r}: DDIM steps must be an integer in [1, {num_steps}]")
         spec = SamplerSpec("ddim", steps)
     else:
-        raise ConfigError(f"sampler {text!r}: valid: ddpm, ddim, ddim:K (K steps, e.g. ddim:50), each optionally "
-                          "+physics:P (e.g. ddim:50+physics:4)")
+        raise ConfigError(
+            f"sampler {text!r}: valid: ddpm, ddim, ddim:K (K steps, e.g. ddim:50), each optionally "
+            "+physics:P (e.g. ddim:50+physics:4)"
+        )
     if plus and not 1 <= projections <= spec.steps:
-        raise ConfigError(f"sampler {text!r}: physics projections must be an integer in [1, {spec.steps}] (the "
-                          "sampler's steps)")
+        raise ConfigError(
+            f"sampler {text!r}: physics projections must be an integer in [1, {spec.steps}] (the sampler's steps)"
+        )
     return SamplerSpec(spec.kind, spec.steps, spec.eta, projections)
 
 
@@ -156,7 +162,10 @@ class GaussianDiffusion:
     # ------------------------------------------------------------------ forward process
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Sample from q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I); shapes as `x0 (B, ...)`."""
-        return self._at(np.sqrt(self.alphas_cumprod), t, x0) * x0 + self._at(np.sqrt(1.0 - self.alphas_cumprod), t, x0) * noise
+        return (
+            self._at(np.sqrt(self.alphas_cumprod), t, x0) * x0
+            + self._at(np.sqrt(1.0 - self.alphas_cumprod), t, x0) * noise
+        )
 
     def q_posterior(self, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean `(B, ...)` and variance `(B, 1, ..)` of q(x_{t-1} | x_t, x_0); variance 0 at t = 0."""
@@ -165,7 +174,9 @@ class GaussianDiffusion:
 
     # ------------------------------------------------------------------ network
     @staticmethod
-    def predict_x0(net: Network, xt: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None, guidance: float = 1.0) -> torch.Tensor:
+    def predict_x0(
+        net: Network, xt: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None, guidance: float = 1.0
+    ) -> torch.Tensor:
         """x0_hat with classifier-free guidance: x0_u + w (x0_c - x0_u) (w = 1: conditional only).
 
         `labels=None` (an unconditional request) calls the network once, whatever `guidance`.
@@ -206,7 +217,9 @@ class GaussianDiffusion:
             weights = dict(aux_weights or {})
             for name, value in aux(x0_hat, x0).items():
                 if name not in weights:
-                    raise ConfigError(f"auxiliary loss {name!r} has no weight; given: {', '.join(sorted(weights)) or 'none'}")
+                    raise ConfigError(
+                        f"auxiliary loss {name!r} has no weight; given: {', '.join(sorted(weights)) or 'none'}"
+                    )
                 out[name] = value
                 if weights[name]:
                     total = total + weights[name] * value
@@ -224,9 +237,18 @@ class GaussianDiffusion:
             raise ConfigError(f"DDIM steps must be in [1, {self.num_steps}], got {steps}")
         return np.round(np.arange(self.num_steps, 0, -self.num_steps / steps)).astype(np.int64) - 1
 
-    def ddpm_sample(self, net: Network, shape: tuple[int, ...], labels=None, guidance: float = 1.0,
-                    generator: torch.Generator | None = None, device="cpu", progress: bool = False,
-                    x0_hook: X0Hook | None = None, hook_steps: frozenset[int] = frozenset()) -> torch.Tensor:  # fmt: skip
+    def ddpm_sample(
+        self,
+        net: Network,
+        shape: tuple[int, ...],
+        labels=None,
+        guidance: float = 1.0,
+        generator: torch.Generator | None = None,
+        device="cpu",
+        progress: bool = False,
+        x0_hook: X0Hook | None = None,
+        hook_steps: frozenset[int] = frozenset(),
+    ) -> torch.Tensor:
         """Ancestral sampling: x_N ~ N(0, I), x_{t-1} ~ q(x_{t-1} | x_t, x0_hat(x_t)) for all N steps.
 
         The variance is the posterior's ("fixed small"). Noise is drawn on the CPU from
@@ -244,10 +266,20 @@ class GaussianDiffusion:
             x = mean + torch.sqrt(var) * _randn(shape, generator, device)
         return x
 
-    def ddim_sample(self, net: Network, shape: tuple[int, ...], steps: int = 50, eta: float = 0.0, labels=None,
-                    guidance: float = 1.0, generator: torch.Generator | None = None, device="cpu",
-                    progress: bool = False, x0_hook: X0Hook | None = None,
-                    hook_steps: frozenset[int] = frozenset()) -> torch.Tensor:  # fmt: skip
+    def ddim_sample(
+        self,
+        net: Network,
+        shape: tuple[int, ...],
+        steps: int = 50,
+        eta: float = 0.0,
+        labels=None,
+        guidance: float = 1.0,
+        generator: torch.Generator | None = None,
+        device="cpu",
+        progress: bool = False,
+        x0_hook: X0Hook | None = None,
+        hook_steps: frozenset[int] = frozenset(),
+    ) -> torch.Tensor:
         """DDIM (Song et al. eq. 12) over `ddim_timesteps(steps)`; eta = 0 is deterministic given x_N.
 
         x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) eps_hat + sigma z, with
@@ -275,9 +307,18 @@ class GaussianDiffusion:
             x = math.sqrt(abar_prev) * x0_hat + math.sqrt(max(1.0 - abar_prev - sigma**2, 0.0)) * eps_hat + sigma * z
         return x
 
-    def sample(self, net: Network, shape: tuple[int, ...], spec: SamplerSpec, labels=None, guidance: float = 1.0,
-               generator: torch.Generator | None = None, device="cpu", progress: bool = False,
-               x0_hook: X0Hook | None = None) -> torch.Tensor:  # fmt: skip
+    def sample(
+        self,
+        net: Network,
+        shape: tuple[int, ...],
+        spec: SamplerSpec,
+        labels=None,
+        guidance: float = 1.0,
+        generator: torch.Generator | None = None,
+        device="cpu",
+        progress: bool = False,
+        x0_hook: X0Hook | None = None,
+    ) -> torch.Tensor:
         """x_0 `shape` from the sampler `spec` (see `parse_sampler`); the network runs without
         gradients. With `spec.projections`, `x0_hook` projects the clean estimate at the
         `projection_steps` of the sampler (it is required then)."""
@@ -289,8 +330,9 @@ class GaussianDiffusion:
         with torch.inference_mode():
             if spec.kind == "ddpm":
                 return self.ddpm_sample(net, shape, labels, guidance, generator, device, progress, x0_hook, hook_steps)
-            return self.ddim_sample(net, shape, spec.steps, spec.eta, labels, guidance, generator, device, progress,
-                                    x0_hook, hook_steps)
+            return self.ddim_sample(
+                net, shape, spec.steps, spec.eta, labels, guidance, generator, device, progress, x0_hook, hook_steps
+            )
 
 
 def _randn(shape: tuple[int, ...], generator: torch.Generator | None, device) -> torch.Tensor:

@@ -13,6 +13,7 @@ All three decode the features through forward kinematics (`features_to_rotmats_t
   must not slide. The mask comes from the data, as in MDM; the predicted contacts are
   trained by the plain x0 loss.
 """
+
 from __future__ import annotations
 
 import torch

@@ -23,6 +23,7 @@ output is physically tracked, as after a post-hoc correction.
 Output clips are canonical (pelvis at xy = 0, heading 0 at frame 0), at the checkpoint's
 fps, with source "generated". Write a clip set with `motion.save_clips`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,8 +55,10 @@ def _num_frames(seconds: float | None, ckpt: Checkpoint) -> int:
         raise ConfigError(f"sample: seconds must be a number, got {seconds!r}") from None
     longest = ckpt.window / ckpt.fps
     if not 1 <= frames <= ckpt.window:
-        raise ConfigError(f"sample: seconds={seconds} is {frames} frames at {ckpt.fps:g} fps; this model makes 1 to "
-                          f"{ckpt.window} frames (at most {longest:g} s, its training window)")  # fmt: skip
+        raise ConfigError(
+            f"sample: seconds={seconds} is {frames} frames at {ckpt.fps:g} fps; this model makes 1 to "
+            f"{ckpt.window} frames (at most {longest:g} s, its training window)"
+        )
     return frames
 
 
@@ -131,11 +134,15 @@ def sample(
         raise ConfigError(f"sample: physics_steps must be an integer >= 0, got {physics_steps!r}")
     if physics_steps:
         if spec.projections and spec.projections != physics_steps:
-            raise ConfigError(f"sample: --physics-steps {physics_steps} and sampler {sampler!r} ask for different "
-                              "projections; give one")
+            raise ConfigError(
+                f"sample: --physics-steps {physics_steps} and sampler {sampler!r} ask for different "
+                "projections; give one"
+            )
         if not 1 <= physics_steps <= spec.steps:
-            raise ConfigError(f"sample: --physics-steps {physics_steps} is more than the sampler's {spec.steps} steps "
-                              f"({spec}); give 1 to {spec.steps}")
+            raise ConfigError(
+                f"sample: --physics-steps {physics_steps} is more than the sampler's {spec.steps} steps "
+                f"({spec}); give 1 to {spec.steps}"
+            )
         spec = dataclasses.replace(spec, projections=int(physics_steps))
     names = _labels(label, int(n), ckpt, seed)
     model = ckpt.model.to(device).eval()
@@ -145,8 +152,17 @@ def sample(
         batch = names[start : start + batch_size]
         idx = torch.tensor([ckpt.labels.index(s) for s in batch], device=device) if ckpt.labels else None
         hook = _physics_hook(ckpt, batch, physics) if spec.projections else None
-        x = diffusion.sample(model, (len(batch), ckpt.window, FEATURE_DIM), spec, idx, float(guidance), gen, device,
-                             progress, x0_hook=hook)
+        x = diffusion.sample(
+            model,
+            (len(batch), ckpt.window, FEATURE_DIM),
+            spec,
+            idx,
+            float(guidance),
+            gen,
+            device,
+            progress,
+            x0_hook=hook,
+        )
         feats = ckpt.normalizer.denormalize(x.cpu().numpy())  # (b, window, D) feature units
         for f, name in zip(feats, batch):
             # the predicted root tilt may carry a little heading of its own: start at minus it
@@ -164,8 +180,9 @@ def _physics_hook(ckpt: Checkpoint, labels: Sequence[str | None], physics):
 
     config = physics if physics is not None else CorrectionConfig()
     if ckpt.window < MIN_FRAMES:
-        raise ConfigError(f"sample: physics projections need clips of at least {MIN_FRAMES} frames; this model makes "
-                          f"{ckpt.window}")
+        raise ConfigError(
+            f"sample: physics projections need clips of at least {MIN_FRAMES} frames; this model makes {ckpt.window}"
+        )
 
     def hook(x0: torch.Tensor, step: int) -> torch.Tensor:
         feats = ckpt.normalizer.denormalize(x0.detach().cpu().numpy())  # (B, window, D) feature units

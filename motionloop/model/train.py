@@ -11,6 +11,7 @@ Determinism: every random draw comes from `seed` (batches, labels dropped, t, no
 and the caller's global torch RNG is left untouched. A resumed `train` replays the batch
 stream and restores the RNG states, so on CPU it ends bit-identical to an uninterrupted run.
 """
+
 from __future__ import annotations
 
 import copy
@@ -80,8 +81,10 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if kind == "cuda":
         if not torch.cuda.is_available():
             build = "a CPU build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, but no GPU is visible"
-            raise ConfigError(f"device {device!r}: CUDA is not available here (PyTorch {torch.__version__}, {build}); "
-                              "use --device cpu")
+            raise ConfigError(
+                f"device {device!r}: CUDA is not available here (PyTorch {torch.__version__}, {build}); "
+                "use --device cpu"
+            )
         if index and int(index) >= torch.cuda.device_count():
             raise ConfigError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here")
     return torch.device(name)
@@ -148,12 +151,26 @@ def train(
             net = Denoiser(model_config)
         feats = [motion_to_features(m) for m in clips] + [motion_to_features(mirror(m)) for m in clips]
         counts = [sum(w.label == name for w in windows) for name in vocab]
-        ckpt = Checkpoint(model=net, normalizer=Normalizer.fit(feats), config=config, labels=vocab,
-                          label_counts=tuple(counts), fps=DEFAULT_FPS, data_hash=fingerprint)  # fmt: skip
-        log.info("training %s (%d parameters) on %d windows of %d clips, labels: %s",
-                 model_config, net.num_parameters(), len(windows), len(clips), ", ".join(vocab) or "none")  # fmt: skip
-    sampler = WindowSampler(windows, config.batch_size, seed=seed, labels=ckpt.labels,
-                            normalizer=ckpt.normalizer, p_mirror=config.p_mirror)  # fmt: skip
+        ckpt = Checkpoint(
+            model=net,
+            normalizer=Normalizer.fit(feats),
+            config=config,
+            labels=vocab,
+            label_counts=tuple(counts),
+            fps=DEFAULT_FPS,
+            data_hash=fingerprint,
+        )
+        log.info(
+            "training %s (%d parameters) on %d windows of %d clips, labels: %s",
+            model_config,
+            net.num_parameters(),
+            len(windows),
+            len(clips),
+            ", ".join(vocab) or "none",
+        )
+    sampler = WindowSampler(
+        windows, config.batch_size, seed=seed, labels=ckpt.labels, normalizer=ckpt.normalizer, p_mirror=config.p_mirror
+    )
     for _ in range(ckpt.step):  # replay: a resumed run sees the batches an uninterrupted one would
         sampler.next_batch()
 
@@ -167,9 +184,14 @@ def train(
     return _optimize(ckpt, sampler, steps, lr_at, out, seed, rng_state, device, progress)
 
 
-def _check_resume(ckpt: Checkpoint, path: Path, model_config: DenoiserConfig, config: TrainConfig, fingerprint: str) -> None:
-    diffs = [f"{name}: checkpoint {a} != requested {b}" for name, a, b in (
-        ("model", ckpt.model.config, model_config), ("config", ckpt.config, config)) if a != b]  # fmt: skip
+def _check_resume(
+    ckpt: Checkpoint, path: Path, model_config: DenoiserConfig, config: TrainConfig, fingerprint: str
+) -> None:
+    diffs = [
+        f"{name}: checkpoint {a} != requested {b}"
+        for name, a, b in (("model", ckpt.model.config, model_config), ("config", ckpt.config, config))
+        if a != b
+    ]
     if ckpt.data_hash != fingerprint:
         diffs.append("data: the clips differ from the ones the checkpoint was trained on")
     if diffs:
@@ -213,15 +235,30 @@ def fine_tune(
     for w in windows:
         if w.label is not None and w.label not in ckpt.labels:
             raise UnknownNameError("label", w.label, ckpt.labels)
-    sampler = WindowSampler(windows, ckpt.config.batch_size, seed=seed, labels=ckpt.labels,
-                            normalizer=ckpt.normalizer, p_mirror=ckpt.config.p_mirror)  # fmt: skip
+    sampler = WindowSampler(
+        windows,
+        ckpt.config.batch_size,
+        seed=seed,
+        labels=ckpt.labels,
+        normalizer=ckpt.normalizer,
+        p_mirror=ckpt.config.p_mirror,
+    )
     ckpt.data_hash = data_fingerprint(clips)
     rate = ckpt.config.finetune_lr if lr is None else float(lr)
     return _optimize(ckpt, sampler, ckpt.step + steps, lambda step: rate, Path(out), seed, None, device, progress)
 
 
-def _optimize(ckpt: Checkpoint, sampler: WindowSampler, stop: int, lr_at, out: Path, seed: int,
-              rng_state: dict | None, device, progress: bool) -> TrainResult:  # fmt: skip
+def _optimize(
+    ckpt: Checkpoint,
+    sampler: WindowSampler,
+    stop: int,
+    lr_at,
+    out: Path,
+    seed: int,
+    rng_state: dict | None,
+    device,
+    progress: bool,
+) -> TrainResult:
     """Optimise `ckpt.model` from `ckpt.step` to step `stop`, checkpointing to `out`. Mutates `ckpt`."""
     device = resolve_device(device)
     config, start, t0 = ckpt.config, ckpt.step, time.perf_counter()
@@ -266,8 +303,13 @@ def _optimize(ckpt: Checkpoint, sampler: WindowSampler, stop: int, lr_at, out: P
             if done % LOG_EVERY == 0 or done == stop:
                 ckpt.history.append((done, float(np.mean(recent))))
                 # with the progress bar off (the loop's fine-tunes) the loss lines are debug detail
-                log.log(logging.INFO if progress else logging.DEBUG, "step %d: loss %.4f (%s)", done, np.mean(recent),
-                        ", ".join(f"{k} {v.item():.4g}" for k, v in terms.items() if k != "loss"))  # fmt: skip
+                log.log(
+                    logging.INFO if progress else logging.DEBUG,
+                    "step %d: loss %.4f (%s)",
+                    done,
+                    np.mean(recent),
+                    ", ".join(f"{k} {v.item():.4g}" for k, v in terms.items() if k != "loss"),
+                )
             if done % config.checkpoint_every == 0 or done == stop:
                 ckpt.step = done
                 ckpt.optimizer_state = opt.state_dict()
@@ -275,4 +317,6 @@ def _optimize(ckpt: Checkpoint, sampler: WindowSampler, stop: int, lr_at, out: P
                 save_checkpoint(ckpt, out)
     model.eval()
     final = float(np.mean(recent)) if recent else float("nan")
-    return TrainResult(path=out, checkpoint=ckpt, steps=stop - start, final_loss=final, seconds=time.perf_counter() - t0)
+    return TrainResult(
+        path=out, checkpoint=ckpt, steps=stop - start, final_loss=final, seconds=time.perf_counter() - t0
+    )

@@ -17,6 +17,7 @@ frame's ZMP inside its support polygon (shrunk by a margin), smooth it in time (
 spring-regularised least-squares fit, solved banded), apply it, and repeat a few times.
 Flight frames get no target and are bridged by the smoothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,11 +67,21 @@ class BalanceConfig:
     amount: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.iterations < 0 or self.margin_m < 0 or self.smooth < 0 or self.rest_weight <= 0 or self.max_shift_m <= 0 or self.anchor_weight < 0 or not 0 <= self.amount <= 1:
+        if (
+            self.iterations < 0
+            or self.margin_m < 0
+            or self.smooth < 0
+            or self.rest_weight <= 0
+            or self.max_shift_m <= 0
+            or self.anchor_weight < 0
+            or not 0 <= self.amount <= 1
+        ):
             raise ConfigError(f"BalanceConfig: invalid values {self}")
 
 
-def zmp_and_support(h: Humanoid, motion: Motion) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+def zmp_and_support(
+    h: Humanoid, motion: Motion
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """Needed ZMP `(T, 2)` (NaN where the body is not pushing on the floor), per frame the
     support points `(S, 2)` (empty where none), whether a body part other than the feet is on
     the floor `(T,)`, the CoM height `(T,)` and `cdd_z + g` `(T,)`."""
@@ -169,8 +180,9 @@ def _zmp_operator(height: np.ndarray, fz_over_m: np.ndarray, dt: float, carried:
     return carried * A
 
 
-def _fit_shift(A: sparse.csr_matrix, target: np.ndarray, weight: np.ndarray, anchor: np.ndarray,
-               smooth: float) -> np.ndarray:
+def _fit_shift(
+    A: sparse.csr_matrix, target: np.ndarray, weight: np.ndarray, anchor: np.ndarray, smooth: float
+) -> np.ndarray:
     """argmin_x sum_t w_t ((A x)_t - target_t)^2 + smooth sum_t (x_{t+1} - x_t)^2
     + sum_t (anchor_t + eps) x_t^2, per column; `A (T, T)` tridiagonal, so the normal
     equations are pentadiagonal and solved banded."""
@@ -222,8 +234,11 @@ def balance_repair(h: Humanoid, motion: Motion, cfg: BalanceConfig = BalanceConf
     if cfg.amount < 1.0:
         total = cfg.amount * total
         out = _shift_pelvis(motion, total, off)
-    return out, {"zmp_out_before_m": before, "zmp_out_after_m": after,
-                 "max_shift_m": float(np.linalg.norm(total, axis=1).max()) if len(total) else 0.0}
+    return out, {
+        "zmp_out_before_m": before,
+        "zmp_out_after_m": after,
+        "max_shift_m": float(np.linalg.norm(total, axis=1).max()) if len(total) else 0.0,
+    }
 
 
 def _shift_pelvis(motion: Motion, shift_xy: np.ndarray, offsets: np.ndarray) -> Motion:

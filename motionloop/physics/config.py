@@ -1,4 +1,5 @@
 """Configuration of physics correction (frozen, validated, loadable from TOML)."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -7,6 +7,7 @@ retarget, a leg a little short), and such a foot still carries the body; what te
 from swing is mostly speed, and a slow foot high in the air (a raised leg) is excluded by
 the height.
 """
+
 from __future__ import annotations
 
 import numpy as np

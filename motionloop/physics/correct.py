@@ -21,6 +21,7 @@ The strength knob `s` in [0, 1]: s = 0 returns the clip unchanged; above, the re
 the assisted attempt is priced geometrically from 1e2 (s -> 0) to 1e5 (s = 1), and the ZMP
 balance repair of the reference (balance.py) is applied at share 2 s - 1 above s = 0.5.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -163,8 +164,13 @@ def within_budget(result: TrackResult, cfg: CorrectionConfig, control_dt: float)
     peak_t = window_peak(result.residual_torque_bw, window)
     mean = float(result.residual_bw.mean()) if len(result.residual_bw) else 0.0
     mean_t = float(result.residual_torque_bw.mean()) if len(result.residual_torque_bw) else 0.0
-    ok = (result.resets == 0 and mean <= cfg.budget_bw and mean_t <= cfg.budget_bw
-          and peak <= cfg.budget_peak_bw and peak_t <= cfg.budget_peak_bw)
+    ok = (
+        result.resets == 0
+        and mean <= cfg.budget_bw
+        and mean_t <= cfg.budget_bw
+        and peak <= cfg.budget_peak_bw
+        and peak_t <= cfg.budget_peak_bw
+    )
     return ok, peak, peak_t
 
 
@@ -180,15 +186,27 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
     before = pm.physics_metrics(motion)
     try:
         feas = feasibility_bw(motion)
-    except Exception as e:  # noqa: BLE001 - a bad clip must not stop the batch
+    except Exception as e:
         feas = float("nan")
         log.warning("%s: feasibility failed: %s", name, e)
     metrics_cpu = time.process_time() - t_metrics
     if cfg.strength == 0.0:
-        return motion, TrackingReport(clip=name, success=True, resets=0, residual_bw=0.0, residual_bw_max=0.0,
-                                      mpjpe_mm=0.0, feasibility_bw=feas, cpu_s=0.0, before=before, after=before,
-                                      strength=0.0, feasibility_after_bw=feas, metrics_cpu_s=metrics_cpu,
-                                      attempt="unchanged")
+        return motion, TrackingReport(
+            clip=name,
+            success=True,
+            resets=0,
+            residual_bw=0.0,
+            residual_bw_max=0.0,
+            mpjpe_mm=0.0,
+            feasibility_bw=feas,
+            cpu_s=0.0,
+            before=before,
+            after=before,
+            strength=0.0,
+            feasibility_after_bw=feas,
+            metrics_cpu_s=metrics_cpu,
+            attempt="unchanged",
+        )
     t0 = time.process_time()
     try:
         if motion.num_frames < MIN_FRAMES:
@@ -208,8 +226,11 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             assisted_mpjpe = _mpjpe(assisted_out, motion)
         # the output: the residual-free clip when it reached the end close to its input; else
         # the assisted one if it kept its budget and tracked closer; else whichever fell less
-        use_free = success_free and (assisted is None or not within_budget(assisted, cfg, assisted.control_dt)[0]
-                                     or free_mpjpe[0] <= assisted_mpjpe[0])
+        use_free = success_free and (
+            assisted is None
+            or not within_budget(assisted, cfg, assisted.control_dt)[0]
+            or free_mpjpe[0] <= assisted_mpjpe[0]
+        )
         if use_free:
             result, out, (glob, loc), attempt = free, free_out, free_mpjpe, "free"
         else:
@@ -220,29 +241,55 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         after = pm.physics_metrics(out)
         feas_after = feasibility_bw(out, h)
         report = TrackingReport(
-            clip=name, success=ok, resets=result.resets,
-            residual_bw=float(result.residual_bw.mean()), residual_bw_max=float(result.residual_bw.max()),
+            clip=name,
+            success=ok,
+            resets=result.resets,
+            residual_bw=float(result.residual_bw.mean()),
+            residual_bw_max=float(result.residual_bw.max()),
             residual_torque_bw=float(result.residual_torque_bw.mean()),
-            mpjpe_mm=glob, feasibility_bw=feas, cpu_s=cpu, before=before, after=after,
-            qp_failures=result.qp_failures, mpjpe_local_mm=loc, feasibility_after_bw=feas_after,
-            strength=float(cfg.strength), metrics_cpu_s=metrics_cpu + time.process_time() - t_metrics,
-            success_free=success_free, attempt=attempt, free_resets=-1 if free is None else free.resets,
-            residual_peak_bw=peak, residual_torque_peak_bw=peak_t,
+            mpjpe_mm=glob,
+            feasibility_bw=feas,
+            cpu_s=cpu,
+            before=before,
+            after=after,
+            qp_failures=result.qp_failures,
+            mpjpe_local_mm=loc,
+            feasibility_after_bw=feas_after,
+            strength=float(cfg.strength),
+            metrics_cpu_s=metrics_cpu + time.process_time() - t_metrics,
+            success_free=success_free,
+            attempt=attempt,
+            free_resets=-1 if free is None else free.resets,
+            residual_peak_bw=peak,
+            residual_torque_peak_bw=peak_t,
         )
         report.verified = report.success and glob <= cfg.verify_mpjpe_mm
         return out, report
-    except Exception as e:  # noqa: BLE001 - report, keep the batch going
+    except Exception as e:
         msg = str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"
         log.warning("%s: correction failed: %s", name, msg)
         nan = float("nan")
-        return motion, TrackingReport(clip=name, success=False, resets=0, residual_bw=nan, residual_bw_max=nan,
-                                      mpjpe_mm=nan, feasibility_bw=feas, cpu_s=time.process_time() - t0,
-                                      before=before, after=before, error=msg, strength=float(cfg.strength),
-                                      metrics_cpu_s=metrics_cpu, attempt="failed")
+        return motion, TrackingReport(
+            clip=name,
+            success=False,
+            resets=0,
+            residual_bw=nan,
+            residual_bw_max=nan,
+            mpjpe_mm=nan,
+            feasibility_bw=feas,
+            cpu_s=time.process_time() - t0,
+            before=before,
+            after=before,
+            error=msg,
+            strength=float(cfg.strength),
+            metrics_cpu_s=metrics_cpu,
+            attempt="failed",
+        )
 
 
-def correct(motions: list[Motion], config: CorrectionConfig = CorrectionConfig(),
-            names: list[str] | None = None) -> tuple[list[Motion], list[TrackingReport]]:
+def correct(
+    motions: list[Motion], config: CorrectionConfig = CorrectionConfig(), names: list[str] | None = None
+) -> tuple[list[Motion], list[TrackingReport]]:
     """Physics-correct every clip. Returns corrected clips and reports, in input order.
 
     A clip that fails comes back unchanged with `success=False` and `error` set.

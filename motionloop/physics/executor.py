@@ -5,6 +5,7 @@ serial executor runs in-process; the process pool spreads clips over local cores
 pins its BLAS to one thread, as two threads under load ran 3-5x slower than one). A
 distributed engine plugs in by implementing the same `map`.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -56,7 +57,9 @@ class ProcessPoolExecutor:
 
     def map(self, fn, items):
         items = list(items)
-        with cf.ProcessPoolExecutor(max_workers=min(self.workers, max(1, len(items))), initializer=_single_thread) as pool:
+        with cf.ProcessPoolExecutor(
+            max_workers=min(self.workers, max(1, len(items))), initializer=_single_thread
+        ) as pool:
             yield from pool.map(fn, items)
 
 

@@ -13,6 +13,7 @@ No simulation is run; a 10 s clip takes well under a second.
 return forces from the (possibly penetrating or floating) reference's contact distances,
 which for kinematic clips are nonsense.
 """
+
 from __future__ import annotations
 
 import mujoco

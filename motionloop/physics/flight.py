@@ -10,6 +10,7 @@ pose is untouched, so the body's angular motion in the air is not corrected. A r
 parabola lies further than `MAX_SHIFT_M` from the clip is left alone: that is no jump but a
 support the stance detection missed (a foot turning on the spot, say).
 """
+
 from __future__ import annotations
 
 import numpy as np

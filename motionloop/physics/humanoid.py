@@ -13,6 +13,7 @@ through a thigh, and tracking should not fight that). Each foot stands on 8 smal
 its sole corners (rear foot + toes); MuJoCo's box-plane contact alone gives 1-2 points and a
 standing body slides.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,16 +26,26 @@ from motionloop import skeleton as sk
 from motionloop.errors import ConfigError
 
 _ARM = ("collar", "shoulder", "elbow", "wrist", "hand")
-EULER_ORDER: tuple[str, ...] = tuple(
-    "ZXY" if any(n.endswith(a) for a in _ARM) else "XZY" for n in sk.JOINTS
-)
+EULER_ORDER: tuple[str, ...] = tuple("ZXY" if any(n.endswith(a) for a in _ARM) else "XZY" for n in sk.JOINTS)
 
 # Torque limit per joint segment in N m (about each hinge axis), for the 70 kg body.
 TORQUE_LIMIT = {
-    "pelvis": 0.0, "hip": 300.0, "knee": 300.0, "ankle": 200.0, "foot": 60.0, "spine1": 300.0,
-    "spine2": 300.0, "spine3": 300.0, "neck": 60.0, "head": 40.0, "collar": 120.0,
-    "shoulder": 150.0, "elbow": 100.0, "wrist": 40.0, "hand": 10.0,
-}  # fmt: skip
+    "pelvis": 0.0,
+    "hip": 300.0,
+    "knee": 300.0,
+    "ankle": 200.0,
+    "foot": 60.0,
+    "spine1": 300.0,
+    "spine2": 300.0,
+    "spine3": 300.0,
+    "neck": 60.0,
+    "head": 40.0,
+    "collar": 120.0,
+    "shoulder": 150.0,
+    "elbow": 100.0,
+    "wrist": 40.0,
+    "hand": 10.0,
+}
 
 # Hinge ranges in degrees per axis (x, y, z) of the left-side or midline joint; the right
 # side mirrors y and z. Generous: they stop impossible poses, not unusual ones, and they hold
@@ -55,7 +66,7 @@ JOINT_RANGE_DEG = {
     "elbow": ((-90, 90), (-170, 30), (-60, 60)),
     "wrist": ((-90, 90), (-90, 90), (-90, 90)),
     "hand": ((-90, 90), (-90, 90), (-90, 90)),
-}  # fmt: skip
+}
 
 # Hinges per joint segment in the "data" joint space: the axes the retargeted mocap turns
 # (99th percentile over the bundled set, degrees: toes, hands and head 0; elbow x 1.2 and z 6-7
@@ -132,22 +143,54 @@ def build_mjcf(spec: HumanoidSpec = HumanoidSpec()) -> str:
     root = ET.Element("mujoco", model="motionloop_humanoid")
     ET.SubElement(root, "compiler", angle="radian", autolimits="true")
     ET.SubElement(
-        root, "option", timestep=f"{spec.timestep:.8g}", integrator="implicitfast", cone="pyramidal",
+        root,
+        "option",
+        timestep=f"{spec.timestep:.8g}",
+        integrator="implicitfast",
+        cone="pyramidal",
     )
     default = ET.SubElement(root, "default")
-    ET.SubElement(default, "joint", type="hinge", damping=_fmt(spec.damping), armature=_fmt(spec.armature), limited="true")
+    ET.SubElement(
+        default, "joint", type="hinge", damping=_fmt(spec.damping), armature=_fmt(spec.armature), limited="true"
+    )
     # contype/conaffinity: bodies (1) collide with the floor (2) only, not with each other
-    ET.SubElement(default, "geom", contype="1", conaffinity="0", friction=f"{spec.friction} 0.005 0.0001",
-                  condim="3", solref="0.01 1", solimp="0.95 0.99 0.001")
+    ET.SubElement(
+        default,
+        "geom",
+        contype="1",
+        conaffinity="0",
+        friction=f"{spec.friction} 0.005 0.0001",
+        condim="3",
+        solref="0.01 1",
+        solimp="0.95 0.99 0.001",
+    )
     ET.SubElement(default, "motor", ctrllimited="true")
     asset = ET.SubElement(root, "asset")
-    ET.SubElement(asset, "texture", name="grid", type="2d", builtin="checker", width="512", height="512",
-                  rgb1="0.35 0.38 0.42", rgb2="0.28 0.3 0.33")
+    ET.SubElement(
+        asset,
+        "texture",
+        name="grid",
+        type="2d",
+        builtin="checker",
+        width="512",
+        height="512",
+        rgb1="0.35 0.38 0.42",
+        rgb2="0.28 0.3 0.33",
+    )
     ET.SubElement(asset, "material", name="grid", texture="grid", texrepeat="10 10", reflectance="0")
     world = ET.SubElement(root, "worldbody")
     ET.SubElement(world, "light", pos="0 0 6", dir="0 0 -1", directional="true", castshadow="false")
-    ET.SubElement(world, "geom", name="floor", type="plane", size="0 0 0.1", material="grid",
-                  contype="2", conaffinity="1", friction=f"{spec.friction} 0.005 0.0001")
+    ET.SubElement(
+        world,
+        "geom",
+        name="floor",
+        type="plane",
+        size="0 0 0.1",
+        material="grid",
+        contype="2",
+        conaffinity="1",
+        friction=f"{spec.friction} 0.005 0.0001",
+    )
 
     mass = {j: bd.segment_mass(j, spec.mass) for j in range(sk.NUM_JOINTS)}
     elems: dict[int, ET.Element] = {}
@@ -177,17 +220,49 @@ def build_mjcf(spec: HumanoidSpec = HumanoidSpec()) -> str:
             m = mass[j] * v / sum(vols)
             if isinstance(g, bd.Capsule):
                 if np.allclose(g.a, g.b):
-                    ET.SubElement(b, "geom", type="sphere", size=_fmt(g.radius), pos=_fmt(g.a), mass=_fmt(m), rgba="0.8 0.6 0.45 1")
+                    ET.SubElement(
+                        b,
+                        "geom",
+                        type="sphere",
+                        size=_fmt(g.radius),
+                        pos=_fmt(g.a),
+                        mass=_fmt(m),
+                        rgba="0.8 0.6 0.45 1",
+                    )
                 else:
-                    ET.SubElement(b, "geom", type="capsule", size=_fmt(g.radius), fromto=_fmt(np.r_[g.a, g.b]), mass=_fmt(m), rgba="0.8 0.6 0.45 1")
+                    ET.SubElement(
+                        b,
+                        "geom",
+                        type="capsule",
+                        size=_fmt(g.radius),
+                        fromto=_fmt(np.r_[g.a, g.b]),
+                        mass=_fmt(m),
+                        rgba="0.8 0.6 0.45 1",
+                    )
             else:
                 # the box carries the foot's mass and looks; the sole spheres make its contacts
-                ET.SubElement(b, "geom", type="box", size=_fmt(g.half), pos=_fmt(g.center), mass=_fmt(m),
-                              contype="0", conaffinity="0", rgba="0.3 0.3 0.35 1")
+                ET.SubElement(
+                    b,
+                    "geom",
+                    type="box",
+                    size=_fmt(g.half),
+                    pos=_fmt(g.center),
+                    mass=_fmt(m),
+                    contype="0",
+                    conaffinity="0",
+                    rgba="0.3 0.3 0.35 1",
+                )
                 for c in g.sole():
                     c = c + np.array([0.0, SOLE_SPHERE_RADIUS, 0.0])
-                    ET.SubElement(b, "geom", type="sphere", size=_fmt(SOLE_SPHERE_RADIUS), pos=_fmt(c), mass="0",
-                                  rgba="0.3 0.3 0.35 1")
+                    ET.SubElement(
+                        b,
+                        "geom",
+                        type="sphere",
+                        size=_fmt(SOLE_SPHERE_RADIUS),
+                        pos=_fmt(c),
+                        mass="0",
+                        rgba="0.3 0.3 0.35 1",
+                    )
     ET.indent(root)
     return ET.tostring(root, encoding="unicode")
 

@@ -11,6 +11,7 @@ z = 0 and a contact tolerance of 5 mm:
   of any fps compare.
 - phys_err_mm: the sum of the three.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 MuJoCo numbers bodies, joints and dofs in depth-first order of the body tree, not in SMPL
 order, so every address below is looked up by name once and kept as index arrays.
 """
+
 from __future__ import annotations
 
 import functools

@@ -26,6 +26,7 @@ The solution is applied by moving the pelvis (legs re-solved by IK so planted fe
 the plan is solved again on the result, since a pelvis shift moves the CoM by only a share of
 itself. Solved with Clarabel (interior point, sparse).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -88,8 +89,9 @@ class PlanConfig:
             raise ConfigError(f"PlanConfig.passes: must be >= 1, got {self.passes}")
 
 
-def contact_candidates(motion: Motion, cfg: PlanConfig, offsets: np.ndarray,
-                       com: np.ndarray | None = None) -> list[np.ndarray]:
+def contact_candidates(
+    motion: Motion, cfg: PlanConfig, offsets: np.ndarray, com: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Per frame, the floor points `(P, 3)` that may push: corners of planted feet and any
     sole corner near the floor, and the lowest point of any other body part resting on it
     (near and slow).
@@ -151,8 +153,15 @@ def _flight_runs(supported: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in runs if a > 0 and b < len(supported)]
 
 
-def solve_plan(com: np.ndarray, angmom: np.ndarray, points: list[np.ndarray], mass: float, fps: float,
-               cfg: PlanConfig, com_prev: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+def solve_plan(
+    com: np.ndarray,
+    angmom: np.ndarray,
+    points: list[np.ndarray],
+    mass: float,
+    fps: float,
+    cfg: PlanConfig,
+    com_prev: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict]:
     """The CoM offsets `(T, 3)` of the plan (module docstring) for a clip with CoM `com (T, 3)`,
     angular momentum `angmom (T, 3)`, contact candidates `points` (T lists of `(P, 3)`),
     body mass (kg) and frame rate. `com_prev (T, 3)` is the linearisation point of the moment
@@ -211,8 +220,9 @@ def solve_plan(com: np.ndarray, angmom: np.ndarray, points: list[np.ndarray], ma
     settings = clarabel.DefaultSettings()
     settings.verbose = False
     settings.max_iter = 100
-    solver = clarabel.DefaultSolver(Pm, np.zeros(N), A, b, [clarabel.ZeroConeT(n_eq), clarabel.NonnegativeConeT(nF)],
-                                    settings)
+    solver = clarabel.DefaultSolver(
+        Pm, np.zeros(N), A, b, [clarabel.ZeroConeT(n_eq), clarabel.NonnegativeConeT(nF)], settings
+    )
     sol = solver.solve()
     status = str(sol.status)
     if "Solved" not in status:
@@ -241,7 +251,7 @@ def shift_com(motion: Motion, shift: np.ndarray, points: list[np.ndarray], offse
         # lowered pelvis would put it through the floor
         ride = new_pos[:, ankle].copy()
         ride[:, 2] = pos[:, ankle, 2]
-        target = np.where(planted[:, f:f + 1], pos[:, ankle], ride)
+        target = np.where(planted[:, f : f + 1], pos[:, ankle], ride)
         glob = reach(glob, new_pos, leg, target, offsets)
         new_pos, _ = sk.fk_mats(sk.local_rotations(glob), trans, offsets)
     return motion.replace(trans=trans, poses=rot.mat_to_aa(sk.local_rotations(glob)))
@@ -265,5 +275,8 @@ def centroidal_repair(h: Humanoid, motion: Motion, cfg: PlanConfig = PlanConfig(
         com_prev = com + dc
         out = shift_com(out, dc, points, off)
     com1, _ = centroidal_state(h, out)
-    return out, {"com_shift_mm": float(np.linalg.norm(com1 - com0, axis=1).mean() * 1000),
-                 "slack_mm": 1000 * info.get("slack_m", 0.0), "flight_frames": info.get("flight", 0)}
+    return out, {
+        "com_shift_mm": float(np.linalg.norm(com1 - com0, axis=1).mean() * 1000),
+        "slack_mm": 1000 * info.get("slack_m", 0.0),
+        "flight_frames": info.get("flight", 0),
+    }

@@ -17,6 +17,7 @@ Per foot and frame, the mode comes from which of its two segments is planted
   both the correction and the levelling fade in and out over `ramp_s` around each run, so the
   swing leg does not jump.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,7 +80,9 @@ def foot_modes(soles: np.ndarray, dt: float, pelvis: np.ndarray | None = None) -
     return modes
 
 
-def support_gaps(planted: np.ndarray, pelvis: np.ndarray, dt: float, max_error_m: float = MAX_FLIGHT_ERROR_M) -> np.ndarray:
+def support_gaps(
+    planted: np.ndarray, pelvis: np.ndarray, dt: float, max_error_m: float = MAX_FLIGHT_ERROR_M
+) -> np.ndarray:
     """Frames `(T,)` with no foot planted (`planted (T, 2)`) that are not free flight.
 
     A run of such frames between supported ones is flight when the pelvis follows the
@@ -132,8 +135,9 @@ def _level(R: np.ndarray) -> np.ndarray:
     return rot.rotation_between(R[:, :, 1], up) @ R
 
 
-def plant_corrections(motion: Motion, cfg: PlantConfig = PlantConfig(),
-                      offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def plant_corrections(
+    motion: Motion, cfg: PlantConfig = PlantConfig(), offsets: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What `plant_feet` does to each foot: ankle displacements `(T, 2, 3)` (m), target global
     ankle rotations `(T, 2, 3, 3)`, and the modes `(T, 2)`."""
     off = sk.REST_OFFSETS if offsets is None else offsets
@@ -168,7 +172,7 @@ def plant_corrections(motion: Motion, cfg: PlantConfig = PlantConfig(),
             for a, b in _runs(on):
                 # index of frames a..b-1 within the `on` selection
                 i0 = int(on[:a].sum())
-                sub = centre[i0:i0 + b - a]
+                sub = centre[i0 : i0 + b - a]
                 c[a:b, :2] = np.median(sub, axis=0) - sub
             c[on, 2] = -pts[..., 2].min(axis=1)
         # fade the correction out around the planted runs, from the nearest planted frame

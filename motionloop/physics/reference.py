@@ -6,6 +6,7 @@ frames); the root orientation with a spline through the unwrapped rotation vecto
 to the first frame is not safe for turning clips, so it is interpolated by slerp and its
 angular velocity/acceleration taken by finite differences, lightly smoothed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -119,8 +120,21 @@ def build_reference(h: Humanoid, motion: Motion, rate: float, smooth_s: float = 
     else:
         com_acc, angmom_rate = np.zeros_like(com), np.zeros_like(angmom)
         body_vel, body_acc = np.zeros_like(body_pos), np.zeros_like(body_pos)
-    return Reference(qpos, qvel, qacc, com, com_vel, com_acc, _stance(h, motion, n, rate), body_pos, body_vel,
-                     body_acc, angmom, angmom_rate, dt)
+    return Reference(
+        qpos,
+        qvel,
+        qacc,
+        com,
+        com_vel,
+        com_acc,
+        _stance(h, motion, n, rate),
+        body_pos,
+        body_vel,
+        body_acc,
+        angmom,
+        angmom_rate,
+        dt,
+    )
 
 
 def smooth_keeping_ends(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -134,9 +148,9 @@ def smooth_keeping_ends(x: np.ndarray, sigma: float) -> np.ndarray:
     if pad < 1:
         return x.copy()
     head = 2 * x[:1] - x[pad:0:-1]
-    tail = 2 * x[-1:] - x[-2:-pad - 2:-1]
+    tail = 2 * x[-1:] - x[-2 : -pad - 2 : -1]
     y = gaussian_filter1d(np.concatenate([head, x, tail]), sigma, axis=0, mode="nearest")
-    return y[pad:pad + T]
+    return y[pad : pad + T]
 
 
 def _stance(h: Humanoid, motion: Motion, n: int, rate: float) -> np.ndarray:
@@ -146,8 +160,9 @@ def _stance(h: Humanoid, motion: Motion, n: int, rate: float) -> np.ndarray:
     from one control step to the next)."""
     off = h.spec.offsets_array()
     pos, glob = motion.fk(off)
-    planted = contacts.stance(bd.sole_points(bd.geometry(off), pos, glob).reshape(motion.num_frames, 4, 4, 3),
-                              1.0 / motion.fps)
+    planted = contacts.stance(
+        bd.sole_points(bd.geometry(off), pos, glob).reshape(motion.num_frames, 4, 4, 3), 1.0 / motion.fps
+    )
     frame = np.minimum(np.round(np.arange(n) / rate * motion.fps).astype(int), motion.num_frames - 1)
     return planted[frame]
 

@@ -10,6 +10,7 @@ ejected. We shift the clip vertically so that its support frames (a foot slow an
 clip's own lowest level) stand on the floor: the offset is a low percentile of the lowest body
 point over those frames, robust to a few frames of penetration or flight.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ from motionloop.motion import Motion
 from motionloop.physics import metrics as pm
 from motionloop.physics.balance import BalanceConfig, balance_repair
 from motionloop.physics.flight import ballistic_repair
+from motionloop.physics.model import Humanoid, default_humanoid
 from motionloop.physics.plan import centroidal_repair
 from motionloop.physics.plant import plant_feet
-from motionloop.physics.model import Humanoid, default_humanoid
 
 SLOW_FOOT_MPS = 0.4  # horizontal foot speed below which a foot may be supporting
 

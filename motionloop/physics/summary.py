@@ -1,4 +1,5 @@
 """Summaries of correction reports: one dict for JSON, one table for people."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,10 @@ def summarize(reports: list[TrackingReport]) -> dict:
 
 def table(reports: list[TrackingReport]) -> str:
     """A fixed-width table: one row per clip and a total row."""
-    head = (f"{'clip':<28} {'ok':>3} {'free':>4} {'reset':>5} {'resid%BW':>8} {'floor%BW':>8} {'MPJPE':>7} "
-            f"{'phys_err mm':>17} {'cpu s':>6}")
+    head = (
+        f"{'clip':<28} {'ok':>3} {'free':>4} {'reset':>5} {'resid%BW':>8} {'floor%BW':>8} {'MPJPE':>7} "
+        f"{'phys_err mm':>17} {'cpu s':>6}"
+    )
     lines = [head, "-" * len(head)]
     for r in reports:
         name = r.clip if len(r.clip) <= 28 else "..." + r.clip[-25:]
@@ -69,7 +72,9 @@ def table(reports: list[TrackingReport]) -> str:
     )
     for k in ("penetrate_mm", "float_mm", "skate_mm"):
         lines.append(f"  {k:<12} {s['before_' + k]:>8.2f} -> {s['after_' + k]:>8.2f}")
-    lines.append(f"  success: {s['success_rate']:.2f} (residual within its budget), free: {s['success_free_rate']:.2f} "
-                 f"(no residual at all, as PHC/UHC count), verified: {s['verified_rate']:.2f} (success and MPJPE "
-                 "within the bound: what a loop may train on)")
+    lines.append(
+        f"  success: {s['success_rate']:.2f} (residual within its budget), free: {s['success_free_rate']:.2f} "
+        f"(no residual at all, as PHC/UHC count), verified: {s['verified_rate']:.2f} (success and MPJPE "
+        "within the bound: what a loop may train on)"
+    )
     return "\n".join(lines)

@@ -8,6 +8,7 @@ heavily weighted centre-of-mass objective from swinging a leg backwards to shift
 
 Gains are accelerations per unit error (kp in 1/s^2, kd in 1/s); weights are relative.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -162,8 +163,11 @@ class SwingFootTask:
             body = int(self.h.body_id[j])
             jp = ctx.body_jac(body)[0]
             target = ref.body_pos[k, j] + ctx.step_shift
-            acc = (ref.body_acc[k, j] + cfg.kp_foot * (target - ctx.d.xpos[body])
-                   + cfg.kd_foot * (ref.body_vel[k, j] - jp @ ctx.d.qvel))
+            acc = (
+                ref.body_acc[k, j]
+                + cfg.kp_foot * (target - ctx.d.xpos[body])
+                + cfg.kd_foot * (ref.body_vel[k, j] - jp @ ctx.d.qvel)
+            )
             out.append(Row(jp, acc, np.full(3, cfg.w_foot)))
         return out
 

@@ -7,6 +7,7 @@ the mean joint-position error against the reference exceeds `reset_error_m`, the
 to the reference state and tracking continues; the reset is counted and the clip is not a
 success.
 """
+
 from __future__ import annotations
 
 import time
@@ -79,8 +80,10 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
     ref = reference if reference is not None else build_reference(h, motion, control_rate(h, cfg), cfg.smooth_s)
     substeps = max(1, round(ref.dt / m.opt.timestep))
     if abs(substeps * m.opt.timestep - ref.dt) > 1e-9:
-        raise MotionloopError(f"reference period {ref.dt} s is not a whole number of physics steps "
-                              f"({m.opt.timestep} s); build it at control_rate(h, cfg)")
+        raise MotionloopError(
+            f"reference period {ref.dt} s is not a whole number of physics steps "
+            f"({m.opt.timestep} s); build it at control_rate(h, cfg)"
+        )
     ctl = WholeBodyController(h, cfg)
 
     out_steps = np.minimum(np.round(np.arange(motion.num_frames) / motion.fps / ref.dt).astype(int), ref.num_steps - 1)
@@ -123,5 +126,6 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
         qpos_out[frame] = d.qpos
         frame += 1
     used = slice(0, max(1, ref.num_steps - 1))  # the last step takes no command
-    return TrackResult(qpos_out, residual[used], residual_torque[used], resets, failures,
-                       time.process_time() - t0, ref.dt, reset_steps)
+    return TrackResult(
+        qpos_out, residual[used], residual_torque[used], resets, failures, time.process_time() - t0, ref.dt, reset_steps
+    )

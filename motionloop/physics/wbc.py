@@ -19,6 +19,7 @@ daqp: the contact forces (and residual) that best give the motions their root wr
 body its momentum. The friction coefficient the QP assumes is below the simulated floor's, so
 planned forces stay inside the real cone.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,9 +72,20 @@ class QPResult:
     ok: bool
 
 
-def solve_qp(Q: np.ndarray, q: np.ndarray, M6: np.ndarray, h6: np.ndarray, B: np.ndarray, C: np.ndarray,
-             Cr: np.ndarray, wc: np.ndarray, Wc: np.ndarray, price: np.ndarray, cap: np.ndarray,
-             eps: np.ndarray) -> QPResult:
+def solve_qp(
+    Q: np.ndarray,
+    q: np.ndarray,
+    M6: np.ndarray,
+    h6: np.ndarray,
+    B: np.ndarray,
+    C: np.ndarray,
+    Cr: np.ndarray,
+    wc: np.ndarray,
+    Wc: np.ndarray,
+    price: np.ndarray,
+    cap: np.ndarray,
+    eps: np.ndarray,
+) -> QPResult:
     """Minimise over `x (n,)`, `lam (L,) >= 0` and `-cap <= r (6,) <= cap`
 
         1/2 x^T Q x - q^T x + 1/2 |C lam + Cr r - wc|^2_diag(Wc) + 1/2 r^T diag(price) r + 1/2 lam^T diag(eps) lam
@@ -131,8 +143,12 @@ class WholeBodyController:
             self._geom_segment[gs] = seg
         self._pelvis = int(h.body_id[sk.PELVIS])
         self.joint_task = JointTask(h, cfg)
-        self.motion_tasks = [FlatFootTask(h), SwingFootTask(h), HoldFootTask(self._sole_geoms, self._foot_bodies),
-                             NoSlipTask()]
+        self.motion_tasks = [
+            FlatFootTask(h),
+            SwingFootTask(h),
+            HoldFootTask(self._sole_geoms, self._foot_bodies),
+            NoSlipTask(),
+        ]
         self.centroidal = CentroidalTask(h)
         # residual price and cap per root row: a torque of (weight * TORQUE_ARM) counts like a force of weight
         arm = np.array([1.0, 1.0, 1.0, TORQUE_ARM, TORQUE_ARM, TORQUE_ARM])
@@ -235,8 +251,20 @@ class WholeBodyController:
         Cr[3:, 3:] = d.xmat[self._pelvis].reshape(3, 3)
         eps = np.full(4 * P, cfg.w_force / h.weight**2)
         eps[np.repeat(contacts.swing, 4)] *= cfg.swing_force_scale
-        sol = solve_qp(Q, q, M[:ROOT_DOFS], hvec[:ROOT_DOFS], B, C, Cr, wrench.target, wrench.weight,
-                       self._res_price, self._res_cap, eps)
+        sol = solve_qp(
+            Q,
+            q,
+            M[:ROOT_DOFS],
+            hvec[:ROOT_DOFS],
+            B,
+            C,
+            Cr,
+            wrench.target,
+            wrench.weight,
+            self._res_price,
+            self._res_cap,
+            eps,
+        )
         f_pts = (sol.lam.reshape(P, 4) @ E).ravel()  # world contact forces (3P,)
         gen = M @ sol.qdd + hvec - Jc.T @ f_pts  # generalized force the actuators and residual must give
         tau = np.clip(gen[h.act_dof], -h.torque_limit, h.torque_limit)

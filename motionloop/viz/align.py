@@ -3,6 +3,7 @@
 Clips of different fps are resampled to the first clip's fps (`Motion.resample`); a shorter
 clip is not stretched but holds its last frame while the longer ones play on. Both are logged.
 """
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ is known, so the track needs no lag, unlike an exponential filter): the body mov
 steady picture and the floor grid shows the travel. Orientation is fixed (azimuth,
 elevation), so side-by-side panels are seen from the same direction.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -14,6 +14,7 @@ imported in a process; PyOpenGL likewise fixes its platform on first import. So:
   render.py then renders in a child interpreter, so the picture is the same either way;
   `"none"` if no backend works: render.py falls back to the stick figure.
 """
+
 from __future__ import annotations
 
 import functools

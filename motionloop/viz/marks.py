@@ -7,6 +7,7 @@ flags, so a clip reads the same everywhere and the same as its physics metrics
 more than `UNDER_FLOOR_DEPTH` below the floor (a sole resting a millimetre deep is contact,
 not penetration worth showing).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -9,6 +9,7 @@ Axes: OBJ and PLY keep motionloop's world (z up, metres). glTF defines +y as up,
 written in the glTF frame: (x, y, z)_glb = (x, z, -y)_world, and it stands upright in any
 glTF viewer.
 """
+
 from __future__ import annotations
 
 import os
@@ -102,8 +103,14 @@ def _colours(motion: Motion, frames: np.ndarray, owners: np.ndarray) -> np.ndarr
     return (rgba[:, owners] * 255).round().astype(np.uint8)
 
 
-def export_mesh(motion: Motion, out_dir: str | os.PathLike, format: str = "obj", frames: str | None = None,
-                body_model: str | os.PathLike | None = None, gender: str = "neutral") -> list[Path]:
+def export_mesh(
+    motion: Motion,
+    out_dir: str | os.PathLike,
+    format: str = "obj",
+    frames: str | None = None,
+    body_model: str | os.PathLike | None = None,
+    gender: str = "neutral",
+) -> list[Path]:
     """Write one mesh file per selected frame into `out_dir`; returns the paths.
 
     Args:
@@ -135,8 +142,9 @@ def export_mesh(motion: Motion, out_dir: str | os.PathLike, format: str = "obj",
     paths = []
     for n, t in enumerate(idx):
         v = verts[n] @ TO_GLTF.T if fmt == "glb" else verts[n]
-        mesh = trimesh.Trimesh(vertices=v, faces=faces, process=False,
-                               vertex_colors=None if colours is None else colours[n])
+        mesh = trimesh.Trimesh(
+            vertices=v, faces=faces, process=False, vertex_colors=None if colours is None else colours[n]
+        )
         path = out_dir / f"frame_{int(t):05d}.{fmt}"
         with atomic_path(path) as tmp:
             mesh.export(tmp, file_type=fmt)

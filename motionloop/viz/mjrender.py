@@ -4,6 +4,7 @@ This is the only viz module that imports mujoco; import it only after `gl.plan()
 "inprocess" (which set `MUJOCO_GL`). Shadows and reflections are off: on a CPU (Mesa
 llvmpipe) they cost ~4x the frame time and add little to reading a motion.
 """
+
 from __future__ import annotations
 
 import mujoco
@@ -25,8 +26,12 @@ class MujocoPanels:
         camera: the follow camera's fixed orientation and distance.
     """
 
-    def __init__(self, size: tuple[int, int] = (640, 480), camera: CameraConfig = CameraConfig(),
-                 spec: HumanoidSpec = HumanoidSpec()):
+    def __init__(
+        self,
+        size: tuple[int, int] = (640, 480),
+        camera: CameraConfig = CameraConfig(),
+        spec: HumanoidSpec = HumanoidSpec(),
+    ):
         self.size = (int(size[0]), int(size[1]))
         self.model = mujoco.MjModel.from_xml_string(render_mjcf(spec, self.size))
         self.data = mujoco.MjData(self.model)

@@ -3,6 +3,7 @@
 Each panel carries its title (the clip's name), its label and its physics metrics at the top,
 and the frame counter at the bottom; a clip padded to the length of a longer one says so.
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,8 +46,16 @@ def _band(img: Image.Image, lines: list[str], top: bool, size: int) -> None:
         draw.text((8, y0 + 3 + i * line_h), s, font=f, fill=TEXT)
 
 
-def annotate(panel: np.ndarray, title: str, label: str | None, metrics: dict[str, float] | None,
-             frame: int, num_frames: int, fps: float, ended_at: int | None = None) -> np.ndarray:
+def annotate(
+    panel: np.ndarray,
+    title: str,
+    label: str | None,
+    metrics: dict[str, float] | None,
+    frame: int,
+    num_frames: int,
+    fps: float,
+    ended_at: int | None = None,
+) -> np.ndarray:
     """The panel `(H, W, 3)` uint8 with its title band and frame counter drawn on.
 
     `frame` is 0-based; `ended_at` (0-based) marks a clip shown past its end (its last frame held).

@@ -5,6 +5,7 @@ Records are the rows of a run's metrics.jsonl (README's loop section names the k
 its mean over seeds, with a band from the min to the max over seeds (`band="minmax"`) or
 mean +- one standard deviation (`band="std"`). matplotlib's Agg backend, no display needed.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,13 +41,17 @@ REFERENCES = {"fid": ("fid_floor", "real vs real (floor)"), "diversity": ("diver
 
 def _group_name(key: tuple, group_by: Sequence[str]) -> str:
     """`"arm-name lambda=0.5"`: the arm by its value, other keys as key=value, missing ones left out."""
-    parts = [str(v) if k == "arm" else f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-             for k, v in zip(group_by, key) if v is not None]
+    parts = [
+        str(v) if k == "arm" else f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in zip(group_by, key)
+        if v is not None
+    ]
     return " ".join(parts) or "all"
 
 
-def curve_table(records: Sequence[dict], metric: str, group_by: Sequence[str] = ("arm", "lambda"),
-                x: str = "generation") -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def curve_table(
+    records: Sequence[dict], metric: str, group_by: Sequence[str] = ("arm", "lambda"), x: str = "generation"
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Per group: `(xs, mean, min, max, std)`, each `(K,)` over the sorted distinct x values.
 
     Records without `metric` (or with a non-finite value) are skipped; a group with none is left out.
@@ -62,15 +67,24 @@ def curve_table(records: Sequence[dict], metric: str, group_by: Sequence[str] = 
         xs = np.array(sorted(values[key]))
         rows = [np.array(values[key][xv]) for xv in xs]
         out[_group_name(key, group_by)] = (
-            xs, np.array([r.mean() for r in rows]), np.array([r.min() for r in rows]),
-            np.array([r.max() for r in rows]), np.array([r.std() for r in rows]),
+            xs,
+            np.array([r.mean() for r in rows]),
+            np.array([r.min() for r in rows]),
+            np.array([r.max() for r in rows]),
+            np.array([r.std() for r in rows]),
         )
     return out
 
 
-def plot_curves(records: Sequence[dict], metrics: Sequence[str], out: str | os.PathLike,
-                group_by: Sequence[str] = ("arm", "lambda"), x: str = "generation", band: str = "minmax",
-                title: str | None = None) -> Path:
+def plot_curves(
+    records: Sequence[dict],
+    metrics: Sequence[str],
+    out: str | os.PathLike,
+    group_by: Sequence[str] = ("arm", "lambda"),
+    x: str = "generation",
+    band: str = "minmax",
+    title: str | None = None,
+) -> Path:
     """Draw `metrics` against `x`, one panel per metric and one line per group; write a PNG.
 
     Args:
@@ -108,7 +122,9 @@ def plot_curves(records: Sequence[dict], metrics: Sequence[str], out: str | os.P
             if band == "minmax":
                 ax.fill_between(xs, lo * scale, hi * scale, color=colours[g], alpha=0.2, linewidth=0)
             elif band == "std":
-                ax.fill_between(xs, (mean - std) * scale, (mean + std) * scale, color=colours[g], alpha=0.2, linewidth=0)
+                ax.fill_between(
+                    xs, (mean - std) * scale, (mean + std) * scale, color=colours[g], alpha=0.2, linewidth=0
+                )
         if metric in REFERENCES:
             key, name = REFERENCES[metric]
             ref = [r[key] for r in records if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]

@@ -14,6 +14,7 @@ evenly spread over the clip, one row each (a single frame with `RenderConfig.fra
 Where MUJOCO_GL is decided: gl.py. If mujoco was imported in this process before with another
 GL backend, the MuJoCo pictures are rendered by a child interpreter (worker.py) instead.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -97,8 +98,13 @@ def frame_indices(num_frames: int, fmt: str, config: RenderConfig) -> list[int]:
     return sorted(set(np.linspace(0, num_frames - 1, min(config.sheet, num_frames)).round().astype(int).tolist()))
 
 
-def render(clips: Motion | Sequence[Motion], out: str | os.PathLike, titles: Sequence[str] | None = None,
-           metrics: Sequence[dict[str, float]] | None = None, config: RenderConfig = RenderConfig()) -> Path:
+def render(
+    clips: Motion | Sequence[Motion],
+    out: str | os.PathLike,
+    titles: Sequence[str] | None = None,
+    metrics: Sequence[dict[str, float]] | None = None,
+    config: RenderConfig = RenderConfig(),
+) -> Path:
     """Render clips side by side to `out` (.mp4, .gif or .png, chosen by suffix). Returns `out`.
 
     Args:
@@ -123,8 +129,10 @@ def render(clips: Motion | Sequence[Motion], out: str | os.PathLike, titles: Seq
             if config.backend == "mujoco":
                 hint = gl.missing_packages_hint()
                 raise MotionloopError(f"render: no MuJoCo offscreen GL backend works here; install {hint}")
-            log.warning("no OpenGL backend for MuJoCo works here (install %s): "
-                        "drawing a matplotlib stick figure instead", gl.missing_packages_hint())
+            log.warning(
+                "no OpenGL backend for MuJoCo works here (install %s): drawing a matplotlib stick figure instead",
+                gl.missing_packages_hint(),
+            )
         elif how == "subprocess":
             return _render_in_child(clips, out, titles, metrics, config, backend)
         else:
@@ -132,8 +140,15 @@ def render(clips: Motion | Sequence[Motion], out: str | os.PathLike, titles: Seq
     return _render(clips, out, fmt, titles, metrics, config, engine)
 
 
-def _render(aligned: list[Motion], out: Path, fmt: str, titles: list[str], metrics: list[dict], config: RenderConfig,
-            engine: str) -> Path:
+def _render(
+    aligned: list[Motion],
+    out: Path,
+    fmt: str,
+    titles: list[str],
+    metrics: list[dict],
+    config: RenderConfig,
+    engine: str,
+) -> Path:
     """Render clips of one fps (`align`ed) with `engine` ("mujoco" in this process, or "stick")."""
     n = max(m.num_frames for m in aligned)
     last = [m.num_frames - 1 for m in aligned]
@@ -184,21 +199,31 @@ def _clip_drawer(panels, motion: Motion, engine: str, camera: CameraConfig):
     return lambda k: panels.frame(pos[k], soles[k], lookat[k], marks.contact[k], marks.under[k])
 
 
-def _render_in_child(clips: list[Motion], out: Path, titles: list[str], metrics: list[dict], config: RenderConfig,
-                     backend: str) -> Path:
+def _render_in_child(
+    clips: list[Motion], out: Path, titles: list[str], metrics: list[dict], config: RenderConfig, backend: str
+) -> Path:
     """Render with MuJoCo in a fresh interpreter whose MUJOCO_GL is `backend` (see gl.py)."""
-    log.info("mujoco was imported here with GL backend %r: rendering in a child process with MUJOCO_GL=%s",
-             gl.imported_backend(), backend)
+    log.info(
+        "mujoco was imported here with GL backend %r: rendering in a child process with MUJOCO_GL=%s",
+        gl.imported_backend(),
+        backend,
+    )
     with tempfile.TemporaryDirectory(prefix="motionloop-render-") as tmp:
         paths = [str(m.save(Path(tmp) / f"clip_{i:03d}.npz")) for i, m in enumerate(clips)]
-        spec = {"clips": paths, "out": str(out.resolve()), "titles": titles, "metrics": metrics,
-                "config": dataclasses.asdict(config)}
+        spec = {
+            "clips": paths,
+            "out": str(out.resolve()),
+            "titles": titles,
+            "metrics": metrics,
+            "config": dataclasses.asdict(config),
+        }
         spec_path = Path(tmp) / "spec.json"
         spec_path.write_text(json.dumps(spec))
         env = {**os.environ, "MUJOCO_GL": backend}
         env.pop("PYOPENGL_PLATFORM", None)
-        res = subprocess.run([sys.executable, "-m", "motionloop.viz.worker", str(spec_path)], env=env,
-                             capture_output=True, text=True)
+        res = subprocess.run(
+            [sys.executable, "-m", "motionloop.viz.worker", str(spec_path)], env=env, capture_output=True, text=True
+        )
     if res.returncode != 0:
         tail = "\n".join(res.stderr.strip().splitlines()[-15:])
         raise MotionloopError(f"render: the child renderer failed (exit {res.returncode}):\n{tail}")
@@ -210,5 +235,6 @@ def _render_in_child(clips: list[Motion], out: Path, titles: list[str], metrics:
 def config_from_dict(d: dict) -> RenderConfig:
     """Inverse of `dataclasses.asdict(RenderConfig)` (JSON turns tuples into lists)."""
     cam = dict(d["camera"], height=tuple(d["camera"]["height"]))
-    return RenderConfig(size=tuple(d["size"]), camera=CameraConfig(**cam), backend=d["backend"], sheet=d["sheet"],
-                        frame=d["frame"])
+    return RenderConfig(
+        size=tuple(d["size"]), camera=CameraConfig(**cam), backend=d["backend"], sheet=d["sheet"], frame=d["frame"]
+    )

@@ -6,6 +6,7 @@ the body the metrics and the tracker use); only looks are edited: a 0.5 m checke
 picture. `geom_table` maps each geom of `body.geometry()` to its MuJoCo geoms so that the
 marks (marks.py) can recolour them per frame.
 """
+
 from __future__ import annotations
 
 from xml.etree import ElementTree as ET
@@ -31,12 +32,32 @@ def render_mjcf(spec: HumanoidSpec = HumanoidSpec(), size: tuple[int, int] = (64
     # texuniform: texrepeat counts repeats per metre. The checker texture holds 2x2 cells and
     # repeats once per metre (0.5 m cells); the line texture is a flat square whose edge is
     # marked, repeated once per metre (a line every metre).
-    ET.SubElement(asset, "texture", name="grid", type="2d", builtin="checker", width="256", height="256",
-                  rgb1=FLOOR_RGB[0], rgb2=FLOOR_RGB[1], mark="edge", markrgb=GRID_RGB)
+    ET.SubElement(
+        asset,
+        "texture",
+        name="grid",
+        type="2d",
+        builtin="checker",
+        width="256",
+        height="256",
+        rgb1=FLOOR_RGB[0],
+        rgb2=FLOOR_RGB[1],
+        mark="edge",
+        markrgb=GRID_RGB,
+    )
     # opaque: a see-through floor would show parts under it, but costs ~30% of the frame rate
     ET.SubElement(asset, "material", name="grid", texture="grid", texrepeat="1 1", texuniform="true", reflectance="0")
-    ET.SubElement(asset, "texture", name="sky", type="skybox", builtin="gradient", width="64", height="64",
-                  rgb1=SKY_RGB[0], rgb2=SKY_RGB[1])
+    ET.SubElement(
+        asset,
+        "texture",
+        name="sky",
+        type="skybox",
+        builtin="gradient",
+        width="64",
+        height="64",
+        rgb1=SKY_RGB[0],
+        rgb2=SKY_RGB[1],
+    )
     visual = root.find("visual")
     if visual is None:
         visual = ET.Element("visual")

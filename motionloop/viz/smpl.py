@@ -15,6 +15,7 @@ motionloop's `trans` is the pelvis position, while SMPL's `transl` is added to a
 pelvis rests at J0(betas); the posed pelvis of `lbs` is that J0 whatever the pose, so each
 frame is shifted by `trans - J0` (skeleton.py).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -73,9 +74,11 @@ def find_model_file(path: str | Path, gender: str = "neutral") -> tuple[Path, st
     for t in MODEL_TYPES:  # AMASS's body model layout: smplh/neutral/model.npz
         if (path / t / gender / "model.npz").is_file():
             return path / t / gender / "model.npz", t
-    raise BodyModelError(f"--body-model {path}: no SMPL model file; expected one of {', '.join(names)} "
-                         f"in {path} or its smpl/, smplh/, smplx/ folders, or AMASS's smplh/{gender}/model.npz "
-                         "(download them from the SMPL websites)")
+    raise BodyModelError(
+        f"--body-model {path}: no SMPL model file; expected one of {', '.join(names)} "
+        f"in {path} or its smpl/, smplh/, smplx/ folders, or AMASS's smplh/{gender}/model.npz "
+        "(download them from the SMPL websites)"
+    )
 
 
 class _ChumpyArray:
@@ -234,12 +237,20 @@ class BodyModel:
         betas[0, :nb] = torch.tensor(motion.betas[:nb])  # a copy: Motion arrays are read-only
         out = []
         for start in range(0, len(frames), BATCH):
-            idx = np.asarray(frames[start:start + BATCH])
+            idx = np.asarray(frames[start : start + BATCH])
             pose = torch.zeros(len(idx), n_joints, 3)
             pose[:, :k] = torch.tensor(motion.poses[idx, :k])
             with torch.no_grad():
-                verts, joints = lbs(betas.expand(len(idx), -1), pose.reshape(len(idx), -1), m.v_template, m.shapedirs,
-                                    m.posedirs, m.J_regressor, m.parents, m.lbs_weights)
+                verts, joints = lbs(
+                    betas.expand(len(idx), -1),
+                    pose.reshape(len(idx), -1),
+                    m.v_template,
+                    m.shapedirs,
+                    m.posedirs,
+                    m.J_regressor,
+                    m.parents,
+                    m.lbs_weights,
+                )
             # move the posed pelvis (J0 of these betas) onto motionloop's pelvis position
             shift = torch.tensor(motion.trans[idx], dtype=verts.dtype) - joints[:, 0]
             out.append((verts + shift[:, None]).numpy())

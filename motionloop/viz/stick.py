@@ -4,6 +4,7 @@ Same camera (camera.project is MuJoCo's free-camera pinhole), floor grid and mar
 MuJoCo panels, drawn with matplotlib's Agg backend: bones as lines, feet as their sole
 quads (green in contact), parts under the floor red.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,8 +60,9 @@ class StickPanels:
             lines.append(np.stack([cx + along, np.full_like(along, cy + k), np.zeros_like(along)], -1))
         return [project(line, lookat, self.camera, self.size) for line in lines]
 
-    def frame(self, joints: np.ndarray, soles: np.ndarray, lookat: np.ndarray, contact: np.ndarray,
-              under: np.ndarray) -> np.ndarray:
+    def frame(
+        self, joints: np.ndarray, soles: np.ndarray, lookat: np.ndarray, contact: np.ndarray, under: np.ndarray
+    ) -> np.ndarray:
         """One picture `(H, W, 3)` uint8.
 
         Args:

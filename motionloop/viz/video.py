@@ -3,6 +3,7 @@
 Checks come first (`check_output`), so a bad path fails before any rendering. Writes are
 atomic (io.atomic_path): an interrupted render leaves no half-written video behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,8 +56,16 @@ def write_video(frames: Iterable[np.ndarray], out: Path, fps: float) -> Path:
         if fmt == ".mp4":
             import imageio.v2 as imageio
 
-            writer = imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=float(fps), codec="libx264",
-                                        pixelformat="yuv420p", quality=MP4_QUALITY, macro_block_size=2)
+            writer = imageio.get_writer(
+                tmp,
+                format="FFMPEG",
+                mode="I",
+                fps=float(fps),
+                codec="libx264",
+                pixelformat="yuv420p",
+                quality=MP4_QUALITY,
+                macro_block_size=2,
+            )
             try:
                 for f in frames:
                     writer.append_data(f)
@@ -66,8 +75,14 @@ def write_video(frames: Iterable[np.ndarray], out: Path, fps: float) -> Path:
             it: Iterator[np.ndarray] = iter(frames)
             first = Image.fromarray(next(it))
             # GIF delays are whole centiseconds
-            first.save(tmp, format="GIF", save_all=True, append_images=(Image.fromarray(f) for f in it),
-                       duration=max(20, int(round(100 / fps)) * 10), loop=0)
+            first.save(
+                tmp,
+                format="GIF",
+                save_all=True,
+                append_images=(Image.fromarray(f) for f in it),
+                duration=max(20, round(100 / fps) * 10),
+                loop=0,
+            )
         else:
             raise UnknownNameError("video format", fmt, (".mp4", ".gif"))
     return out

@@ -11,6 +11,7 @@ joint rotations as quaternions wxyz `(T, 24, 4)` float32, the follow camera's lo
 floor; marks.py). Clips are aligned as in videos (first clip's fps, shorter ones hold their
 last frame). About 1 KB per frame per clip.
 """
+
 from __future__ import annotations
 
 import base64
@@ -59,9 +60,13 @@ def _geom_table() -> list[dict]:
     return out
 
 
-def viewer_data(clips: Sequence[Motion], titles: Sequence[str] | None = None,
-                metrics: Sequence[dict[str, float]] | None = None, camera: CameraConfig = CameraConfig(),
-                columns: int | None = None) -> dict:
+def viewer_data(
+    clips: Sequence[Motion],
+    titles: Sequence[str] | None = None,
+    metrics: Sequence[dict[str, float]] | None = None,
+    camera: CameraConfig = CameraConfig(),
+    columns: int | None = None,
+) -> dict:
     """The JSON-able data the page's script reads (see the module docstring); `columns` clips per
     row (None: all in one row)."""
     clips = list(clips)
@@ -81,18 +86,32 @@ def viewer_data(clips: Sequence[Motion], titles: Sequence[str] | None = None,
             if geom.joint in mk.FOOT_JOINTS and isinstance(geom, bd.Box):
                 flags[:, g] |= marks.contact[:, mk.FOOT_JOINTS.index(geom.joint)].astype(np.uint8)
         flags |= marks.under.astype(np.uint8) << 1
-        entries.append({
-            "title": title, "label": m.label, "metrics": metrics_line(met), "frames": m.num_frames,
-            "pos": _b64(pos.astype("<f4")), "quat": _b64(rot.mat_to_quat(glob).astype("<f4")),
-            "look": _b64(follow_track(m.trans, m.fps, camera).astype("<f4")), "flags": _b64(flags),
-        })
+        entries.append(
+            {
+                "title": title,
+                "label": m.label,
+                "metrics": metrics_line(met),
+                "frames": m.num_frames,
+                "pos": _b64(pos.astype("<f4")),
+                "quat": _b64(rot.mat_to_quat(glob).astype("<f4")),
+                "look": _b64(follow_track(m.trans, m.fps, camera).astype("<f4")),
+                "flags": _b64(flags),
+            }
+        )
     if columns is not None and (isinstance(columns, bool) or not isinstance(columns, int) or columns < 1):
         raise MotionloopError(f"viewer: columns must be an integer >= 1, got {columns!r}")
     return {
-        "fps": aligned[0].fps, "frames": max(m.num_frames for m in aligned), "clips": entries, "columns": columns,
+        "fps": aligned[0].fps,
+        "frames": max(m.num_frames for m in aligned),
+        "clips": entries,
+        "columns": columns,
         "geoms": _geom_table(),
-        "camera": {"azimuth": camera.azimuth, "elevation": camera.elevation, "distance": camera.distance,
-                   "fovy": camera.fovy},
+        "camera": {
+            "azimuth": camera.azimuth,
+            "elevation": camera.elevation,
+            "distance": camera.distance,
+            "fovy": camera.fovy,
+        },
         "colours": {"skin": mk.SKIN, "foot": mk.FOOT, "contact": mk.CONTACT, "under": mk.UNDER},
     }
 
@@ -102,19 +121,30 @@ def _script_json(data: dict) -> str:
     return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
 
 
-def viewer_fragment(clips: Sequence[Motion], titles: Sequence[str] | None = None,
-                    metrics: Sequence[dict[str, float]] | None = None, camera: CameraConfig = CameraConfig(),
-                    columns: int | None = None) -> str:
+def viewer_fragment(
+    clips: Sequence[Motion],
+    titles: Sequence[str] | None = None,
+    metrics: Sequence[dict[str, float]] | None = None,
+    camera: CameraConfig = CameraConfig(),
+    columns: int | None = None,
+) -> str:
     """An HTML fragment (a `<div>` and two `<script>`s) showing `clips`; embeddable many times per page."""
     div_id = f"mlv-{os.getpid()}-{next(_ids)}"
     data = _script_json(viewer_data(clips, titles, metrics, camera, columns))
-    return (f'<div id="{div_id}"></div>\n<script>\n{viewer_js()}\n</script>\n'
-            f'<script>MotionloopViewer(document.getElementById("{div_id}"), {data});</script>\n')
+    return (
+        f'<div id="{div_id}"></div>\n<script>\n{viewer_js()}\n</script>\n'
+        f'<script>MotionloopViewer(document.getElementById("{div_id}"), {data});</script>\n'
+    )
 
 
-def write_viewer(clips: Sequence[Motion], out: str | os.PathLike, titles: Sequence[str] | None = None,
-                 metrics: Sequence[dict[str, float]] | None = None, camera: CameraConfig = CameraConfig(),
-                 columns: int | None = None) -> Path:
+def write_viewer(
+    clips: Sequence[Motion],
+    out: str | os.PathLike,
+    titles: Sequence[str] | None = None,
+    metrics: Sequence[dict[str, float]] | None = None,
+    camera: CameraConfig = CameraConfig(),
+    columns: int | None = None,
+) -> Path:
     """Write a self-contained HTML page showing `clips` side by side; returns its path.
 
     Args:
@@ -127,11 +157,13 @@ def write_viewer(clips: Sequence[Motion], out: str | os.PathLike, titles: Sequen
     if out.suffix.lower() not in (".html", ".htm"):
         raise MotionloopError(f"{out}: the viewer is an HTML page; give a name ending in .html")
     names = [clip_title(m, i) for i, m in enumerate(clips)] if titles is None else list(titles)
-    page = ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-            f"<title>{html.escape(' | '.join(map(str, names)))} - motionloop viewer</title>\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            "<style>body{margin:12px;background:#f4f6f8}</style></head><body>\n"
-            f"{viewer_fragment(clips, titles, metrics, camera, columns)}</body></html>\n")
+    page = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f"<title>{html.escape(' | '.join(map(str, names)))} - motionloop viewer</title>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<style>body{margin:12px;background:#f4f6f8}</style></head><body>\n"
+        f"{viewer_fragment(clips, titles, metrics, camera, columns)}</body></html>\n"
+    )
     try:
         write_text(out, page)
     except OSError as e:

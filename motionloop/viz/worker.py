@@ -5,6 +5,7 @@ Used when the parent process imported mujoco with a GL backend that cannot rende
 below picks the right backend. SPEC.json holds the aligned clips' paths, the output path,
 titles, metrics and the RenderConfig.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Shared fixtures of the data tests: where the optional real BVH files are."""
+
 from __future__ import annotations
 
 import os

@@ -1,14 +1,14 @@
 """Augmentation: mirror geometry and involution, heading rotation, feature (in)variance."""
+
 import numpy as np
 import pytest
+from clips import random_motion as _random_motion
 
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.data import features as F
 from motionloop.data.augment import mirror, random_augment, rotate_heading
 from motionloop.motion import Motion
-
-from clips import random_motion as _random_motion
 
 REFLECT_X = np.array([-1.0, 1.0, 1.0])
 
@@ -20,7 +20,7 @@ def random_motion(rng, T=60, fps=20.0):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_mirror_fk_is_reflected_fk_with_sides_swapped(seed):
     m = random_motion(np.random.default_rng(seed))
-    pos, glob = m.fk()
+    pos, _glob = m.fk()
     mpos, mglob = mirror(m).fk()
     expected = (pos * REFLECT_X)[:, list(sk.MIRROR)]
     assert np.abs(mpos - expected).max() < 1e-5
@@ -109,6 +109,8 @@ def test_random_augment_is_seeded_and_respects_its_switches():
 def test_random_augment_mirrors_about_p_mirror_of_the_time():
     m = random_motion(np.random.default_rng(10), T=3)
     rng = np.random.default_rng(11)
-    flips = [not np.array_equal(random_augment(m, rng, p_mirror=0.3, heading=False).poses, m.poses) for _ in range(2000)]
+    flips = [
+        not np.array_equal(random_augment(m, rng, p_mirror=0.3, heading=False).poses, m.poses) for _ in range(2000)
+    ]
     # binomial(2000, 0.3): sd ~ 0.01
     assert 0.26 < np.mean(flips) < 0.34

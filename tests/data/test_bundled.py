@@ -1,4 +1,5 @@
 """The shipped bundled dataset (assets/data) and its listing API (motionloop/data/bundled.py)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """BVH import: parser, forward kinematics, rig recognition, units, up axis, errors, real files."""
+
 from __future__ import annotations
 
 import time
@@ -83,30 +84,51 @@ def both_sides(builder):
 
 def cmu_rig():
     def leg(side, s, x):
-        return chain((f"{s}HipJoint", (0, 0, 0)), (f"{side}UpLeg", (x * 0.09, -0.05, 0)), (f"{side}Leg", (0, -0.42, 0)),
-                     (f"{side}Foot", (0, -0.42, 0)), (f"{side}ToeBase", (0, -0.06, 0.12)), tip=(0, 0, 0.05))
+        return chain(
+            (f"{s}HipJoint", (0, 0, 0)),
+            (f"{side}UpLeg", (x * 0.09, -0.05, 0)),
+            (f"{side}Leg", (0, -0.42, 0)),
+            (f"{side}Foot", (0, -0.42, 0)),
+            (f"{side}ToeBase", (0, -0.06, 0.12)),
+            tip=(0, 0, 0.05),
+        )
 
     def arm(side, s, x):
         fingers = chain((f"{side}FingerBase", (0, 0, 0)), (f"{s}Fingers", (x * 0.05, 0, 0)), tip=(x * 0.04, 0, 0))
         thumb = chain((f"{s}Thumb", (0, 0, 0)), tip=(x * 0.03, 0, 0.03))
-        return chain((f"{side}Shoulder", (0, 0, 0)), (f"{side}Arm", (x * 0.17, 0.1, 0)),
-                     (f"{side}ForeArm", (x * 0.28, 0, 0)), (f"{side}Hand", (x * 0.25, 0, 0)),
-                     extra=(fingers, thumb))  # fmt: skip
+        return chain(
+            (f"{side}Shoulder", (0, 0, 0)),
+            (f"{side}Arm", (x * 0.17, 0.1, 0)),
+            (f"{side}ForeArm", (x * 0.28, 0, 0)),
+            (f"{side}Hand", (x * 0.25, 0, 0)),
+            extra=(fingers, thumb),
+        )
 
     head = chain(("Neck", (0, 0, 0)), ("Neck1", (0, 0.14, 0)), ("Head", (0, 0.1, 0)), tip=(0, 0.16, 0))
-    spine = chain(("LowerBack", (0, 0, 0)), ("Spine", (0, 0.12, 0)), ("Spine1", (0, 0.14, 0)),
-                  extra=(head, *both_sides(arm)))
+    spine = chain(
+        ("LowerBack", (0, 0, 0)), ("Spine", (0, 0.12, 0)), ("Spine1", (0, 0.14, 0)), extra=(head, *both_sides(arm))
+    )
     return node("Hips", (0, 0, 0), *both_sides(leg), spine)
 
 
 def biovision_rig():
     def leg(side, s, x):
-        return chain((f"{side}Hip", (x * 0.09, -0.05, 0)), (f"{side}Knee", (0, -0.42, 0)),
-                     (f"{side}Ankle", (0, -0.42, 0)), (f"{side}Toes", (0, -0.06, 0.12)), tip=(0, 0, 0.05))  # fmt: skip
+        return chain(
+            (f"{side}Hip", (x * 0.09, -0.05, 0)),
+            (f"{side}Knee", (0, -0.42, 0)),
+            (f"{side}Ankle", (0, -0.42, 0)),
+            (f"{side}Toes", (0, -0.06, 0.12)),
+            tip=(0, 0, 0.05),
+        )
 
     def arm(side, s, x):
-        return chain((f"{side}Collar", (x * 0.03, 0.2, 0)), (f"{side}Shoulder", (x * 0.15, 0, 0)),
-                     (f"{side}Elbow", (x * 0.28, 0, 0)), (f"{side}Wrist", (x * 0.25, 0, 0)), tip=(x * 0.15, 0, 0))
+        return chain(
+            (f"{side}Collar", (x * 0.03, 0.2, 0)),
+            (f"{side}Shoulder", (x * 0.15, 0, 0)),
+            (f"{side}Elbow", (x * 0.28, 0, 0)),
+            (f"{side}Wrist", (x * 0.25, 0, 0)),
+            tip=(x * 0.15, 0, 0),
+        )
 
     head = chain(("Neck", (0, 0.22, 0)), ("Head", (0, 0.1, 0)), tip=(0, 0.17, 0))
     spine = chain(("Ab", (0, 0.1, 0)), ("Chest", (0, 0.2, 0)), extra=(head, *both_sides(arm)))
@@ -117,20 +139,37 @@ def mixamo_rig():
     m = "mixamorig:"
 
     def leg(side, s, x):
-        return chain((f"{m}{side}UpLeg", (x * 0.09, -0.06, 0)), (f"{m}{side}Leg", (0, -0.42, 0)),
-                     (f"{m}{side}Foot", (0, -0.41, 0)), (f"{m}{side}ToeBase", (0, -0.06, 0.12)),
-                     (f"{m}{side}Toe_End", (0, 0, 0.05)), tip=(0, 0, 0.01))
+        return chain(
+            (f"{m}{side}UpLeg", (x * 0.09, -0.06, 0)),
+            (f"{m}{side}Leg", (0, -0.42, 0)),
+            (f"{m}{side}Foot", (0, -0.41, 0)),
+            (f"{m}{side}ToeBase", (0, -0.06, 0.12)),
+            (f"{m}{side}Toe_End", (0, 0, 0.05)),
+            tip=(0, 0, 0.01),
+        )
 
     def arm(side, s, x):
-        fingers = [chain((f"{m}{side}Hand{f}1", (x * dx, 0, dz)), tip=(x * 0.03, 0, 0))
-                   for f, dx, dz in (("Thumb", 0.02, 0.03), ("Index", 0.09, 0.02), ("Middle", 0.095, 0.0))]  # fmt: skip
-        return chain((f"{m}{side}Shoulder", (x * 0.06, 0.1, 0)), (f"{m}{side}Arm", (x * 0.12, 0, 0)),
-                     (f"{m}{side}ForeArm", (x * 0.27, 0, 0)), (f"{m}{side}Hand", (x * 0.25, 0, 0)), extra=fingers)
+        fingers = [
+            chain((f"{m}{side}Hand{f}1", (x * dx, 0, dz)), tip=(x * 0.03, 0, 0))
+            for f, dx, dz in (("Thumb", 0.02, 0.03), ("Index", 0.09, 0.02), ("Middle", 0.095, 0.0))
+        ]
+        return chain(
+            (f"{m}{side}Shoulder", (x * 0.06, 0.1, 0)),
+            (f"{m}{side}Arm", (x * 0.12, 0, 0)),
+            (f"{m}{side}ForeArm", (x * 0.27, 0, 0)),
+            (f"{m}{side}Hand", (x * 0.25, 0, 0)),
+            extra=fingers,
+        )
 
-    head = chain((f"{m}Neck", (0, 0.15, 0)), (f"{m}Head", (0, 0.1, 0)), (f"{m}HeadTop_End", (0, 0.18, 0)),
-                 tip=(0, 0.01, 0))
-    spine = chain((f"{m}Spine", (0, 0.1, 0)), (f"{m}Spine1", (0, 0.12, 0)), (f"{m}Spine2", (0, 0.13, 0)),
-                  extra=(head, *both_sides(arm)))  # fmt: skip
+    head = chain(
+        (f"{m}Neck", (0, 0.15, 0)), (f"{m}Head", (0, 0.1, 0)), (f"{m}HeadTop_End", (0, 0.18, 0)), tip=(0, 0.01, 0)
+    )
+    spine = chain(
+        (f"{m}Spine", (0, 0.1, 0)),
+        (f"{m}Spine1", (0, 0.12, 0)),
+        (f"{m}Spine2", (0, 0.13, 0)),
+        extra=(head, *both_sides(arm)),
+    )
     return node(f"{m}Hips", (0, 0, 0), spine, *both_sides(leg))
 
 
@@ -143,19 +182,50 @@ def _mapped(midline, sided):
     return out
 
 
-LIMBS = {"hip": "{side}UpLeg", "knee": "{side}Leg", "ankle": "{side}Foot", "foot": "{side}ToeBase",
-         "collar": "{side}Shoulder", "shoulder": "{side}Arm", "elbow": "{side}ForeArm", "wrist": "{side}Hand"}
+LIMBS = {
+    "hip": "{side}UpLeg",
+    "knee": "{side}Leg",
+    "ankle": "{side}Foot",
+    "foot": "{side}ToeBase",
+    "collar": "{side}Shoulder",
+    "shoulder": "{side}Arm",
+    "elbow": "{side}ForeArm",
+    "wrist": "{side}Hand",
+}
 EXPECTED = {
-    "cmu": _mapped({"pelvis": "Hips", "spine1": "Spine", "spine3": "Spine1", "neck": "Neck1", "head": "Head"},
-                   {**LIMBS, "hand": "{s}Fingers"}),
-    "biovision": _mapped({"pelvis": "Hips", "spine1": "Ab", "spine3": "Chest", "neck": "Neck", "head": "Head"},
-                         {"hip": "{side}Hip", "knee": "{side}Knee", "ankle": "{side}Ankle", "foot": "{side}Toes",
-                          "collar": "{side}Collar", "shoulder": "{side}Shoulder", "elbow": "{side}Elbow",
-                          "wrist": "{side}Wrist", "hand": "{side}Wrist_end"}),
-    "mixamo": {k: "mixamorig:" + v for k, v in _mapped(
-        {"pelvis": "Hips", "spine1": "Spine", "spine2": "Spine1", "spine3": "Spine2", "neck": "Neck", "head": "Head"},
-        {**LIMBS, "hand": "{side}HandMiddle1"}).items()},
-}  # fmt: skip
+    "cmu": _mapped(
+        {"pelvis": "Hips", "spine1": "Spine", "spine3": "Spine1", "neck": "Neck1", "head": "Head"},
+        {**LIMBS, "hand": "{s}Fingers"},
+    ),
+    "biovision": _mapped(
+        {"pelvis": "Hips", "spine1": "Ab", "spine3": "Chest", "neck": "Neck", "head": "Head"},
+        {
+            "hip": "{side}Hip",
+            "knee": "{side}Knee",
+            "ankle": "{side}Ankle",
+            "foot": "{side}Toes",
+            "collar": "{side}Collar",
+            "shoulder": "{side}Shoulder",
+            "elbow": "{side}Elbow",
+            "wrist": "{side}Wrist",
+            "hand": "{side}Wrist_end",
+        },
+    ),
+    "mixamo": {
+        k: "mixamorig:" + v
+        for k, v in _mapped(
+            {
+                "pelvis": "Hips",
+                "spine1": "Spine",
+                "spine2": "Spine1",
+                "spine3": "Spine2",
+                "neck": "Neck",
+                "head": "Head",
+            },
+            {**LIMBS, "hand": "{side}HandMiddle1"},
+        ).items()
+    },
+}
 RIGS = {"cmu": cmu_rig, "biovision": biovision_rig, "mixamo": mixamo_rig}
 PELVIS_HEIGHT = 0.95  # metres, root position of the fixtures; their toe bases touch y = 0
 STATURE = {  # head top (End Site or HeadTop joint) above the toe base, metres
@@ -250,9 +320,12 @@ def test_tolerates_tabs_crlf_spacing_and_braces(tmp_path):
     frames = np.arange(24, dtype=float).reshape(2, 12)
     plain = chain_text(frames)
     messy = (
-        plain.replace("  ", "\t").replace("Frame Time: 0.05", "Frame Time:\t 0.05").replace("Frames: 2", "Frames:2")
-        .replace("ROOT A\n{", "ROOT A {").replace("\n", "  \r\n\r\n")
-    )  # fmt: skip
+        plain.replace("  ", "\t")
+        .replace("Frame Time: 0.05", "Frame Time:\t 0.05")
+        .replace("Frames: 2", "Frames:2")
+        .replace("ROOT A\n{", "ROOT A {")
+        .replace("\n", "  \r\n\r\n")
+    )
     a = read_bvh(write(tmp_path, plain, "plain.bvh"))
     b = read_bvh(write(tmp_path, messy, "messy.bvh"))
     assert a.names == b.names and a.channels == b.channels and a.frame_time == b.frame_time
@@ -296,9 +369,14 @@ def test_truncated_frame_count(tmp_path):
 
 def test_deep_nesting_is_refused_not_a_recursion_error(tmp_path):
     n = 5000
-    text = ("HIERARCHY\nROOT a\n{\nOFFSET 0 0 0\nCHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n"
-            + "".join(f"JOINT b{i}\n{{\nOFFSET 0 1 0\nCHANNELS 3 Zrotation Xrotation Yrotation\n" for i in range(n))
-            + "}\n" * (n + 1) + "MOTION\nFrames: 1\nFrame Time: 0.05\n" + " ".join(["0"] * (6 + 3 * n)) + "\n")
+    text = (
+        "HIERARCHY\nROOT a\n{\nOFFSET 0 0 0\nCHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n"
+        + "".join(f"JOINT b{i}\n{{\nOFFSET 0 1 0\nCHANNELS 3 Zrotation Xrotation Yrotation\n" for i in range(n))
+        + "}\n" * (n + 1)
+        + "MOTION\nFrames: 1\nFrame Time: 0.05\n"
+        + " ".join(["0"] * (6 + 3 * n))
+        + "\n"
+    )
     assert "nested more than 200 deep" in _error(tmp_path, text)
 
 
@@ -326,15 +404,18 @@ def test_bad_values_name_their_line(tmp_path, token, expected):
     assert f":{len(lines)}:" in msg and expected in msg
 
 
-@pytest.mark.parametrize(("old", "new", "expected"), [
-    ("Frame Time: 0.05", "Frame Time: 0", "Frame Time must be > 0"),
-    ("Frame Time: 0.05", "Frame Time: -0.1", "Frame Time must be > 0"),
-    ("Frames: 2", "Frames: 0", "zero frames"),
-    ("Frames: 2", "Frame count: 2", "expected 'Frames: N'"),
-    ("Zrotation", "Wrotation", "unknown channel 'Wrotation'"),
-    ("OFFSET 0.000000 1.000000", "OFFSET 0.000000 one", "is not a number: 'one'"),
-    ("JOINT C", "JOINT B", "duplicate joint name 'B'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("Frame Time: 0.05", "Frame Time: 0", "Frame Time must be > 0"),
+        ("Frame Time: 0.05", "Frame Time: -0.1", "Frame Time must be > 0"),
+        ("Frames: 2", "Frames: 0", "zero frames"),
+        ("Frames: 2", "Frame count: 2", "expected 'Frames: N'"),
+        ("Zrotation", "Wrotation", "unknown channel 'Wrotation'"),
+        ("OFFSET 0.000000 1.000000", "OFFSET 0.000000 one", "is not a number: 'one'"),
+        ("JOINT C", "JOINT B", "duplicate joint name 'B'"),
+    ],
+)
 def test_header_errors(tmp_path, old, new, expected):
     assert expected in _error(tmp_path, chain_text(np.zeros((2, 12))).replace(old, new, 1))
 
@@ -353,13 +434,16 @@ def test_family_mapping(tmp_path, family):
     assert src.meta["family"] == family
 
 
-@pytest.mark.parametrize(("family", "scale", "z_up", "unit", "up"), [
-    ("cmu", 100.0, False, "cm", "+y"),
-    ("biovision", 1 / 0.0254, False, "inch", "+y"),
-    ("mixamo", 1.0, True, "m", "+z"),
-    ("cmu", 1 / rigs.UNITS["cmu"], False, "cmu", "+y"),
-    ("biovision", 1000.0, True, "mm", "+z"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("family", "scale", "z_up", "unit", "up"),
+    [
+        ("cmu", 100.0, False, "cm", "+y"),
+        ("biovision", 1 / 0.0254, False, "inch", "+y"),
+        ("mixamo", 1.0, True, "m", "+z"),
+        ("cmu", 1 / rigs.UNITS["cmu"], False, "cmu", "+y"),
+        ("biovision", 1000.0, True, "mm", "+z"),
+    ],
+)
 def test_units_and_up_axis(tmp_path, family, scale, z_up, unit, up):
     root, frames = RIGS[family](), walk_frames(RIGS[family]())
     ref = bvh_to_source(write(tmp_path, bvh_text(root, frames), "ref.bvh"))  # metres, y up
@@ -382,6 +466,7 @@ def test_explicit_unit_and_up_override_detection(tmp_path):
     np.testing.assert_allclose(forced.positions, auto.positions / 10.0, atol=1e-9)
     turned = bvh_to_source(path, up="-z")  # wrong on purpose: must still be a rotation of the right answer
     assert turned.meta["up"] == "-z"
+
     def dist_to_root(src):
         return np.linalg.norm(src.positions[0, 1:] - src.positions[0, :1], axis=-1)
 
@@ -402,26 +487,47 @@ def test_up_rotation_is_proper_and_sends_up_to_z(up):
     np.testing.assert_array_equal(r, np.round(r))
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("mixamorig:LeftUpLeg", ("L", "upleg")), ("LHipJoint", ("L", "hipjoint")), ("thigh.L", ("L", "thigh")),
-    ("Bip01 L Thigh", ("L", "thigh")), ("Character1_RightForeArm", ("R", "forearm")),
-    ("upper_arm_r", ("R", "upperarm")), ("DEF-shin.R", ("R", "shin")), ("lShldr", ("L", "shldr")),
-    ("LEFT_KNEE", ("L", "knee")), ("leftfoot", ("L", "foot")), ("L_Arm_R", (None, "arm")),
-    ("Spine1", (None, "spine1")), ("spine.001", (None, "spine001")), ("Hips", (None, "hips")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("mixamorig:LeftUpLeg", ("L", "upleg")),
+        ("LHipJoint", ("L", "hipjoint")),
+        ("thigh.L", ("L", "thigh")),
+        ("Bip01 L Thigh", ("L", "thigh")),
+        ("Character1_RightForeArm", ("R", "forearm")),
+        ("upper_arm_r", ("R", "upperarm")),
+        ("DEF-shin.R", ("R", "shin")),
+        ("lShldr", ("L", "shldr")),
+        ("LEFT_KNEE", ("L", "knee")),
+        ("leftfoot", ("L", "foot")),
+        ("L_Arm_R", (None, "arm")),
+        ("Spine1", (None, "spine1")),
+        ("spine.001", (None, "spine001")),
+        ("Hips", (None, "hips")),
+    ],
+)
 def test_split_name(name, expected):
     assert rigs.split_name(name) == expected
 
 
 def test_biped_names_with_prefix_and_spaces(tmp_path):
     def leg(side, s, x):
-        return chain((f"Bip01 {s} Thigh", (x * 0.09, -0.05, 0)), (f"Bip01 {s} Calf", (0, -0.42, 0)),
-                     (f"Bip01 {s} Foot", (0, -0.42, 0)), (f"Bip01 {s} Toe0", (0, -0.06, 0.12)), tip=(0, 0, 0.05))
+        return chain(
+            (f"Bip01 {s} Thigh", (x * 0.09, -0.05, 0)),
+            (f"Bip01 {s} Calf", (0, -0.42, 0)),
+            (f"Bip01 {s} Foot", (0, -0.42, 0)),
+            (f"Bip01 {s} Toe0", (0, -0.06, 0.12)),
+            tip=(0, 0, 0.05),
+        )
 
     def arm(side, s, x):
-        return chain((f"Bip01 {s} Clavicle", (x * 0.03, 0.2, 0)), (f"Bip01 {s} UpperArm", (x * 0.15, 0, 0)),
-                     (f"Bip01 {s} Forearm", (x * 0.28, 0, 0)), (f"Bip01 {s} Hand", (x * 0.25, 0, 0)),
-                     tip=(x * 0.1, 0, 0))
+        return chain(
+            (f"Bip01 {s} Clavicle", (x * 0.03, 0.2, 0)),
+            (f"Bip01 {s} UpperArm", (x * 0.15, 0, 0)),
+            (f"Bip01 {s} Forearm", (x * 0.28, 0, 0)),
+            (f"Bip01 {s} Hand", (x * 0.25, 0, 0)),
+            tip=(x * 0.1, 0, 0),
+        )
 
     head = chain(("Bip01 Neck", (0, 0.22, 0)), ("Bip01 Head", (0, 0.1, 0)), tip=(0, 0.17, 0))
     spine = chain(("Bip01 Spine", (0, 0.1, 0)), ("Bip01 Spine1", (0, 0.2, 0)), extra=(head, *both_sides(arm)))
@@ -457,12 +563,18 @@ def spine_rig(spine_lengths):
     return rigs.auto_map(names, parents, [False] * len(names), np.array(lengths))
 
 
-@pytest.mark.parametrize(("lengths", "expected"), [
-    ([0.1, 0.1, 0.1, 0.1, 0.1], {"spine1": "S1", "spine2": "S3", "spine3": "S4"}),  # SMPL's 38 % and 81 % of the way
-    ([0.02, 0.12, 0.16], {"spine1": "S1", "spine3": "S2"}),  # S0 hugs the pelvis: unused; S1 (47 %) is spine1
-    ([0.02, 0.2, 0.1], {"spine2": "S1", "spine3": "S2"}),  # S1 at 69 %: nearer spine2's 81 %
-    ([0.3], {"spine3": "S0"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lengths", "expected"),
+    [
+        (
+            [0.1, 0.1, 0.1, 0.1, 0.1],
+            {"spine1": "S1", "spine2": "S3", "spine3": "S4"},
+        ),  # SMPL's 38 % and 81 % of the way
+        ([0.02, 0.12, 0.16], {"spine1": "S1", "spine3": "S2"}),  # S0 hugs the pelvis: unused; S1 (47 %) is spine1
+        ([0.02, 0.2, 0.1], {"spine2": "S1", "spine3": "S2"}),  # S1 at 69 %: nearer spine2's 81 %
+        ([0.3], {"spine3": "S0"}),
+    ],
+)
 def test_spine_distribution(lengths, expected):
     m = spine_rig(lengths).smpl_map
     assert {k: v for k, v in m.items() if k.startswith("spine")} == expected
@@ -513,13 +625,16 @@ def test_joint_map_overrides_and_drops(tmp_path):
     assert m["spine2"] == "Spine1" and "spine3" not in m  # the user's use of Spine1 replaces the automatic one
 
 
-@pytest.mark.parametrize(("text", "error", "expected"), [
-    ('[joints]\nleft_hipp = "LeftUpLeg"\n', UnknownNameError, "left_hipp'; valid: head, left_ankle"),
-    ('[joints]\nleft_hip = "LeftThigh"\n', UnknownNameError, "'LeftThigh'; valid: Head, Head_end, Hips, LFingers"),
-    ('[joints]\nleft_hip = 3\n', ConfigError, "left_hip must be a joint name"),
-    ('[bones]\nleft_hip = "LeftUpLeg"\n', ConfigError, "needs a [joints] table"),
-    ('[joints\n', FormatError, "invalid TOML"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "error", "expected"),
+    [
+        ('[joints]\nleft_hipp = "LeftUpLeg"\n', UnknownNameError, "left_hipp'; valid: head, left_ankle"),
+        ('[joints]\nleft_hip = "LeftThigh"\n', UnknownNameError, "'LeftThigh'; valid: Head, Head_end, Hips, LFingers"),
+        ("[joints]\nleft_hip = 3\n", ConfigError, "left_hip must be a joint name"),
+        ('[bones]\nleft_hip = "LeftUpLeg"\n', ConfigError, "needs a [joints] table"),
+        ("[joints\n", FormatError, "invalid TOML"),
+    ],
+)
 def test_bad_joint_maps(tmp_path, text, error, expected):
     root = cmu_rig()
     path = write(tmp_path, bvh_text(root, walk_frames(root)))

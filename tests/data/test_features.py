@@ -1,9 +1,11 @@
 """Features: exact inverse, torch == numpy, hand-checked channels, errors; the normaliser."""
+
 import json
 
 import numpy as np
 import pytest
 import torch
+from clips import random_motion as _random_motion
 
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
@@ -11,8 +13,6 @@ from motionloop.data import features as F
 from motionloop.data.normalize import Normalizer
 from motionloop.errors import CheckpointError, MotionloopError
 from motionloop.motion import Motion
-
-from clips import random_motion as _random_motion
 
 
 def random_motion(rng, T=80, fps=20.0, label=None):
@@ -168,7 +168,7 @@ def test_torch_decoding_matches_numpy_and_is_differentiable():
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     rotmats, trans = F.features_to_rotmats_t(xt, fps=30.0)
     assert rotmats.shape == (3, 50, 24, 3, 3) and trans.shape == (3, 50, 3)
-    for b, m in enumerate(clips):
+    for b, _m in enumerate(clips):
         ref = F.features_to_motion(x[b], 30.0)
         assert np.abs(trans[b].detach().numpy() - ref.trans).max() < 1e-5
         assert np.abs(rotmats[b].detach().numpy() - rot.aa_to_mat(ref.poses)).max() < 1e-5

@@ -1,4 +1,5 @@
 """Importers: DeepMimic (FK, cycles, real clips), HumanML3D, AMASS, the format dispatch, atomic output."""
+
 import json
 import os
 from pathlib import Path
@@ -20,9 +21,23 @@ IDENTITY = [1.0, 0.0, 0.0, 0.0]
 
 def dm_frame(duration=1 / 30, root=(0.0, 0.88, 0.0), right_knee=0.0, left_elbow=0.0, root_rot=IDENTITY):
     """One 44-number keyframe of the humanoid3d layout."""
-    return [duration, *root, *root_rot, *IDENTITY, *IDENTITY,  # chest, neck
-            *IDENTITY, right_knee, *IDENTITY, *IDENTITY, 0.0,  # right hip, knee, ankle, shoulder, elbow
-            *IDENTITY, 0.0, *IDENTITY, *IDENTITY, left_elbow]  # fmt: skip
+    return [
+        duration,
+        *root,
+        *root_rot,
+        *IDENTITY,
+        *IDENTITY,  # chest, neck
+        *IDENTITY,
+        right_knee,
+        *IDENTITY,
+        *IDENTITY,
+        0.0,  # right hip, knee, ankle, shoulder, elbow
+        *IDENTITY,
+        0.0,
+        *IDENTITY,
+        *IDENTITY,
+        left_elbow,
+    ]
 
 
 def write_dm(path: Path, frames, loop="wrap") -> Path:
@@ -61,17 +76,26 @@ def test_deepmimic_forward_kinematics_of_a_checkable_pose(tmp_path):
     ball = p["left_ball"] - p["left_ankle"]
     assert ball[0] > 0.05 and ball[2] < 0
     rest = sk.REST_OFFSETS[sk.LEFT_FOOT]
-    assert np.degrees(np.arctan2(-ball[2], ball[0])) == pytest.approx(np.degrees(np.arctan2(-rest[1], rest[2])), abs=0.1)
+    assert np.degrees(np.arctan2(-ball[2], ball[0])) == pytest.approx(
+        np.degrees(np.arctan2(-rest[1], rest[2])), abs=0.1
+    )
 
 
 def test_deepmimic_fixture_imports(tmp_path):
     frames = [dm_frame(root=(0.04 * i, 0.85, 0.0), right_knee=-0.3 * i) for i in range(3)]
     path = write_dm(tmp_path / "clip.txt", frames)
-    (motion, report), = importers.import_file(path, label="stand")
+    ((motion, report),) = importers.import_file(path, label="stand")
     assert motion.fps == 20.0 and motion.num_frames == 2  # 2 keyframe steps of 1/30 s
     assert motion.label == "stand" and motion.source == str(path)
     assert report["format"] == "deepmimic"
-    assert set(report["missing_joints"]) == {"spine1", "spine3", "left_collar", "right_collar", "left_hand", "right_hand"}
+    assert set(report["missing_joints"]) == {
+        "spine1",
+        "spine3",
+        "left_collar",
+        "right_collar",
+        "left_hand",
+        "right_hand",
+    }
     assert report["bone_dir_err_deg"] <= 5.0
     assert stats.foot_ground_stats(motion)["min_z_mm"] >= -1.0
 
@@ -148,7 +172,7 @@ def test_humanml3d_round_trip(tmp_path):
     y_up = joints[:, : humanml3d.NUM_JOINTS] @ humanml3d.Y_TO_Z  # inverse of the importer's turn
     path = tmp_path / "000001.npy"
     np.save(path, y_up.astype(np.float32))
-    (motion, report), = importers.import_file(path)
+    ((motion, report),) = importers.import_file(path)
     assert report["format"] == "humanml3d" and report["missing_joints"] == ["left_hand", "right_hand"]
     assert report["bone_dir_err_deg"] < 0.5
     assert motion.fps == 20.0 and motion.num_frames == len(joints)
@@ -207,7 +231,7 @@ def write_amass(path: Path, width: int, T=121, fps=60.0, float_m=0.07) -> Path:
 @pytest.mark.parametrize("width", [72, 156])
 def test_amass_imports_resampled_and_grounded(tmp_path, width):
     path = write_amass(tmp_path / f"clip{width}.npz", width)
-    (motion, report), = importers.import_file(path, label="idle")
+    ((motion, report),) = importers.import_file(path, label="idle")
     assert motion.fps == 20.0 and motion.num_frames == 41 and motion.label == "idle"
     if width == 156:  # SMPL-H fingers are dropped, SMPL's hand joints stay at rest
         np.testing.assert_allclose(motion.poses[:, sk.LEFT_HAND], 0.0)
@@ -258,7 +282,7 @@ def test_bvh_goes_through_bvh_to_source_and_retarget(tmp_path, monkeypatch):
     path = tmp_path / "take.txt"
     path.write_text("HIERARCHY\nROOT Hips\n")  # a BVH saved as .txt is recognised by content
     assert importers.detect_format(path) == "bvh"
-    (motion, report), = importers.import_file(path, joint_map="map.toml", label="jog")
+    ((motion, report),) = importers.import_file(path, joint_map="map.toml", label="jog")
     assert seen == {"path": path, "joint_map": "map.toml", "label": "jog"}
     assert report["format"] == "bvh" and report["bone_dir_err_deg"] < 0.5 and motion.label == "jog"
 

@@ -1,4 +1,5 @@
 """Clip files: the AMASS convention for `trans`, old files still read, round trips, bad versions."""
+
 import numpy as np
 import pytest
 from clips import random_motion
@@ -26,9 +27,16 @@ def test_saved_trans_is_amass_translation(tmp_path):
 def test_format_1_files_still_read_as_pelvis_position(tmp_path):
     m = random_motion(np.random.default_rng(1))
     path = tmp_path / "old.npz"
-    np.savez(path, trans=m.trans, poses=m.poses.reshape(len(m.trans), -1), betas=m.betas,
-             mocap_framerate=np.float64(m.fps), label=np.str_("walk"), source=np.str_("x"),
-             motionloop_format=np.int64(1))
+    np.savez(
+        path,
+        trans=m.trans,
+        poses=m.poses.reshape(len(m.trans), -1),
+        betas=m.betas,
+        mocap_framerate=np.float64(m.fps),
+        label=np.str_("walk"),
+        source=np.str_("x"),
+        motionloop_format=np.int64(1),
+    )
     np.testing.assert_allclose(Motion.load(path).trans, m.trans, atol=1e-6)
 
 
@@ -43,18 +51,26 @@ def test_foreign_amass_file_gets_the_rest_offset(tmp_path):
 def test_unknown_format_version_is_refused(tmp_path, version, match):
     m = random_motion(np.random.default_rng(3))
     path = tmp_path / "v.npz"
-    np.savez(path, trans=m.trans, poses=m.poses.reshape(len(m.trans), -1), mocap_framerate=np.float64(20),
-             motionloop_format=np.int64(version))
+    np.savez(
+        path,
+        trans=m.trans,
+        poses=m.poses.reshape(len(m.trans), -1),
+        mocap_framerate=np.float64(20),
+        motionloop_format=np.int64(version),
+    )
     with pytest.raises(FormatError, match=match):
         Motion.load(path)
 
 
-@pytest.mark.parametrize("change, match", [
-    (dict(mocap_framerate=np.str_("abc")), "frame rate, trans, poses and betas must be numbers"),
-    (dict(mocap_framerate=np.array([20.0, 30.0])), "frame rate, trans, poses and betas must be numbers"),
-    (dict(betas=np.array(["a", "b"])), "frame rate, trans, poses and betas must be numbers"),
-    (dict(trans=np.zeros((0, 3)), poses=np.zeros((0, 72))), "the clip has no frames"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(mocap_framerate=np.str_("abc")), "frame rate, trans, poses and betas must be numbers"),
+        (dict(mocap_framerate=np.array([20.0, 30.0])), "frame rate, trans, poses and betas must be numbers"),
+        (dict(betas=np.array(["a", "b"])), "frame rate, trans, poses and betas must be numbers"),
+        (dict(trans=np.zeros((0, 3)), poses=np.zeros((0, 72))), "the clip has no frames"),
+    ],
+)
 def test_mutated_fields_give_one_line_errors(tmp_path, change, match):
     m = random_motion(np.random.default_rng(4))
     path = m.save(tmp_path / "ok.npz")

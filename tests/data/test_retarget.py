@@ -1,4 +1,5 @@
 """Retargeting: FK round trips, fill rules, two-bone IK, grounding, the report."""
+
 import json
 
 import numpy as np
@@ -25,9 +26,13 @@ def plausible_motion(rng, T=45, fps=30.0) -> Motion:
     phase = rng.uniform(0, 2 * np.pi, (sk.NUM_JOINTS, 3))
     poses = base + amp * np.sin(2 * np.pi * 0.6 * t[:, None, None] + phase)
     for knee in (sk.LEFT_KNEE, sk.RIGHT_KNEE):  # flexion about +x
-        poses[:, knee] = np.stack([np.abs(poses[:, knee, 0]) + 0.1, 0.1 * poses[:, knee, 1], 0.1 * poses[:, knee, 2]], -1)
+        poses[:, knee] = np.stack(
+            [np.abs(poses[:, knee, 0]) + 0.1, 0.1 * poses[:, knee, 1], 0.1 * poses[:, knee, 2]], -1
+        )
     for elbow, sign in ((sk.LEFT_ELBOW, -1.0), (sk.RIGHT_ELBOW, 1.0)):  # flexion about -y / +y
-        poses[:, elbow] = np.stack([0.1 * poses[:, elbow, 0], sign * (np.abs(poses[:, elbow, 1]) + 0.2), 0.1 * poses[:, elbow, 2]], -1)
+        poses[:, elbow] = np.stack(
+            [0.1 * poses[:, elbow, 0], sign * (np.abs(poses[:, elbow, 1]) + 0.2), 0.1 * poses[:, elbow, 2]], -1
+        )
     tilt = rot.aa_to_mat(0.1 * np.sin(2 * np.pi * 0.7 * t[:, None] + rng.uniform(0, 6, 3)))
     poses[:, sk.PELVIS] = rot.mat_to_aa(rot.axis_rotation("Z", rng.uniform(-3, 3) + 0.4 * t) @ sk.UPRIGHT @ tilt)
     trans = np.stack([0.15 * t, 0.05 * t, np.full(T, 0.95)], -1)
@@ -67,7 +72,8 @@ def standing_motion(rng, T=40, fps=30.0) -> Motion:
     random upper body: a clip that grounding has nothing to correct."""
     t = np.arange(T) / fps
     poses = rng.normal(0, 0.15, (sk.NUM_JOINTS, 3)) + rng.normal(0, 0.2, (sk.NUM_JOINTS, 3)) * np.sin(
-        2 * np.pi * 0.8 * t[:, None, None] + rng.uniform(0, 6, (sk.NUM_JOINTS, 3)))
+        2 * np.pi * 0.8 * t[:, None, None] + rng.uniform(0, 6, (sk.NUM_JOINTS, 3))
+    )
     for knee in (sk.LEFT_KNEE, sk.RIGHT_KNEE):
         poses[:, knee] = [0.3, 0.0, 0.0]
     yaw = rng.uniform(-3, 3)
@@ -126,8 +132,16 @@ def test_retarget_resamples_and_reports():
     out, report = retarget(source_from(motion.joints(), 60.0), fps=20.0)
     assert out.fps == 20.0 and out.num_frames == 21 == report.frames
     d = report.to_dict()
-    assert set(d) == {"bone_dir_err_deg", "bone_dir_err_max_deg", "foot_ground_share", "planted_foot_speed_mps",
-                      "scale", "frames", "fps", "missing_joints"}  # fmt: skip
+    assert set(d) == {
+        "bone_dir_err_deg",
+        "bone_dir_err_max_deg",
+        "foot_ground_share",
+        "planted_foot_speed_mps",
+        "scale",
+        "frames",
+        "fps",
+        "missing_joints",
+    }
     json.dumps(d)
     foot = stats.foot_ground_stats(out)
     assert d["foot_ground_share"] == foot["foot_ground_share"]
@@ -137,12 +151,36 @@ def test_retarget_resamples_and_reports():
 def test_fill_rules_for_a_sparse_rig():
     """DeepMimic-like rig: no spine1/spine3, collars, hands, balls of the feet."""
     motion = standing_motion(np.random.default_rng(5))
-    keep = ("pelvis", "spine2", "neck", "head", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-            "right_ankle", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")  # fmt: skip
+    keep = (
+        "pelvis",
+        "spine2",
+        "neck",
+        "head",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+    )
     joints = motion.joints()[:, [sk.JOINTS.index(n) for n in keep]]
     out, report = retarget(source_from(joints, motion.fps, keep), fps=motion.fps)
-    assert set(report.missing_joints) == {"spine1", "spine3", "left_collar", "right_collar", "left_hand",
-                                          "right_hand", "left_foot", "right_foot"}  # fmt: skip
+    assert set(report.missing_joints) == {
+        "spine1",
+        "spine3",
+        "left_collar",
+        "right_collar",
+        "left_hand",
+        "right_hand",
+        "left_foot",
+        "right_foot",
+    }
     assert report.bone_dir_err_deg < 0.5
     _, glob = out.fk()
     local = sk.local_rotations(glob)

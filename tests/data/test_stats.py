@@ -1,4 +1,5 @@
 """Foot and ground statistics on the capsule body."""
+
 import numpy as np
 import pytest
 

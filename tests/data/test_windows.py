@@ -1,18 +1,23 @@
 """Windows: counts, shapes, skipped short clips; the seeded sampler and its augmentation."""
+
 import logging
 
 import numpy as np
 import pytest
+from clips import random_motion as _random_motion
 
 from motionloop.data.augment import mirror
 from motionloop.data.features import FEATURE_DIM, LAYOUT, motion_to_features
 from motionloop.data.normalize import Normalizer
 from motionloop.data.windows import (
-    NO_LABEL, WindowSampler, label_vocabulary, make_windows, short_clips, window_starts,
-)  # fmt: skip
+    NO_LABEL,
+    WindowSampler,
+    label_vocabulary,
+    make_windows,
+    short_clips,
+    window_starts,
+)
 from motionloop.errors import CheckpointError, ConfigError, MotionValidationError, UnknownNameError
-
-from clips import random_motion as _random_motion
 
 
 def random_motion(rng, T, label=None, fps=20.0, source="clip"):

@@ -1,4 +1,5 @@
 """Shared fixtures of the evaluation tests: a synthetic real set and a small evaluator trained on it."""
+
 from __future__ import annotations
 
 import pytest

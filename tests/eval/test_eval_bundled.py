@@ -4,7 +4,10 @@ The bundled clips are split in time as the evaluator was trained (their last
 `config.holdout` held out); the held-out ends are evaluated against the rest, as they are
 and damaged (eval/validity.py). Skipped when the bundled data or weights are missing.
 """
+
 from __future__ import annotations
+
+import itertools
 
 import pytest
 
@@ -43,9 +46,9 @@ def test_heldout_is_at_the_floor_and_every_damage_raises_fid(rows):
     assert base["fid"] < 3 * base["fid_floor"]
     for damage, levels in (("jitter", JITTER_RAD), ("smooth", SMOOTH_S), ("lift", LIFT_M)):
         fids = [base["fid"]] + [rows[(damage, lv)]["fid"] for lv in levels]
-        assert all(b > a for a, b in zip(fids, fids[1:])), (damage, fids)
+        assert all(b > a for a, b in itertools.pairwise(fids)), (damage, fids)
     floats = [base["float_mm"]] + [rows[("lift", h)]["float_mm"] for h in LIFT_M]
-    assert all(b > a for a, b in zip(floats, floats[1:]))
+    assert all(b > a for a, b in itertools.pairwise(floats))
     assert rows[("mode_drop", 3)]["fid"] > base["fid"]
 
 

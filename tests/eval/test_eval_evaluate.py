@@ -5,7 +5,10 @@ monotonically with each corruption (jitter, over-smoothing, floating, mode dropp
 single repeated clip has diversity 0 and a huge FID. The same checks on the bundled real
 set and the shipped evaluator are in test_eval_bundled.py.
 """
+
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -38,7 +41,7 @@ def fids(run, clips_per_level):
 
 
 def assert_increasing(values):
-    assert all(b > a for a, b in zip(values, values[1:])), values
+    assert all(b > a for a, b in itertools.pairwise(values)), values
 
 
 def test_result_keys_units_and_determinism(run, heldout, heldout_clips):
@@ -113,7 +116,9 @@ def test_bad_input(run, heldout_clips, real_clips, evaluator, tmp_path):
     with pytest.raises(EvaluationError, match="no clips"):
         run([])
     short = heldout_clips[:2] + [heldout_clips[2].slice(0, 39)]
-    with pytest.raises(EvaluationError, match=r"shorter than the evaluator's window of 40 frames.*synthetic:walk \(39 frames\)"):
+    with pytest.raises(
+        EvaluationError, match=r"shorter than the evaluator's window of 40 frames.*synthetic:walk \(39 frames\)"
+    ):
         run(short)
     with pytest.raises(EvaluationError, match="n=5000 windows asked"):
         evaluate(heldout_clips, real_clips, n=5000, evaluator=evaluator)

@@ -1,4 +1,5 @@
 """The evaluator file: round trip, and every way a file can be wrong."""
+
 from __future__ import annotations
 
 import numpy as np

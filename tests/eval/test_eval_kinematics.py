@@ -1,10 +1,11 @@
 """Kinematic statistics: invariances, and that they respond to the artefacts they exist for."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from motionloop.data.augment import rotate_heading
 from motionloop.data import corrupt
+from motionloop.data.augment import rotate_heading
 from motionloop.eval.kinematics import KIN_NAMES, kinematic_stats
 from motionloop.eval.synthetic import synthetic_clip
 

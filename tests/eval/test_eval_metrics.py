@@ -1,4 +1,5 @@
 """The pure metric functions: FID against a scipy reference, and the properties of each metric."""
+
 from __future__ import annotations
 
 import numpy as np

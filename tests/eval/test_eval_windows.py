@@ -1,4 +1,5 @@
 """Evaluation windows: deterministic draws, disjoint reference halves, inputs in window order."""
+
 from __future__ import annotations
 
 import numpy as np

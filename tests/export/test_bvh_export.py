@@ -1,5 +1,6 @@
 """BVH export: re-read with motionloop's BVH parser and with an independent one (bvhTools), FK must
 give the Motion's joints within 1 mm."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,9 @@ def clip() -> Motion:
     rng = np.random.default_rng(0)
     T = 30
     poses = rng.normal(0.0, 0.9, (T, sk.NUM_JOINTS, 3)) * np.linspace(0.2, 1.0, T)[:, None, None]
-    poses[:, sk.PELVIS] = rot.mat_to_aa(rot.axis_rotation("Z", np.linspace(0, 4 * np.pi, T)) @ sk.UPRIGHT)  # two full turns
+    poses[:, sk.PELVIS] = rot.mat_to_aa(
+        rot.axis_rotation("Z", np.linspace(0, 4 * np.pi, T)) @ sk.UPRIGHT
+    )  # two full turns
     trans = np.stack([np.linspace(0, 3, T), np.sin(np.arange(T) / 5), np.full(T, sk.PELVIS_HEIGHT)], axis=1)
     return Motion(trans=trans, poses=poses, fps=30.0, label="walk", source="test")
 
@@ -68,12 +71,15 @@ def test_euler_channels_are_unwrapped(clip, tmp_path):
     assert np.ptp(root_yaw) > 360  # two full turns accumulate
 
 
-@pytest.mark.parametrize("kwargs,error,match", [
-    ({"up": "x"}, UnknownNameError, "valid: y, z"),
-    ({"order": "XXY"}, UnknownNameError, "XYZ"),
-    ({"unit": "inch"}, UnknownNameError, "cm, m"),
-    ({"offsets": np.zeros((22, 3))}, FormatError, "offsets"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"up": "x"}, UnknownNameError, "valid: y, z"),
+        ({"order": "XXY"}, UnknownNameError, "XYZ"),
+        ({"unit": "inch"}, UnknownNameError, "cm, m"),
+        ({"offsets": np.zeros((22, 3))}, FormatError, "offsets"),
+    ],
+)
 def test_bad_arguments(clip, tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):
         write_bvh(clip, tmp_path / "bad.bvh", **kwargs)

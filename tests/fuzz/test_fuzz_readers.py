@@ -7,6 +7,7 @@ read (the mutation was harmless) or raise a MotionloopError whose message is one
 names the file; any other exception fails the test with the mutation that caused it. A
 pickled object planted in a file must never run (it would create a marker file).
 """
+
 from __future__ import annotations
 
 import json
@@ -96,7 +97,9 @@ def text_mutants(text: str, rng: np.random.Generator, count: int = 12) -> list[t
         else:
             words = m[at].split(" ")
             k = int(rng.integers(len(words)))
-            words[k] = {"huge number": "1e308", "nan": "nan", "word": "abc"}[kind] + ("\n" if words[k].endswith("\n") else "")
+            words[k] = {"huge number": "1e308", "nan": "nan", "word": "abc"}[kind] + (
+                "\n" if words[k].endswith("\n") else ""
+            )
             m[at] = " ".join(words)
         out.append((f"{kind} at line {at + 1}", "".join(m)))
     return out
@@ -110,7 +113,7 @@ def assert_clean(read, path: Path, what: str) -> None:
         msg = str(e).strip()
         assert "\n" not in msg, f"{what}: a multi-line message: {msg!r}"
         assert path.name in msg, f"{what}: the message does not name {path.name}: {msg!r}"
-    except Exception as e:  # noqa: BLE001 - the point: nothing but MotionloopError may escape
+    except Exception as e:
         pytest.fail(f"{what}: {type(e).__name__} escaped: {e}")
 
 
@@ -129,16 +132,27 @@ def check_all(read, mutants, path_of, label: str) -> None:
 # ---------------------------------------------------------------------------------- valid files
 def clip_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     m = random_motion(np.random.default_rng(seed), T=30)
-    return {"trans": m.trans, "poses": m.poses.reshape(len(m.trans), -1), "betas": m.betas,
-            "mocap_framerate": np.float64(20.0), "label": np.str_("walk"), "source": np.str_("x"),
-            "motionloop_format": np.int64(2)}  # fmt: skip
+    return {
+        "trans": m.trans,
+        "poses": m.poses.reshape(len(m.trans), -1),
+        "betas": m.betas,
+        "mocap_framerate": np.float64(20.0),
+        "label": np.str_("walk"),
+        "source": np.str_("x"),
+        "motionloop_format": np.int64(2),
+    }
 
 
 def amass_arrays(seed: int = 1) -> dict[str, np.ndarray]:
     m = random_motion(np.random.default_rng(seed), T=60, offset=False)
     poses = np.concatenate([m.poses.reshape(60, -1)[:, :66], np.zeros((60, 90))], axis=1)
-    return {"trans": m.trans - sk.SMPL_PELVIS_REST, "poses": poses, "betas": np.zeros(16),
-            "gender": np.str_("neutral"), "mocap_framerate": np.float64(60.0)}  # fmt: skip
+    return {
+        "trans": m.trans - sk.SMPL_PELVIS_REST,
+        "poses": poses,
+        "betas": np.zeros(16),
+        "gender": np.str_("neutral"),
+        "mocap_framerate": np.float64(60.0),
+    }
 
 
 def read_clip(path: Path):
@@ -195,16 +209,37 @@ def test_bvh(tmp_path):
 def test_deepmimic(tmp_path):
     rng = np.random.default_rng(3)
     ident = [1.0, 0.0, 0.0, 0.0]
-    frame = [1 / 30, 0.0, 0.88, 0.0, *ident, *ident, *ident, *ident, 0.0, *ident, *ident, 0.0,
-             *ident, 0.0, *ident, *ident, 0.0]  # fmt: skip
+    frame = [
+        1 / 30,
+        0.0,
+        0.88,
+        0.0,
+        *ident,
+        *ident,
+        *ident,
+        *ident,
+        0.0,
+        *ident,
+        *ident,
+        0.0,
+        *ident,
+        0.0,
+        *ident,
+        *ident,
+        0.0,
+    ]
     doc = {"Loop": "wrap", "Frames": [list(frame) for _ in range(10)]}
     valid = tmp_path / "valid.txt"
     valid.write_text(json.dumps(doc, indent=0))
     read_import(valid)
-    variants = [("frames not a list", {**doc, "Frames": 3}), ("short frame", {**doc, "Frames": [frame[:10]] * 10}),
-                ("string in a frame", {**doc, "Frames": [frame[:5] + ["x"] + frame[6:]] * 10}),
-                ("no frames", {**doc, "Frames": []}), ("not an object", [1, 2]),
-                ("nan", {**doc, "Frames": [frame[:5] + [float("nan")] + frame[6:]] * 10})]  # fmt: skip
+    variants = [
+        ("frames not a list", {**doc, "Frames": 3}),
+        ("short frame", {**doc, "Frames": [frame[:10]] * 10}),
+        ("string in a frame", {**doc, "Frames": [frame[:5] + ["x"] + frame[6:]] * 10}),
+        ("no frames", {**doc, "Frames": []}),
+        ("not an object", [1, 2]),
+        ("nan", {**doc, "Frames": [frame[:5] + [float("nan")] + frame[6:]] * 10}),
+    ]
     check_all(read_import, [(w, json.dumps(d)) for w, d in variants], lambda i: tmp_path / f"v{i}.txt", "deepmimic")
     check_all(read_import, text_mutants(valid.read_text(), rng, 20), lambda i: tmp_path / f"t{i}.txt", "deepmimic")
     check_all(read_import, byte_mutants(valid.read_bytes(), rng), lambda i: tmp_path / f"b{i}.txt", "deepmimic")
@@ -218,9 +253,14 @@ def test_humanml3d(tmp_path):
     joints = (m.joints()[:, : humanml3d.NUM_JOINTS] @ humanml3d.Y_TO_Z).astype(np.float32)
     valid = tmp_path / "000001.npy"
     np.save(valid, joints)
-    variants = [("nan", np.where(rng.random(joints.shape) < 0.01, np.nan, joints)), ("2-D", joints[:, 0]),
-                ("one frame", joints[:1]), ("strings", np.array(["a"] * 10)), ("huge", joints * 1e30),
-                ("empty", joints[:0])]  # fmt: skip
+    variants = [
+        ("nan", np.where(rng.random(joints.shape) < 0.01, np.nan, joints)),
+        ("2-D", joints[:, 0]),
+        ("one frame", joints[:1]),
+        ("strings", np.array(["a"] * 10)),
+        ("huge", joints * 1e30),
+        ("empty", joints[:0]),
+    ]
     for i, (what, a) in enumerate(variants):
         path = tmp_path / f"{i:06d}.npy"
         np.save(path, a)
@@ -284,8 +324,9 @@ def test_metrics_jsonl(tmp_path):
 
 def test_smpl_model_files(tmp_path):
     pytest.importorskip("smplx", reason="the SMPL reader builds the model with smplx (dev extra)")
-    from motionloop.viz.smpl import load_body_model
     from viz.test_viz_smpl import synthetic_smpl
+
+    from motionloop.viz.smpl import load_body_model
 
     rng = np.random.default_rng(9)
     arrays = synthetic_smpl()
@@ -298,8 +339,12 @@ def test_smpl_model_files(tmp_path):
         path.parent.mkdir()
         np.savez(path, **changed)
         assert_clean(load_body_model, path, f"smpl {what}")
-    check_all(load_body_model, byte_mutants((d / "SMPL_NEUTRAL.npz").read_bytes(), rng, 12),
-              lambda i: tmp_path / f"b{i}" / "SMPL_NEUTRAL.npz", "smpl")
+    check_all(
+        load_body_model,
+        byte_mutants((d / "SMPL_NEUTRAL.npz").read_bytes(), rng, 12),
+        lambda i: tmp_path / f"b{i}" / "SMPL_NEUTRAL.npz",
+        "smpl",
+    )
 
 
 def test_zip_bomb_like_npz_is_not_expanded(tmp_path):

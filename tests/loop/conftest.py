@@ -1,4 +1,5 @@
 """Small loop configs for the tests (built as dicts, the shape of a TOML document)."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,12 @@ TIMING = ("wall_s", "fit_s", "sample_s", "correct_s", "evaluate_s")
 def toy_dict(**top) -> dict:
     """A gaussian run with three arms covering every workflow kind and the ideal corrector."""
     d = {
-        "name": "test", "task": "gaussian", "generations": 6, "n": 12, "seeds": [0, 1], "lambdas": [1.0],
+        "name": "test",
+        "task": "gaussian",
+        "generations": 6,
+        "n": 12,
+        "seeds": [0, 1],
+        "lambdas": [1.0],
         "arms": [
             {"name": "replace", "workflow": "replace"},
             {"name": "accumulate", "workflow": "accumulate", "correction": "ideal", "gamma": 1.0},
@@ -20,7 +26,7 @@ def toy_dict(**top) -> dict:
             {"name": "mix", "workflow": "mix", "lambdas": [0.0, 0.5]},
         ],
         "gaussian": {"dim": 2},
-    }  # fmt: skip
+    }
     d.update(top)
     return d
 

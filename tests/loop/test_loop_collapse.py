@@ -3,6 +3,7 @@
 Seeds are shared between arms (common random numbers), so the comparisons are paired; the
 sizes were chosen from 20-seed runs in which every group of 4 seeds showed the same order.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,11 +26,19 @@ def _values(records, arm: str, key: str, generations: range) -> np.ndarray:
 
 
 KAZDAN = {
-    "name": "kazdan", "task": "gaussian", "generations": 40, "n": 20, "seeds": [0, 1, 2, 3], "lambdas": [1.0],
-    "arms": [{"name": "replace", "workflow": "replace"}, {"name": "accumulate", "workflow": "accumulate"},
-             {"name": "subsample", "workflow": "accumulate-subsample"}],
+    "name": "kazdan",
+    "task": "gaussian",
+    "generations": 40,
+    "n": 20,
+    "seeds": [0, 1, 2, 3],
+    "lambdas": [1.0],
+    "arms": [
+        {"name": "replace", "workflow": "replace"},
+        {"name": "accumulate", "workflow": "accumulate"},
+        {"name": "subsample", "workflow": "accumulate-subsample"},
+    ],
     "gaussian": {"dim": 2},
-}  # fmt: skip
+}
 
 
 def test_gaussian_replace_collapses_accumulate_holds_subsample_in_between(tmp_path):
@@ -37,7 +46,9 @@ def test_gaussian_replace_collapses_accumulate_holds_subsample_in_between(tmp_pa
     start = _values(records, "replace", "trace_ratio", range(0, 1))[:, 0]
     for arm in ("accumulate", "subsample"):  # generation 0 is the same fit on the same real data
         assert np.array_equal(_values(records, arm, "trace_ratio", range(0, 1))[:, 0], start)
-    final = {arm: _values(records, arm, "trace_ratio", range(40, 41))[:, 0] for arm in ("replace", "accumulate", "subsample")}
+    final = {
+        arm: _values(records, arm, "trace_ratio", range(40, 41))[:, 0] for arm in ("replace", "accumulate", "subsample")
+    }
     assert np.median(final["replace"]) < 0.2 and np.all(final["replace"] < start)
     assert np.all((final["accumulate"] > 0.5) & (final["accumulate"] < 2.0))
     # accumulate stays about where generation 0 was: the truth up to the 20-sample error
@@ -49,11 +60,16 @@ def test_gaussian_replace_collapses_accumulate_holds_subsample_in_between(tmp_pa
 
 
 SCSC = {
-    "name": "scsc", "task": "gaussian", "generations": 100, "n": 50, "seeds": [0, 1, 2], "lambdas": [0.5],
+    "name": "scsc",
+    "task": "gaussian",
+    "generations": 100,
+    "n": 50,
+    "seeds": [0, 1, 2],
+    "lambdas": [0.5],
     "workflow": "mix",
     "arms": [{"name": f"gamma{g:g}", "correction": "ideal", "gamma": g} for g in (0.0, 1.0, 5.0)],
     "gaussian": {"dim": 2},
-}  # fmt: skip
+}
 
 
 def test_ideal_correction_lowers_w2_as_gamma_grows(tmp_path):
@@ -68,10 +84,15 @@ def test_ideal_correction_lowers_w2_as_gamma_grows(tmp_path):
 
 def test_kde_replace_drifts_away_accumulate_does_not(tmp_path):
     raw = {
-        "name": "kde", "task": "kde", "generations": 20, "n": 100, "seeds": [0, 1], "lambdas": [1.0],
+        "name": "kde",
+        "task": "kde",
+        "generations": 20,
+        "n": 100,
+        "seeds": [0, 1],
+        "lambdas": [1.0],
         "arms": [{"name": "replace", "workflow": "replace"}, {"name": "accumulate", "workflow": "accumulate"}],
         "kde": {"dataset": "moons", "bandwidth": 0.1, "eval_points": 500},
-    }  # fmt: skip
+    }
     records = _run(tmp_path, raw)
     start = _values(records, "replace", "nll", range(0, 1))[:, 0]
     replace = _values(records, "replace", "nll", range(20, 21))[:, 0]

@@ -1,4 +1,5 @@
 """Loop configs: presets, TOML round trip, overrides, and every error path naming what is wrong."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,8 +39,18 @@ def test_presets_hold_the_papers_settings():
 
 
 def test_overrides_are_type_checked_and_reach_nested_fields():
-    cfg = load_config("demo", ["generations=2", "motion.finetune_steps=7", "seeds=[0, 3]", "lambdas=0.5",
-                               "arms.self-correcting.strength=0.25", "arms.0.lambdas=[0.0]", "workflow=accumulate"])  # fmt: skip
+    cfg = load_config(
+        "demo",
+        [
+            "generations=2",
+            "motion.finetune_steps=7",
+            "seeds=[0, 3]",
+            "lambdas=0.5",
+            "arms.self-correcting.strength=0.25",
+            "arms.0.lambdas=[0.0]",
+            "workflow=accumulate",
+        ],
+    )
     assert cfg.generations == 2 and cfg.motion.finetune_steps == 7 and cfg.seeds == (0, 3)
     assert cfg.lambdas == (0.5,) and cfg.arms[2].strength == 0.25 and cfg.workflow == "accumulate"
     with pytest.raises(ConfigError, match=r"generations: expected an integer, got 'many'"):
@@ -55,7 +66,9 @@ def test_overrides_are_type_checked_and_reach_nested_fields():
 def test_unknown_keys_and_values_name_the_key_and_the_choices(toy_dict):
     with pytest.raises(ConfigError, match=r"generatons: unknown key; valid keys: name, task, generations"):
         from_dict(toy_dict(generatons=3))
-    with pytest.raises(ConfigError, match=r"workflow: 'recycle' is not one of 'replace', 'accumulate', 'accumulate-subs"):
+    with pytest.raises(
+        ConfigError, match=r"workflow: 'recycle' is not one of 'replace', 'accumulate', 'accumulate-subs"
+    ):
         from_dict(toy_dict(workflow="recycle"))
     with pytest.raises(ConfigError, match=r"task: 'images' is not one of 'gaussian', 'kde', 'motion'"):
         from_dict(toy_dict(task="images"))
@@ -63,7 +76,9 @@ def test_unknown_keys_and_values_name_the_key_and_the_choices(toy_dict):
     bad_arm["arms"][0]["correction"] = "magic"
     with pytest.raises(ConfigError, match=r"arms\[0\].correction: 'magic' is not one of 'none', 'physics', 'ideal'"):
         from_dict(bad_arm)
-    with pytest.raises(ConfigError, match=r"kde.dataset: 'spiral' is not one of 'blobs', 'circles', 'moons', 'swiss-roll'"):
+    with pytest.raises(
+        ConfigError, match=r"kde.dataset: 'spiral' is not one of 'blobs', 'circles', 'moons', 'swiss-roll'"
+    ):
         from_dict(toy_dict(task="kde", kde={"dataset": "spiral"}))
     with pytest.raises(ConfigError, match="missing required key 'n'"):
         from_dict({k: v for k, v in toy_dict().items() if k != "n"})
@@ -78,12 +93,15 @@ def test_bad_values_are_refused_with_the_reason(toy_dict):
         (dict(seeds=[1, 1]), r"seeds: give one or more distinct seeds"),
         (dict(training="finetune"), r"'finetune' needs a trainable model; task 'gaussian' fits in closed form"),
         (dict(arms=[{"name": "a", "correction": "physics"}]), r"'physics' needs task 'motion'"),
-        (dict(arms=[{"name": "a", "workflow": "replace", "lambdas": [0.0]}]), r"'replace' with lambda 0 leaves no training data"),
+        (
+            dict(arms=[{"name": "a", "workflow": "replace", "lambdas": [0.0]}]),
+            r"'replace' with lambda 0 leaves no training data",
+        ),
         (dict(arms=[{"name": "a"}, {"name": "a"}]), r"repeated arm name"),
         (dict(arms=[{"name": "a/b"}]), r"must be letters, digits"),
         (dict(arms=[{"name": "a", "gamma": -1.0}]), r"arms.a.gamma: must be a finite number >= 0"),
         (dict(arms=[]), r"at least one \[\[arms\]\]"),
-    ]  # fmt: skip
+    ]
     for top, message in cases:
         with pytest.raises(ConfigError, match=message):
             from_dict(toy_dict(**top))
@@ -103,7 +121,9 @@ def test_motion_settings_are_checked():
 def test_n_larger_than_the_motion_data_is_refused_naming_the_limit():
     from motionloop.loop.engine import make_task
 
-    message = r"n: 5000 real windows asked, but motion.data 'bundled' holds only \d+ non-overlapping windows of 40 frames"
+    message = (
+        r"n: 5000 real windows asked, but motion.data 'bundled' holds only \d+ non-overlapping windows of 40 frames"
+    )
     with pytest.raises(ConfigError, match=message):
         make_task(load_config("demo", ["n=5000"]))
 
@@ -135,12 +155,15 @@ def test_diff_names_every_changed_setting(toy_dict):
     assert lines == ["arms.accumulate.gamma: 1.0 -> 5.0", "n: 12 -> 30"]
 
 
-@pytest.mark.parametrize("change, match", [
-    (dict(generations=10**19), r"generations: at most 100000, got 10000000000000000000"),
-    (dict(gaussian={"dim": 10**7}), r"gaussian.dim: at most 4096"),
-    (dict(lambdas=[1e9]), r"lambda must be a number in \[0, 1000\]"),
-    (dict(n=10**8), r"an accumulating pool would hold .* GiB of points"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(generations=10**19), r"generations: at most 100000, got 10000000000000000000"),
+        (dict(gaussian={"dim": 10**7}), r"gaussian.dim: at most 4096"),
+        (dict(lambdas=[1e9]), r"lambda must be a number in \[0, 1000\]"),
+        (dict(n=10**8), r"an accumulating pool would hold .* GiB of points"),
+    ],
+)
 def test_sizes_that_would_allocate_terabytes_are_refused(toy_dict, change, match):
     with pytest.raises(ConfigError, match=match):
         from_dict(toy_dict(**change), "test")

@@ -11,10 +11,21 @@ def _records(effect: float, noise: float, seeds: int = 6, gens: int = 8, seed: i
         level = rng.normal(0, 5)  # a seed-level offset shared by the arms (common random numbers)
         for g in range(gens + 1):
             base = 50 + level + g
-            out.append({"arm": "iterative", "lambda": 1.0, "seed": s, "generation": g, "fid": base + rng.normal(0, noise)})
-            out.append({"arm": "self-correcting", "lambda": 1.0, "seed": s, "generation": g,
-                        "fid": base - effect * (g > 0) + rng.normal(0, noise)})
-            out.append({"arm": "baseline", "lambda": 0.0, "seed": s, "generation": g, "fid": 50 + level + rng.normal(0, noise)})
+            out.append(
+                {"arm": "iterative", "lambda": 1.0, "seed": s, "generation": g, "fid": base + rng.normal(0, noise)}
+            )
+            out.append(
+                {
+                    "arm": "self-correcting",
+                    "lambda": 1.0,
+                    "seed": s,
+                    "generation": g,
+                    "fid": base - effect * (g > 0) + rng.normal(0, noise),
+                }
+            )
+            out.append(
+                {"arm": "baseline", "lambda": 0.0, "seed": s, "generation": g, "fid": 50 + level + rng.normal(0, noise)}
+            )
     return out
 
 

@@ -1,4 +1,5 @@
 """The evidence presets: the controls and statistics the question needs, on a CPU and a GPU."""
+
 from __future__ import annotations
 
 from motionloop.loop.configio import load_config, to_toml
@@ -8,7 +9,14 @@ def test_evidence_presets_hold_the_controls_and_round_trip(tmp_path):
     for name in ("evidence", "evidence-gpu"):
         cfg = load_config(name)
         arms = {a.name: a for a in cfg.arms}
-        assert set(arms) == {"baseline", "iterative", "self-correcting", "self-correcting-filter", "oracle", "oracle-full"}
+        assert set(arms) == {
+            "baseline",
+            "iterative",
+            "self-correcting",
+            "self-correcting-filter",
+            "oracle",
+            "oracle-full",
+        }
         assert cfg.lambdas_of(arms["baseline"]) == (0.0,)
         assert arms["self-correcting-filter"].filter and arms["self-correcting-filter"].correction == "physics"
         assert arms["oracle"].correction == "oracle" and arms["oracle"].gamma == 1.0 and arms["oracle-full"].gamma > 1e6

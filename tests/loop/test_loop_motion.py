@@ -1,4 +1,5 @@
 """The motion task end to end with a tiny model: run directory layout, metrics, report files."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,14 +32,32 @@ def tiny_init(tmp_path_factory):
 
 
 def _config(init, **motion):
-    return from_dict({
-        "name": "tiny-motion", "task": "motion", "generations": 2, "n": 2, "seeds": [0], "lambdas": [1.0],
-        "training": "finetune",
-        "arms": [{"name": "baseline", "lambdas": [0.0]}, {"name": "iterative"},
-                 {"name": "self-correcting", "correction": "physics", "strength": 1.0}],
-        "motion": {"init": str(init), "finetune_steps": 2, "sampler": "ddim:4", "eval_clips": 4, "eval_n": 16,
-                   "probe_clips": 1, "workers": 1, **motion},
-    })  # fmt: skip
+    return from_dict(
+        {
+            "name": "tiny-motion",
+            "task": "motion",
+            "generations": 2,
+            "n": 2,
+            "seeds": [0],
+            "lambdas": [1.0],
+            "training": "finetune",
+            "arms": [
+                {"name": "baseline", "lambdas": [0.0]},
+                {"name": "iterative"},
+                {"name": "self-correcting", "correction": "physics", "strength": 1.0},
+            ],
+            "motion": {
+                "init": str(init),
+                "finetune_steps": 2,
+                "sampler": "ddim:4",
+                "eval_clips": 4,
+                "eval_n": 16,
+                "probe_clips": 1,
+                "workers": 1,
+                **motion,
+            },
+        }
+    )
 
 
 @pytest.mark.slow
@@ -46,9 +65,19 @@ def test_tiny_motion_run_writes_the_run_directory(tmp_path, tiny_init):
     root = run_loop(_config(tiny_init), tmp_path / "run", progress=False)
     rows = read_jsonl(root / "metrics.jsonl")
     assert [(r["arm"], r["generation"]) for r in rows] == [
-        (arm, g) for g in range(3) for arm in ("baseline", "iterative", "self-correcting")]  # fmt: skip
+        (arm, g) for g in range(3) for arm in ("baseline", "iterative", "self-correcting")
+    ]
     for r in rows:
-        for key in ("fid", "fid_floor", "diversity", "phys_err_mm", "residual_bw", "success_rate", "mpjpe_mm", "wall_s"):
+        for key in (
+            "fid",
+            "fid_floor",
+            "diversity",
+            "phys_err_mm",
+            "residual_bw",
+            "success_rate",
+            "mpjpe_mm",
+            "wall_s",
+        ):
             assert isinstance(r[key], float), (key, r)
         assert r["eval_n"] == 16 and r["n"] == 2
     gen0 = [{k: v for k, v in r.items() if k in ("fid", "diversity", "phys_err_mm", "residual_bw")} for r in rows[:3]]
@@ -135,7 +164,10 @@ def test_oracle_replaces_clips_by_held_out_real_windows_of_their_label():
         if after is before:
             continue
         assert after.label == before.label and after.source == "oracle"
-        assert any(np.array_equal(after.poses, w.poses) for w in held if w.label == before.label) or fields["oracle_fallbacks"]
+        assert (
+            any(np.array_equal(after.poses, w.poses) for w in held if w.label == before.label)
+            or fields["oracle_fallbacks"]
+        )
     again, _, _ = task.correct(fake, arm, 7, CorrectionContext(0))
     assert all(np.array_equal(a.poses, b.poses) for a, b in zip(out, again))  # seeded
     all_out, _, f = task.correct(fake, ArmConfig(name="o", correction="oracle", gamma=1e9), 7, CorrectionContext(0))

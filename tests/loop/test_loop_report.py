@@ -1,4 +1,5 @@
 """curves.png and report.html, rebuilt from a run directory; overrides on a config object."""
+
 from __future__ import annotations
 
 import numpy as np

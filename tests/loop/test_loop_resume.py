@@ -1,5 +1,6 @@
 """The run directory: resume after a kill loses nothing, a changed config is refused, a full
 disk leaves the finished generations intact."""
+
 from __future__ import annotations
 
 import errno
@@ -55,7 +56,10 @@ def test_resume_after_a_kill_gives_the_uninterrupted_metrics(tmp_path, toy_confi
     assert records_without_timing(killed / "metrics.jsonl") == expected
     assert (partial / "corrected.npy").exists()
     for name in ("samples.npy", "corrected.npy", "model.npz"):
-        a, b = np.load(whole / "accumulate_lam1/seed_0/gen_004" / name), np.load(killed / "accumulate_lam1/seed_0/gen_004" / name)
+        a, b = (
+            np.load(whole / "accumulate_lam1/seed_0/gen_004" / name),
+            np.load(killed / "accumulate_lam1/seed_0/gen_004" / name),
+        )
         assert all(np.array_equal(a[k], b[k]) for k in a.files) if name.endswith(".npz") else np.array_equal(a, b)
     assert (killed / "curves.png").stat().st_size > 0 and (killed / "report.html").exists()
 
@@ -70,7 +74,9 @@ def test_a_resumed_complete_run_is_unchanged(tmp_path, toy_config, records_witho
 def test_resume_refuses_a_different_config_and_says_what_differs(tmp_path, toy_dict):
     root = run_loop(from_dict(toy_dict()), tmp_path / "run", progress=False)
     changed = toy_dict(n=30, lambdas=[0.5])
-    with pytest.raises(ConfigError, match=r"cannot resume with a different config \(lambdas: \[1.0\] -> \[0.5\]; n: 12 -> 30\)"):
+    with pytest.raises(
+        ConfigError, match=r"cannot resume with a different config \(lambdas: \[1.0\] -> \[0.5\]; n: 12 -> 30\)"
+    ):
         run_loop(from_dict(changed), root, resume=True, progress=False)
     with pytest.raises(MotionloopError, match="already holds a run .*--resume"):
         run_loop(from_dict(toy_dict()), root, progress=False)
@@ -88,8 +94,9 @@ def test_extending_the_generations_continues_like_a_longer_run(tmp_path, toy_dic
     assert "generations = 6" in (short / "config.toml").read_text()
 
 
-def test_a_full_disk_keeps_the_finished_generations_and_resume_completes(tmp_path, toy_config, records_without_timing,
-                                                                         monkeypatch):  # fmt: skip
+def test_a_full_disk_keeps_the_finished_generations_and_resume_completes(
+    tmp_path, toy_config, records_without_timing, monkeypatch
+):
     expected = records_without_timing(run_loop(toy_config, tmp_path / "whole", progress=False) / "metrics.jsonl")
     real_save, calls = ToyTask.save_data, {"n": 0}
 
@@ -102,8 +109,11 @@ def test_a_full_disk_keeps_the_finished_generations_and_resume_completes(tmp_pat
 
     monkeypatch.setattr(ToyTask, "save_data", save_until_full)
     root = tmp_path / "full"
-    with pytest.raises(MotionloopError, match=r"gen_\d{3}: cannot write generation \d+ \(No space left on device\); "
-                                              r"the generations before it are complete.*--resume"):  # fmt: skip
+    with pytest.raises(
+        MotionloopError,
+        match=r"gen_\d{3}: cannot write generation \d+ \(No space left on device\); "
+        r"the generations before it are complete.*--resume",
+    ):
         run_loop(toy_config, root, progress=False)
     monkeypatch.undo()
     done = records_without_timing(root / "metrics.jsonl")
@@ -167,13 +177,20 @@ def test_a_second_process_on_the_same_run_directory_is_refused(tmp_path, toy_con
     import sys
 
     from motionloop.errors import MotionloopError
-    from motionloop.loop import rundir, run_loop
+    from motionloop.loop import run_loop, rundir
 
     root = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from motionloop.loop import rundir\n"
-         "with rundir.locked(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)", str(root)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from motionloop.loop import rundir\n"
+            "with rundir.locked(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
+            str(root),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(MotionloopError, match=f"in use by another motionloop process \\(pid {holder.pid}\\)"):
@@ -197,12 +214,24 @@ def test_real_sigkills_at_seeded_moments_then_resume_give_the_uninterrupted_run(
     import sys
     import time
 
-    args = ["--config", "kazdan-gaussian", "--quiet", "--set", "generations=300", "--set", "seeds=[0, 1, 2]",
-            "--set", "gaussian.dim=10", "--set", "n=200"]  # fmt: skip
+    args = [
+        "--config",
+        "kazdan-gaussian",
+        "--quiet",
+        "--set",
+        "generations=300",
+        "--set",
+        "seeds=[0, 1, 2]",
+        "--set",
+        "gaussian.dim=10",
+        "--set",
+        "n=200",
+    ]
     whole = tmp_path / "whole"
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "motionloop", "loop", *args, "--out", str(whole)], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "motionloop", "loop", *args, "--out", str(whole)], check=True, capture_output=True
+    )
     duration = time.perf_counter() - t0
     expected = records_without_timing(whole / "metrics.jsonl")
     run = tmp_path / "killed"
@@ -224,7 +253,10 @@ def test_real_sigkills_at_seeded_moments_then_resume_give_the_uninterrupted_run(
         assert proc.returncode == 0
         break
     else:  # twelve kills: finish without one
-        subprocess.run([sys.executable, "-m", "motionloop", "loop", *args, "--out", str(run), "--resume"], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "motionloop", "loop", *args, "--out", str(run), "--resume"],
+            check=True,
+            capture_output=True,
+        )
     assert mid_run_kills >= 1  # kills that landed while generations were being written
     assert records_without_timing(run / "metrics.jsonl") == expected

@@ -1,8 +1,10 @@
 """Gillman et al.'s 2-D toy as their script runs it: the accumulate-schedule workflow, the
 rejection-sampling ideal corrector, the ML fit, and the scsc-toy preset's process."""
+
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -18,17 +20,24 @@ from motionloop.loop.workflows import schedule_counts, training_set
 
 def _scsc(**top) -> dict:
     d = {
-        "name": "scsc", "task": "gaussian", "generations": 3, "n": 4, "seeds": [0], "lambdas": [1.0],
+        "name": "scsc",
+        "task": "gaussian",
+        "generations": 3,
+        "n": 4,
+        "seeds": [0],
+        "lambdas": [1.0],
         "workflow": "accumulate-schedule",
         "arms": [{"name": "rej", "correction": "ideal", "gamma": 1.0, "ideal_method": "rejection"}],
         "gaussian": {"dim": 2},
-    }  # fmt: skip
+    }
     d.update(top)
     return d
 
 
 def _arm(gamma: float):
-    return from_dict(_scsc(arms=[{"name": "a", "correction": "ideal", "gamma": gamma, "ideal_method": "rejection"}])).arms[0]
+    return from_dict(
+        _scsc(arms=[{"name": "a", "correction": "ideal", "gamma": gamma, "ideal_method": "rejection"}])
+    ).arms[0]
 
 
 # ---------------------------------------------------------------- the schedule
@@ -114,7 +123,7 @@ def test_rejection_moves_the_set_toward_the_target_as_gamma_grows():
         out, _, _ = task.correct(synthetic, _arm(gamma), seed=7)
         mean, cov = toymath.fit_gaussian(out)
         w2.append(toymath.gaussian_metrics(mean, cov)["w2"])
-    assert all(a > b for a, b in zip(w2, w2[1:])), w2
+    assert all(a > b for a, b in itertools.pairwise(w2)), w2
     # gamma huge: N(0, I) itself (its density is below the bound), up to sampling noise
     assert np.allclose(mean, 0.0, atol=0.06) and np.allclose(cov, np.eye(2), atol=0.1)
 
@@ -129,7 +138,9 @@ def test_rejection_is_seeded_and_vectorised_draws_match_their_seed():
 
 
 def test_rejection_needs_a_two_dimensional_gaussian():
-    with pytest.raises(ConfigError, match=r"arms.rej.ideal_method: 'rejection' .*gaussian.dim = 2, got 3; use ideal_method 'swap'"):
+    with pytest.raises(
+        ConfigError, match=r"arms.rej.ideal_method: 'rejection' .*gaussian.dim = 2, got 3; use ideal_method 'swap'"
+    ):
         make_task(from_dict(_scsc(gaussian={"dim": 3})))
     kde = _scsc(task="kde", kde={"dataset": "moons"})
     del kde["gaussian"]

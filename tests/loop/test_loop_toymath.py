@@ -1,4 +1,5 @@
 """The toy tasks' pure functions against closed forms and brute force."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Tiny clips, configs and a trained tiny checkpoint for the model tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,9 +44,15 @@ def toy_clips() -> list[Motion]:
 
 TINY_MODEL = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0)
 TINY_CONFIG = TrainConfig(
-    window=16, stride=8, batch_size=8, lr=1e-3, warmup_steps=0, min_lr_ratio=1.0,
-    checkpoint_every=1000, diffusion=DiffusionConfig(num_steps=100),
-)  # fmt: skip
+    window=16,
+    stride=8,
+    batch_size=8,
+    lr=1e-3,
+    warmup_steps=0,
+    min_lr_ratio=1.0,
+    checkpoint_every=1000,
+    diffusion=DiffusionConfig(num_steps=100),
+)
 
 
 @pytest.fixture(scope="session")

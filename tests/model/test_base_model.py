@@ -1,4 +1,5 @@
 """The shipped base model (assets/models/base_cpu_small.pt) makes walking clips that look like walking."""
+
 from __future__ import annotations
 
 from pathlib import Path

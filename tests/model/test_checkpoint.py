@@ -1,4 +1,5 @@
 """Checkpoint files: bad files are refused with a CheckpointError that names the problem."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The denoiser network: sizes, shapes, labels and the null label."""
+
 from __future__ import annotations
 
 import dataclasses

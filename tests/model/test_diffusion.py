@@ -12,6 +12,7 @@ What "DDIM with the full number of steps matches DDPM" means here:
 DDPM with its noise switched off is *not* compared: that path is not a sampler of the data
 distribution (it contracts towards the mean), so agreeing with it would prove nothing.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,10 +42,16 @@ def gaussian_denoiser(d: GaussianDiffusion, mu: float = MU, s: float = S):
 
 def test_cosine_schedule_golden_values(diffusion):
     # abar at paper step t = f(t) / f(0), f(t) = cos^2((t / 1000 + 0.008) / 1.008 * pi / 2), by hand:
-    golden = {0: 0.999958715775178, 249: 0.8470121613269047, 499: 0.49384359044063775,
-              749: 0.1442721023857358, 989: 0.00024285722793500594}  # fmt: skip
+    golden = {
+        0: 0.999958715775178,
+        249: 0.8470121613269047,
+        499: 0.49384359044063775,
+        749: 0.1442721023857358,
+        989: 0.00024285722793500594,
+    }
     for t, value in golden.items():
         assert diffusion.alphas_cumprod[t] == pytest.approx(value, rel=1e-12)
+
     # t = 500 (paper) lies on the cos^2 curve at its half-way point
     def f(u):
         return math.cos((u / 1000 + 0.008) / 1.008 * math.pi / 2) ** 2
@@ -136,7 +143,9 @@ def test_training_losses_weights_aux_terms(diffusion):
 
     x0 = torch.ones(2, 3, 4)
     t = torch.tensor([5, 500])
-    out = diffusion.training_losses(net, x0, t, aux=lambda a, b: {"extra": torch.tensor(2.0)}, aux_weights={"extra": 0.5})
+    out = diffusion.training_losses(
+        net, x0, t, aux=lambda a, b: {"extra": torch.tensor(2.0)}, aux_weights={"extra": 0.5}
+    )
     assert out["mse"].item() == pytest.approx(1.0)
     assert out["loss"].item() == pytest.approx(2.0)
     with pytest.raises(ConfigError, match="extra"):
@@ -162,8 +171,10 @@ def test_config_validation():
         DiffusionConfig(num_steps=1)
 
 
-@pytest.mark.parametrize("text, steps, projections", [("ddim:50+physics:4", 50, 4), ("ddpm+physics:1", 1000, 1),
-                                                      ("DDIM:10+physics:10", 10, 10)])
+@pytest.mark.parametrize(
+    "text, steps, projections",
+    [("ddim:50+physics:4", 50, 4), ("ddpm+physics:1", 1000, 1), ("DDIM:10+physics:10", 10, 10)],
+)
 def test_parse_sampler_with_physics_projections(text, steps, projections):
     spec = parse_sampler(text)
     assert (spec.steps, spec.projections) == (steps, projections)

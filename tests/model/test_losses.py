@@ -1,4 +1,5 @@
 """The SMPL-aware auxiliary losses, on features of real (toy) clips."""
+
 from __future__ import annotations
 
 import numpy as np

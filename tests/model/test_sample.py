@@ -1,4 +1,5 @@
 """Sampling to Motions: count, length, labels, canonical start, and every bad request."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -90,8 +91,15 @@ def test_too_long_names_the_limit(ckpt):
         sample(ckpt, 1, seconds=3.0)
 
 
-@pytest.mark.parametrize("kwargs,match", [({"sampler": "euler"}, "valid: ddpm"), ({"guidance": -1.0}, "guidance"),
-                                          ({"guidance": float("nan")}, "guidance"), ({"batch_size": 0}, "batch_size")])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"sampler": "euler"}, "valid: ddpm"),
+        ({"guidance": -1.0}, "guidance"),
+        ({"guidance": float("nan")}, "guidance"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
 def test_bad_options(ckpt, kwargs, match):
     with pytest.raises(ConfigError, match=match):
         sample(ckpt, 1, **kwargs)
@@ -117,16 +125,20 @@ def test_physics_steps_give_tracked_clips(ckpt):
     assert np.mean([pm.physics_metrics(m)["float_mm"] for m in guided]) < 5.0
     assert np.mean([pm.physics_metrics(m)["penetrate_mm"] for m in guided]) < 5.0
     assert np.mean([pm.physics_metrics(m)["phys_err_mm"] for m in post]) < np.mean(
-        [pm.physics_metrics(m)["phys_err_mm"] for m in plain])
+        [pm.physics_metrics(m)["phys_err_mm"] for m in plain]
+    )
     again = sample(ckpt, 2, label="walk", seed=4, sampler="ddim:10+physics:2")
     assert all(np.allclose(a.poses, b.poses) for a, b in zip(guided, again))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"sampler": "ddim:10", "physics_steps": 11}, "physics-steps 11 is more than"),
-    ({"sampler": "ddim:10+physics:2", "physics_steps": 3}, "ask for different projections"),
-    ({"sampler": "ddim:10", "physics_steps": -1}, "physics_steps must be an integer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"sampler": "ddim:10", "physics_steps": 11}, "physics-steps 11 is more than"),
+        ({"sampler": "ddim:10+physics:2", "physics_steps": 3}, "ask for different projections"),
+        ({"sampler": "ddim:10", "physics_steps": -1}, "physics_steps must be an integer"),
+    ],
+)
 def test_bad_physics_steps_name_the_option(ckpt, kwargs, match):
     with pytest.raises(ConfigError, match=match):
         sample(ckpt, 1, label="walk", **kwargs)

@@ -1,4 +1,5 @@
 """Training: overfitting one batch, checkpoints, exact resume, fine-tuning."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -75,9 +76,25 @@ def test_resume_refuses_other_config_or_data(tmp_path, toy_clips, tiny_model, ti
     path = tmp_path / "c.pt"
     train(toy_clips, path, 2, model=tiny_model, config=tiny_config, progress=False)
     with pytest.raises(CheckpointError, match="config"):
-        train(toy_clips, path, 4, model=tiny_model, config=dataclasses.replace(tiny_config, lr=1e-4), resume=True, progress=False)
+        train(
+            toy_clips,
+            path,
+            4,
+            model=tiny_model,
+            config=dataclasses.replace(tiny_config, lr=1e-4),
+            resume=True,
+            progress=False,
+        )
     with pytest.raises(CheckpointError, match="model"):
-        train(toy_clips, path, 4, model=dataclasses.replace(tiny_model, width=64), config=tiny_config, resume=True, progress=False)
+        train(
+            toy_clips,
+            path,
+            4,
+            model=dataclasses.replace(tiny_model, width=64),
+            config=tiny_config,
+            resume=True,
+            progress=False,
+        )
     with pytest.raises(CheckpointError, match="data"):
         train(toy_clips[:4], path, 4, model=tiny_model, config=tiny_config, resume=True, progress=False)
 
@@ -88,7 +105,14 @@ def test_train_bad_input(tmp_path, toy_clips, make_toy_clip, tiny_model, tiny_co
     with pytest.raises(ConfigError, match="no clips"):
         train([], tmp_path / "x.pt", 5, model=tiny_model, config=tiny_config, progress=False)
     with pytest.raises(ConfigError, match="16 frames"):
-        train([make_toy_clip("walk", 0, frames=10)], tmp_path / "x.pt", 5, model=tiny_model, config=tiny_config, progress=False)
+        train(
+            [make_toy_clip("walk", 0, frames=10)],
+            tmp_path / "x.pt",
+            5,
+            model=tiny_model,
+            config=tiny_config,
+            progress=False,
+        )
     with pytest.raises(UnknownNameError, match="cpu-small"):
         train(toy_clips, tmp_path / "x.pt", 5, model="giant", config=tiny_config, progress=False)
     assert not (tmp_path / "x.pt").exists()

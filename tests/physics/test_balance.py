@@ -69,5 +69,5 @@ def test_a_body_part_hovering_near_the_floor_keeps_the_pelvis():
     # a leaning clip whose frames all lean on the body is left where it is
     clip = _leaning(-0.6)
     lowered = clip.replace(trans=clip.trans - [0.0, 0.0, 0.084 - LEANING_HEIGHT + 0.01])
-    fixed, info = balance_repair(h, lowered)
+    fixed, _info = balance_repair(h, lowered)
     np.testing.assert_allclose(fixed.trans, lowered.trans, atol=1e-9)

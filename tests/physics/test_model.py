@@ -117,8 +117,9 @@ def test_bundled_data_lies_within_the_joint_ranges(h_data):
     from motionloop.data.bundled import OBJECT_LABELS, list_bundled
     from motionloop.motion import Motion
 
-    q = np.concatenate([h_data.qpos_from_motion(Motion.load(c.path)) for c in list_bundled()
-                        if c.label not in OBJECT_LABELS])
+    q = np.concatenate(
+        [h_data.qpos_from_motion(Motion.load(c.path)) for c in list_bundled() if c.label not in OBJECT_LABELS]
+    )
     lo, hi = h_data.model.jnt_range[h_data.hinge_joint].T
     inside = (q[:, h_data.hinge_qpos_sorted] >= lo) & (q[:, h_data.hinge_qpos_sorted] <= hi)
     assert inside.mean() > 0.995  # what is left outside are Euler wraps of a few frames

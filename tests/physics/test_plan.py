@@ -1,4 +1,5 @@
 """The whole-clip centroidal plan (plan.py): physics of the solution, and what it leaves alone."""
+
 import numpy as np
 import pytest
 from clips import standing

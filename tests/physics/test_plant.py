@@ -32,7 +32,7 @@ def _soles(clip):
 
 def test_clean_standing_clip_is_unchanged():
     clip = standing(21)
-    corr, rots, modes = plant_corrections(clip)
+    corr, _rots, modes = plant_corrections(clip)
     assert (modes == FLAT).all()
     assert np.abs(corr).max() < 1e-6
     np.testing.assert_allclose(plant_feet(clip).poses, clip.poses, atol=1e-5)

@@ -1,4 +1,5 @@
 """Each objective of the whole-body controller on its own (tasks.py)."""
+
 import mujoco
 import numpy as np
 import pytest
@@ -110,15 +111,27 @@ def test_no_slip_rows_are_the_contact_points_velocity_jacobian(setup):
     mujoco.mj_kinematics(h.model, d2)
     moved = np.array([d2.xpos[b] + d2.xmat[b].reshape(3, 3) @ lp for lp, b in zip(local, bodies)])
     np.testing.assert_allclose(row.J @ v, ((moved - pts) / eps).ravel(), atol=1e-4)
-    assert len(NoSlipTask().rows(Context(h, ctx.d, ref, 0, TrackerConfig(),
-                                          Contacts(np.zeros((0, 3)), np.zeros(0, int), np.zeros(0, int), set(),
-                                                   np.zeros(0, bool))))) == 0
+    assert (
+        len(
+            NoSlipTask().rows(
+                Context(
+                    h,
+                    ctx.d,
+                    ref,
+                    0,
+                    TrackerConfig(),
+                    Contacts(np.zeros((0, 3)), np.zeros(0, int), np.zeros(0, int), set(), np.zeros(0, bool)),
+                )
+            )
+        )
+        == 0
+    )
 
 
 def test_centroidal_task_asks_for_gravity_on_a_still_body_and_restores_the_com(setup):
     h, ref = setup
     ctx, _ = _ctx(h, ref, qvel=np.zeros(h.nv))
-    row, com, _ = CentroidalTask(h).wrench(ctx)
+    row, _com, _ = CentroidalTask(h).wrench(ctx)
     np.testing.assert_allclose(row.target[:3], h.mass * (ref.com_acc[0] - h.model.opt.gravity), atol=1e-6)
     qpos = ref.qpos[0].copy()
     qpos[0] += 0.05  # the whole body 5 cm along x

@@ -10,10 +10,20 @@ def _problem(seed: int, n: int = 9, L: int = 8, cap: float = 0.5):
     A = rng.normal(size=(n, n))
     Q = A @ A.T + n * np.eye(n)
     M6 = rng.normal(size=(6, n))
-    return dict(Q=Q, q=rng.normal(size=n), M6=M6, h6=rng.normal(size=6) * 3, B=rng.normal(size=(6, L)),
-                C=rng.normal(size=(6, L)), Cr=np.eye(6) + 0.1 * rng.normal(size=(6, 6)), wc=rng.normal(size=6),
-                Wc=rng.uniform(0.5, 2.0, size=6), price=rng.uniform(0.5, 5.0, size=6), cap=np.full(6, cap),
-                eps=np.full(L, 1e-3))
+    return dict(
+        Q=Q,
+        q=rng.normal(size=n),
+        M6=M6,
+        h6=rng.normal(size=6) * 3,
+        B=rng.normal(size=(6, L)),
+        C=rng.normal(size=(6, L)),
+        Cr=np.eye(6) + 0.1 * rng.normal(size=(6, 6)),
+        wc=rng.normal(size=6),
+        Wc=rng.uniform(0.5, 2.0, size=6),
+        price=rng.uniform(0.5, 5.0, size=6),
+        cap=np.full(6, cap),
+        eps=np.full(L, 1e-3),
+    )
 
 
 def _direct(p):
@@ -23,8 +33,8 @@ def _direct(p):
     Cz = np.concatenate([np.zeros((6, n)), p["C"], p["Cr"]], axis=1)
     H = Cz.T @ np.diag(p["Wc"]) @ Cz
     H[:n, :n] += p["Q"]
-    H[n:n + L, n:n + L] += np.diag(p["eps"])
-    H[n + L:, n + L:] += np.diag(p["price"])
+    H[n : n + L, n : n + L] += np.diag(p["eps"])
+    H[n + L :, n + L :] += np.diag(p["price"])
     f = -Cz.T @ (p["Wc"] * p["wc"])
     f[:n] -= p["q"]
     A = np.concatenate([p["M6"], -p["B"], -np.eye(6)], axis=1)  # M6 x - B lam - r = -h6
@@ -34,7 +44,7 @@ def _direct(p):
     sense = np.r_[np.zeros(N), np.full(6, 5)].astype(np.int32)
     z, _, flag, _ = daqp.solve(H, f, A, upper, lower, sense)
     assert flag == 1
-    return z[:n], z[n:n + L], z[n + L:]
+    return z[:n], z[n : n + L], z[n + L :]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -56,7 +66,7 @@ def test_no_residual_means_contacts_carry_the_root_alone():
     sol = solve_qp(**p)
     assert np.all(sol.r == 0.0)
     np.testing.assert_allclose(p["M6"] @ sol.qdd + p["h6"], p["B"] @ sol.lam, atol=1e-8)
-    x, lam, _ = _direct(p)
+    x, _lam, _ = _direct(p)
     np.testing.assert_allclose(sol.qdd, x, atol=1e-6)
 
 

@@ -1,14 +1,14 @@
 """Shared fixtures of the viz tests: small synthetic clips and the GL backend of this machine."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from clips import standing
 
 from motionloop import skeleton as sk
 from motionloop.motion import Motion
 from motionloop.viz import gl
-
-from clips import standing
 
 
 def _stepping(frames: int = 24, fps: float = 20.0, speed: float = 0.8) -> Motion:

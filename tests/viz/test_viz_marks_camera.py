@@ -1,13 +1,12 @@
 import numpy as np
 import pytest
+from clips import standing
 
 from motionloop import body as bd
 from motionloop.errors import ConfigError
 from motionloop.physics.metrics import CONTACT_TOL
 from motionloop.viz import marks as mk
 from motionloop.viz.camera import CameraConfig, follow_track, project
-
-from clips import standing
 
 
 def test_foot_contact_is_lowest_corner_within_tolerance():

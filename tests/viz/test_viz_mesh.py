@@ -1,25 +1,40 @@
 import numpy as np
 import pytest
 import trimesh
+from clips import standing
 
 from motionloop import body as bd
 from motionloop.errors import MotionloopError, UnknownNameError
 from motionloop.viz.mesh import FrameSpecError, capsule_template, capsule_vertices, export_mesh, parse_frames
 
-from clips import standing
-
 
 @pytest.mark.parametrize(
     "spec, want",
-    [(None, range(10)), ("::3", [0, 3, 6, 9]), ("2:5", [2, 3, 4]), ("4", [4]), ("-1", [9]), ("-3:", [7, 8, 9]),
-     ("8:2:-2", [8, 6, 4]), (" : ", range(10))],
+    [
+        (None, range(10)),
+        ("::3", [0, 3, 6, 9]),
+        ("2:5", [2, 3, 4]),
+        ("4", [4]),
+        ("-1", [9]),
+        ("-3:", [7, 8, 9]),
+        ("8:2:-2", [8, 6, 4]),
+        (" : ", range(10)),
+    ],
 )
 def test_parse_frames(spec, want):
     np.testing.assert_array_equal(parse_frames(spec, 10), list(want))
 
 
-@pytest.mark.parametrize("spec, msg", [("a:b", "expected a:b:s"), ("1:2:3:4", "expected"), ("::0", "step"),
-                                       ("20:30", "selects no frame"), ("10", "has 10 frames")])
+@pytest.mark.parametrize(
+    "spec, msg",
+    [
+        ("a:b", "expected a:b:s"),
+        ("1:2:3:4", "expected"),
+        ("::0", "step"),
+        ("20:30", "selects no frame"),
+        ("10", "has 10 frames"),
+    ],
+)
 def test_parse_frames_rejects(spec, msg):
     with pytest.raises(FrameSpecError, match=msg):
         parse_frames(spec, 10)

@@ -13,9 +13,16 @@ def _records(seed=0):
         for lam in (0.5, 1.0):
             for s in range(3):
                 for g in range(4):
-                    rows.append({"arm": arm, "lambda": lam, "seed": s, "generation": g,
-                                 "fid": g * (2.0 if arm == "none" else 0.5) + rng.normal(0, 0.1),
-                                 "phys_err_mm": 10.0 + s})
+                    rows.append(
+                        {
+                            "arm": arm,
+                            "lambda": lam,
+                            "seed": s,
+                            "generation": g,
+                            "fid": g * (2.0 if arm == "none" else 0.5) + rng.normal(0, 0.1),
+                            "phys_err_mm": 10.0 + s,
+                        }
+                    )
     return rows
 
 
@@ -31,8 +38,12 @@ def test_curve_table_aggregates_seeds():
 
 
 def test_curve_table_skips_missing_and_nonfinite_values():
-    rows = [{"arm": "a", "generation": 0, "fid": 1.0}, {"arm": "a", "generation": 1, "fid": float("nan")},
-            {"arm": "a", "generation": 2}, {"arm": "b", "generation": 0, "fid": 3.0}]
+    rows = [
+        {"arm": "a", "generation": 0, "fid": 1.0},
+        {"arm": "a", "generation": 1, "fid": float("nan")},
+        {"arm": "a", "generation": 2},
+        {"arm": "b", "generation": 0, "fid": 3.0},
+    ]
     table = curve_table(rows, "fid", group_by=("arm",))
     np.testing.assert_array_equal(table["a"][0], [0])
     assert set(table) == {"a", "b"}

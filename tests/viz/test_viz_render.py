@@ -4,16 +4,16 @@ import imageio.v2 as imageio
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from clips import standing
 from PIL import Image
 
 from motionloop import skeleton as sk
 from motionloop.errors import ConfigError, MotionloopError, UnknownNameError
-from motionloop.viz import gl, render as rd
+from motionloop.viz import gl
+from motionloop.viz import render as rd
 from motionloop.viz.camera import CameraConfig, follow_track, project
 from motionloop.viz.render import RenderConfig, render
 from motionloop.viz.video import OutputError
-
-from clips import standing
 
 SMALL = (160, 120)
 
@@ -53,10 +53,10 @@ def test_mujoco_camera_matches_projection(tmp_path, gl_backend):
     look = follow_track(clip.trans, clip.fps, cfg.camera)[0]
     head = clip.joints()[0, sk.HEAD] + [0, 0, 0.07]  # the head sphere's centre
     x, y = project(head, look, cfg.camera, cfg.size).round().astype(int)
-    r, g, b = img[y, x].astype(int)
+    r, _g, b = img[y, x].astype(int)
     assert r > b + 40 and r > 100, f"head pixel {img[y, x]} is not skin"
     sky = project(head + [0, 0, 0.5], look, cfg.camera, cfg.size).round().astype(int)
-    r, g, b = img[sky[1], sky[0]].astype(int)
+    r, _g, b = img[sky[1], sky[0]].astype(int)
     assert b >= r, f"pixel above the head {img[sky[1], sky[0]]} is not sky"
 
 
@@ -64,7 +64,7 @@ def test_contact_sheet_rows(tmp_path, stepping):
     clip = stepping(frames=10)
     img = _png(render(clip, tmp_path / "sheet.png", config=RenderConfig(size=SMALL, backend="stick", sheet=3)))
     assert img.shape == (3 * SMALL[1] + 2 * 4, SMALL[0], 3)
-    rows = [img[i * (SMALL[1] + 4):i * (SMALL[1] + 4) + SMALL[1]] for i in range(3)]
+    rows = [img[i * (SMALL[1] + 4) : i * (SMALL[1] + 4) + SMALL[1]] for i in range(3)]
     assert not np.array_equal(rows[0], rows[2])  # different moments
 
 
@@ -91,10 +91,11 @@ def test_compare_resamples_and_holds_last_frame(tmp_path, caplog, stepping):
     assert frames.shape[:3] == (20, SMALL[1], 2 * SMALL[0])
     text = caplog.text
     assert "corrected: 40 fps resampled to 20 fps" in text and "last frame is held" in text
+
     # the held clip's body no longer moves after its last frame (only the counter changes)
     def right(k):
         cfg = RenderConfig(size=SMALL, backend="stick", frame=k)
-        return _png(render([a, b], tmp_path / f"f{k}.png", config=cfg))[SMALL[1] // 5:-SMALL[1] // 6, SMALL[0]:]
+        return _png(render([a, b], tmp_path / f"f{k}.png", config=cfg))[SMALL[1] // 5 : -SMALL[1] // 6, SMALL[0] :]
 
     assert np.array_equal(right(16), right(19))
     assert not np.array_equal(right(5), right(14))
@@ -117,7 +118,7 @@ def test_child_process_renders_when_mujoco_was_imported_elsewhere(tmp_path, monk
     out = render([standing(frames=3), standing(frames=3, lift=-0.04)], tmp_path / "child.png", config=cfg)
     img = _png(out)
     assert not called and img.shape == (SMALL[1], 2 * SMALL[0], 3)
-    assert _red(img[:, SMALL[0]:]) > 5 and _red(img[:, :SMALL[0]]) == 0
+    assert _red(img[:, SMALL[0] :]) > 5 and _red(img[:, : SMALL[0]]) == 0
 
 
 def test_bad_outputs_fail_before_rendering(tmp_path):

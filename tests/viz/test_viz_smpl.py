@@ -5,6 +5,7 @@ default skeleton, each skinned only to its joint, with a joint regressor that ta
 tetrahedron's centroid. Skinned by SMPL's rule, each centroid must land exactly on
 motionloop's forward-kinematics joint (same offsets), and the pelvis on `trans`.
 """
+
 import pickle
 import sys
 import types
@@ -12,12 +13,11 @@ import types
 import numpy as np
 import pytest
 import scipy.sparse
+from clips import standing
 
 from motionloop import skeleton as sk
 from motionloop.viz.mesh import export_mesh
 from motionloop.viz.smpl import BodyModelError, find_model_file, load_body_model, read_model_data
-
-from clips import standing
 
 TETRA = 0.02 * np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=np.float64)  # centroid 0
 PER_JOINT = len(TETRA)

@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from clips import standing
 from PIL import Image
 
 from motionloop import body as bd
@@ -13,10 +14,15 @@ from motionloop.errors import MotionloopError
 from motionloop.viz import marks as mk
 from motionloop.viz.viewer import viewer_data, viewer_fragment, write_viewer
 
-from clips import standing
-
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
-                  "--use-angle=swiftshader", "--disable-background-networking", "--disable-dev-shm-usage"]
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+]
 
 
 def _arr(b64: str, dtype) -> np.ndarray:
@@ -84,8 +90,9 @@ def _open(browser, path):
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(path.as_uri())
-    page.wait_for_function("window.motionloopViewers && window.motionloopViewers.every(v => v.state.draws > 0)",
-                           timeout=20_000)
+    page.wait_for_function(
+        "window.motionloopViewers && window.motionloopViewers.every(v => v.state.draws > 0)", timeout=20_000
+    )
     return page, problems
 
 
@@ -100,8 +107,9 @@ def _skin(img: np.ndarray) -> int:
 
 def test_viewer_draws_and_the_scrubber_moves_the_frame(tmp_path, browser, stepping):
     clip = stepping(frames=40)
-    path = write_viewer([clip, clip.replace(trans=clip.trans - [0, 0, 0.05])], tmp_path / "v.html",
-                        titles=["walk", "sunk"])
+    path = write_viewer(
+        [clip, clip.replace(trans=clip.trans - [0, 0, 0.05])], tmp_path / "v.html", titles=["walk", "sunk"]
+    )
     page, problems = _open(browser, path)
     assert page.evaluate("window.motionloopViewers[0].error") is None
     page.click(".mlv-play")  # pause, so that only the scrubber moves the frame
@@ -134,8 +142,11 @@ def test_viewer_draws_and_the_scrubber_moves_the_frame(tmp_path, browser, steppi
 def test_fragments_embed_twice_in_one_page(tmp_path, browser):
     frags = [viewer_fragment([standing(frames=8)]), viewer_fragment([standing(frames=8, lift=0.2)])]
     path = tmp_path / "report.html"
-    path.write_text("<!doctype html><html><head><meta charset='utf-8'></head><body><h1>report</h1>"
-                    + "".join(frags) + "</body></html>")
+    path.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'></head><body><h1>report</h1>"
+        + "".join(frags)
+        + "</body></html>"
+    )
     page, problems = _open(browser, path)
     assert page.evaluate("window.motionloopViewers.length") == 2
     assert page.locator("canvas").count() == 2 and problems == []
