@@ -27,7 +27,7 @@ onto the target bone exactly; a "secondary" axis only fixes the twist about that
 - Legs: thigh and shank likewise, the knee's hinge from the hip-knee-ankle plane when bent,
   else perpendicular to the leg and the foot's forward direction (the ankle->ball direction,
   or the pelvis' forward when the source has no ball joint). The retargeter then re-solves
-  the legs by two-bone IK (legik.py) so that our ankle lands exactly on the source ankle,
+  the legs by two-bone IK (ik.py) so that our ankle lands exactly on the source ankle,
   keeping that knee plane.
 - Feet (`solve_feet`): with a ball joint, the ankle->ball bone points along the source's, with
   the foot's up axis as close to world up as that allows (no roll: the sole is level

@@ -7,7 +7,7 @@ Used by the retargeter and the AMASS importer. Steps, all on the capsule body (b
    stance are closed (`stance_mask`).
 2. One vertical offset for the whole clip, so that the median stance sole height is 0 (a clip
    without stance frames is shifted so that its lowest point over the clip touches the floor).
-3. Per-frame corrections through the leg IK (legik.py): on stance frames the ankle moves
+3. Per-frame corrections through the leg IK (ik.py): on stance frames the ankle moves
    vertically by exactly what puts the lowest sole point at 0; the correction fades out over
    `ramp_s` around each stance, so the swing leg does not jump; a swing foot below the floor
    (or below an optional per-frame clearance) is lifted to it. Only the hips and knees turn;
@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from motionloop import ik
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
-from motionloop.data import legik, stats
+from motionloop.data import stats
 from motionloop.errors import ConfigError
 from motionloop.motion import Motion
 
@@ -116,23 +117,23 @@ def ground(
     up = np.array([0.0, 0.0, 1.0])
     # ankle corrections: stance feet onto the floor, faded around each stance
     dz = np.stack([_fade(-heights[:, f], stance[:, f], config.ramp_s * fps) for f in range(2)], axis=-1)  # (T, 2)
-    stance_targets = [pos[:, leg[2]] + dz[:, f, None] * up for f, leg in enumerate(legik.LEGS)]
+    stance_targets = [pos[:, leg[2]] + dz[:, f, None] * up for f, leg in enumerate(ik.LEGS)]
     # a stance foot the leg cannot reach (a straight leg): lower the whole body until it can,
     # by at most the stance band (more means the pose itself is wrong, not the height)
     drop = np.zeros(len(trans))
-    for f, leg in enumerate(legik.LEGS):
+    for f, leg in enumerate(ik.LEGS):
         need = _drop_to_reach(pos[:, leg[0]], stance_targets[f], offsets, leg)
         drop = np.maximum(drop, np.where(stance[:, f], need, 0.0))
     drop = np.minimum(drop, config.contact_height_m)
     trans[:, 2] -= drop
     pos[..., 2] -= drop[:, None]
-    for f, leg in enumerate(legik.LEGS):
+    for f, leg in enumerate(ik.LEGS):
         # swing feet move with the body, but not below the floor (or the given clearance)
         least = 0.0 if clearance is None else np.maximum(clearance[:, f], 0.0)
         swing_dz = dz[:, f] + np.maximum(0.0, least - (heights[:, f] - drop + dz[:, f]))
         target = np.where(stance[:, f, None], stance_targets[f], pos[:, leg[2]] + swing_dz[:, None] * up)
         if np.abs(target - pos[:, leg[2]]).max() > 1e-9:
-            glob = legik.reach(glob, pos, leg, target, offsets)
+            glob = ik.reach(glob, pos, leg, target, offsets)
             pos, _ = sk.fk_mats(sk.local_rotations(glob), trans, offsets)
     # whatever still dips below the floor (a knee or a hand on the ground) lifts its frame
     lift = np.maximum(0.0, -stats.lowest_points(pos, glob, offsets))

@@ -7,7 +7,7 @@ One retargeter serves every positions format (BVH, DeepMimic, HumanML3D joints):
 2. Bone directions (directions.py): every joint's global rotation points its rest bone along
    the source's bone, with twist from hinge planes; joints the source lacks are filled by the
    rules listed there (`RetargetReport.missing_joints` names them).
-3. Leg IK (legik.py): hips and knees turn so that our ankles land exactly on the scaled source
+3. Leg IK (ik.py): hips and knees turn so that our ankles land exactly on the scaled source
    ankles, keeping each knee in the source's knee plane; then the feet get their rotations.
 4. Grounding (ground.py): stance detection on the body's soles, one vertical offset so stance
    soles are at z = 0, per-frame IK corrections on stance frames, nothing below the floor; a
@@ -23,9 +23,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from motionloop import ik
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
-from motionloop.data import directions, legik, stats
+from motionloop.data import directions, stats
 from motionloop.data.ground import GroundConfig, ground
 from motionloop.data.source import SourceMotion
 from motionloop.errors import RetargetError
@@ -171,8 +172,8 @@ def retarget(
 
     glob, trans = directions.solve_directions(q)
     pos, _ = sk.fk_mats(sk.local_rotations(glob), trans)
-    for leg in legik.LEGS:
-        glob = legik.reach(glob, pos, leg, q[leg[2]])
+    for leg in ik.LEGS:
+        glob = ik.reach(glob, pos, leg, q[leg[2]])
     directions.solve_feet(glob, q)
     clearance = foot_clearance(q, src.fps) if ground_config.swing_clearance else None
     glob, trans, _ = ground(glob, trans, src.fps, None, ground_config, clearance)

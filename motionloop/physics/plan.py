@@ -38,8 +38,8 @@ from scipy import sparse
 from motionloop import body as bd
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
-from motionloop.data.legik import LEGS, reach
 from motionloop.errors import ConfigError, MotionloopError
+from motionloop.ik import LEGS, reach
 from motionloop.motion import Motion
 from motionloop.physics.feasibility import pyramid
 from motionloop.physics.model import Humanoid, centroidal_state

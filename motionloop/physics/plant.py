@@ -27,8 +27,8 @@ import numpy as np
 from motionloop import body as bd
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
-from motionloop.data.legik import LEGS, reach
 from motionloop.errors import ConfigError
+from motionloop.ik import LEGS, reach
 from motionloop.motion import Motion
 from motionloop.physics import contacts
 

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from motionloop import ik
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
-from motionloop.data import directions, legik, stats
+from motionloop.data import directions, stats
 from motionloop.data.ground import GroundConfig, ground, ground_motion, stance_mask
 from motionloop.data.retarget import RetargetReport, bone_direction_errors, foot_clearance, measured_bones, retarget
 from motionloop.data.source import SourceMotion
@@ -52,8 +53,8 @@ def _solve(q: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The retargeter's rotation solve: bone directions, leg IK onto the ankles, then the feet."""
     glob, trans = directions.solve_directions(q)
     pos, _ = sk.fk_mats(sk.local_rotations(glob), trans)
-    for leg in legik.LEGS:
-        glob = legik.reach(glob, pos, leg, q[leg[2]])
+    for leg in ik.LEGS:
+        glob = ik.reach(glob, pos, leg, q[leg[2]])
     directions.solve_feet(glob, q)
     return glob, trans
 
@@ -81,10 +82,10 @@ def standing_motion(rng, T=40, fps=30.0) -> Motion:
     poses[:, sk.PELVIS] = rot.mat_to_aa(rot.axis_rotation("Z", yaw) @ sk.UPRIGHT @ tilt)
     trans = np.stack([0.04 * np.sin(3 * t), 0.04 * np.cos(2 * t), 0.9 + 0.03 * np.sin(4 * t)], -1)
     pos, glob = sk.fk_mats(rot.aa_to_mat(poses), trans)
-    for (hip, _, ankle), toe, toe_out in zip(legik.LEGS, (sk.LEFT_FOOT, sk.RIGHT_FOOT), (0.15, -0.15)):
+    for (hip, _, ankle), toe, toe_out in zip(ik.LEGS, (sk.LEFT_FOOT, sk.RIGHT_FOOT), (0.15, -0.15)):
         glob[:, ankle] = glob[:, toe] = rot.axis_rotation("Z", yaw + toe_out) @ sk.UPRIGHT  # flat
         target = pos[0, hip] * [1, 1, 0] + [0, 0, sk.ANKLE_HEIGHT]
-        glob = legik.reach(glob, pos, (hip, _, ankle), np.broadcast_to(target, (T, 3)))
+        glob = ik.reach(glob, pos, (hip, _, ankle), np.broadcast_to(target, (T, 3)))
     return Motion(trans=trans, poses=rot.mat_to_aa(sk.local_rotations(glob)), fps=fps, source="fk")
 
 
@@ -240,7 +241,7 @@ def test_two_bone_ik_reaches_reachable_targets_exactly():
     dist = rng.uniform(0.05, 0.78, (200, 1))  # l1 + l2 = 0.8, |l1 - l2| = 0.02
     target = root + dist * direction
     bend = rng.normal(size=(200, 3))
-    mid, end = legik.two_bone_ik(root, target, bend, 0.41, 0.39)
+    mid, end = ik.two_bone_ik(root, target, bend, 0.41, 0.39)
     np.testing.assert_allclose(end, target, atol=1e-9)
     np.testing.assert_allclose(np.linalg.norm(mid - root, axis=-1), 0.41, atol=1e-9)
     np.testing.assert_allclose(np.linalg.norm(end - mid, axis=-1), 0.39, atol=1e-9)
@@ -255,7 +256,7 @@ def test_two_bone_ik_reaches_reachable_targets_exactly():
 def test_two_bone_ik_clamps_unreachable_targets():
     root = np.zeros((2, 3))
     target = np.array([[2.0, 0.0, 0.0], [0.001, 0.0, 0.0]])  # too far, too close
-    mid, end = legik.two_bone_ik(root, target, np.array([0.0, 1.0, 0.0]), 0.5, 0.4)
+    mid, end = ik.two_bone_ik(root, target, np.array([0.0, 1.0, 0.0]), 0.5, 0.4)
     np.testing.assert_allclose(end[0], [0.9, 0, 0], atol=1e-5)
     np.testing.assert_allclose(end[1], [0.1, 0, 0], atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(mid - root, axis=-1), 0.5, atol=1e-9)
@@ -265,10 +266,10 @@ def test_two_bone_ik_clamps_unreachable_targets():
 def test_reach_moves_the_ankle_keeps_foot_orientation_and_knee_plane():
     motion = plausible_motion(np.random.default_rng(8), T=20)
     pos, glob = motion.fk()
-    leg = legik.LEGS[0]
+    leg = ik.LEGS[0]
     hip, knee, ankle = leg
     target = pos[:, ankle] + np.array([0.03, -0.02, 0.04])
-    new = legik.reach(glob, pos, leg, target)
+    new = ik.reach(glob, pos, leg, target)
     new_pos, _ = sk.fk_mats(sk.local_rotations(new), motion.trans)
     np.testing.assert_allclose(new_pos[:, ankle], target, atol=1e-9)
     np.testing.assert_allclose(new[:, ankle], glob[:, ankle], atol=1e-12)  # ankle global kept

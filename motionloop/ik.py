@@ -1,8 +1,9 @@
-"""Analytic two-bone IK (hip -> knee -> ankle) on global joint rotations.
+"""Analytic two-bone leg IK (hip -> knee -> ankle) on global joint rotations.
 
-The retargeter (retarget.py) and the grounding pass (ground.py) both move an ankle to a target
-point without touching anything else: the knee stays in the plane spanned by the hip->target
-line and the current bend direction (the "knee plane"), and the ankle keeps its global rotation
+The retargeter and the grounding pass (data/retarget.py, data/ground.py) and the physics
+reference (physics/plant.py, balance.py, plan.py) move an ankle to a target point without
+touching anything else: the knee stays in the plane spanned by the hip->target line and the
+current bend direction (the "knee plane"), and the ankle keeps its global rotation
 (so the foot keeps its orientation and its sole moves by exactly the ankle's displacement).
 """
 
