@@ -10,7 +10,7 @@ cpu-small model: speed does not depend on the weights) with DDIM-10/50/100 and D
 the default guidance, decoding to Motions included; the best of `--repeats` interleaved runs
 counts.
 `--quality` adds the evaluator's FID of 256 DDIM-50 and 256 DDPM-1000 clips (slow: ~10 min).
-Data: the bundled dataset if installed, else synthetic clips (eval/synthetic.py).
+Data: the bundled dataset if installed, else synthetic clips (tests/synthetic.py).
 The machine is shared: the load average before and after is recorded with the figures.
 """
 
@@ -54,7 +54,8 @@ def load_data():
         return load_bundled(exclude_labels=OBJECT_LABELS), "bundled (no object-interaction clips, as the base model)"
     except Exception as e:
         print(f"bundled data unavailable ({e}); using synthetic clips", file=sys.stderr)
-    from motionloop.eval.synthetic import synthetic_clips
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from synthetic import synthetic_clips
 
     return synthetic_clips(6, seed=0, frames=200), "synthetic"
 

@@ -4,7 +4,7 @@
 
 With the bundled dataset and the shipped evaluator present, the evaluated clips are
 windows of the bundled clips and the reference is the bundled set; otherwise both are
-synthetic (eval/synthetic.py) and a small evaluator is trained first (not timed). Times
+synthetic (tests/synthetic.py) and a small evaluator is trained first (not timed). Times
 are wall-clock seconds of one call, after a warm-up call on 8 clips.
 """
 
@@ -22,8 +22,11 @@ from motionloop.bench import write_result
 from motionloop.data.windows import make_windows
 from motionloop.eval import Evaluator, EvaluatorConfig, evaluate, load_reference, train_evaluator
 from motionloop.eval.evaluator import BUNDLED_WEIGHTS
-from motionloop.eval.synthetic import synthetic_clips
 from motionloop.physics.metrics import physics_metrics
+
+# the synthetic clip generator lives with the tests (tests/synthetic.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from synthetic import synthetic_clips
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_eval.json"
 

@@ -52,27 +52,6 @@ def quat_normalize(q: np.ndarray) -> np.ndarray:
     return q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), _EPS)
 
 
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product `a * b` (apply b, then a) of wxyz quaternions."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
-
-
-def quat_conj(q: np.ndarray) -> np.ndarray:
-    q = np.asarray(q, dtype=np.float64)
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
-
-
 def quat_to_mat(q: np.ndarray) -> np.ndarray:
     """Quaternion wxyz `(..., 4)` to matrix `(..., 3, 3)`."""
     w, x, y, z = np.moveaxis(quat_normalize(q), -1, 0)
@@ -251,17 +230,6 @@ def yaw_of(m: np.ndarray, up_axis: int = 2) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------- torch
-def aa_to_mat_t(aa):
-    """Torch twin of `aa_to_mat`: `(..., 3)` -> `(..., 3, 3)`, differentiable at 0."""
-    import torch
-
-    angle2 = (aa * aa).sum(-1, keepdim=True)
-    angle = torch.sqrt(angle2 + 1e-12)
-    half = 0.5 * angle
-    small = angle2 < 1e-8
-    scale = torch.where(small, 0.5 - angle2 / 48.0, torch.sin(half) / angle)
-    q = torch.cat([torch.cos(half), aa * scale], dim=-1)
-    return quat_to_mat_t(q)
 
 
 def quat_to_mat_t(q):
@@ -290,10 +258,3 @@ def sixd_to_mat_t(d6):
     c1 = b / b.norm(dim=-1, keepdim=True).clamp_min(_EPS)
     c2 = torch.linalg.cross(c0, c1, dim=-1)
     return torch.stack([c0, c1, c2], dim=-1)
-
-
-def mat_to_6d_t(m):
-    """Torch twin of `mat_to_6d`."""
-    import torch
-
-    return torch.cat([m[..., :, 0], m[..., :, 1]], dim=-1)

@@ -128,15 +128,6 @@ def rest_joints(offsets: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def offsets_from_joints(joints: np.ndarray) -> np.ndarray:
-    """Rest offsets `(24, 3)` from rest joint positions `(24, 3)`; inverse of `rest_joints`."""
-    joints = np.asarray(joints, dtype=np.float64)
-    off = np.zeros_like(joints)
-    for j in range(1, NUM_JOINTS):
-        off[j] = joints[j] - joints[PARENTS[j]]
-    return off
-
-
 def fk_mats(rotmats: np.ndarray, trans: np.ndarray, offsets: np.ndarray | None = None):
     """Forward kinematics from local rotation matrices.
 

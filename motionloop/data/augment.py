@@ -46,12 +46,3 @@ def rotate_heading(m: Motion, angle: float) -> Motion:
     poses = m.poses.copy()
     poses[:, sk.PELVIS] = rot.mat_to_aa(root)
     return m.replace(trans=trans, poses=poses)
-
-
-def random_augment(m: Motion, rng: np.random.Generator, p_mirror: float = 0.5, heading: bool = True) -> Motion:
-    """Mirror with probability `p_mirror`, then (if `heading`) rotate by a uniform angle in [-pi, pi)."""
-    if rng.random() < p_mirror:
-        m = mirror(m)
-    if heading:
-        m = rotate_heading(m, rng.uniform(-np.pi, np.pi))
-    return m

@@ -10,7 +10,6 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from motionloop import rotations as rot
-from motionloop import skeleton as sk
 from motionloop.motion import Motion
 
 
@@ -48,11 +47,3 @@ def slide(m: Motion, speed_mps: float, rng: np.random.Generator | None = None) -
     t = np.arange(m.num_frames)[:, None] / m.fps
     drift = speed_mps * t * np.array([[np.cos(angle), np.sin(angle), 0.0]])
     return m.replace(trans=m.trans + drift.astype(np.float32))
-
-
-def freeze_legs(m: Motion) -> Motion:
-    """Legs held in their first-frame pose while the root keeps moving (gross skating)."""
-    poses = m.poses.copy()
-    for j in sk.LEGS:
-        poses[:, j] = poses[0, j]
-    return m.replace(poses=poses)

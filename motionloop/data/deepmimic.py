@@ -1,4 +1,4 @@
-"""DeepMimic motion clips (`humanoid3d_*.txt`, JSON) as `SourceMotion` and retargeted `Motion`.
+"""DeepMimic motion clips (`humanoid3d_*.txt`, JSON) as a `SourceMotion` (importers.py retargets it).
 
 The file: `{"Loop": "wrap" | "none", "Frames": [[...44 numbers...], ...]}`, one row per keyframe:
 duration (s, of the step to the next keyframe), root position (3), root rotation (quaternion
@@ -31,10 +31,8 @@ import numpy as np
 from motionloop import body
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
-from motionloop.data.retarget import RetargetReport, retarget
 from motionloop.data.source import SourceMotion
 from motionloop.errors import ConfigError, FormatError
-from motionloop.motion import Motion
 
 FRAME_SIZE = 44
 # DeepMimic joint -> (parent, offset from the parent in metres, DeepMimic frame: x fwd, y up, z right)
@@ -233,10 +231,3 @@ def deepmimic_to_source(path: str | Path, cycles: int = 1, label: str | None = N
         pos = _repeat_cycles(pos, int(cycles))
     meta = {"format": "deepmimic", "loop": loops, "cycles": int(cycles), "keyframes": len(frames), "fps": fps}
     return SourceMotion(pos, NAMES, dict(SMPL_MAP), fps, str(path), label, meta)
-
-
-def import_deepmimic(
-    path: str | Path, fps: float = 20.0, cycles: int = 1, label: str | None = None
-) -> tuple[Motion, RetargetReport]:
-    """A DeepMimic clip retargeted to SMPL-24 at `fps` (see `deepmimic_to_source`, `retarget`)."""
-    return retarget(deepmimic_to_source(path, cycles, label), fps)

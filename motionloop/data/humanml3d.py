@@ -1,4 +1,4 @@
-"""HumanML3D joint positions (`new_joints/*.npy`) as `SourceMotion` and retargeted `Motion`.
+"""HumanML3D joint positions (`new_joints/*.npy`) as a `SourceMotion` (importers.py retargets it).
 
 A file holds `(T, 22, 3)` float positions in metres: the first 22 SMPL joints in SMPL order
 (no hands), y up, 20 frames per second, the floor at y = 0. They are turned into motionloop's
@@ -13,11 +13,9 @@ import numpy as np
 
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
-from motionloop.data.retarget import RetargetReport, retarget
 from motionloop.data.source import SourceMotion
 from motionloop.errors import FormatError
 from motionloop.io import NUMPY_READ_ERRORS, numpy_error_text
-from motionloop.motion import Motion
 
 NUM_JOINTS = 22
 NAMES: tuple[str, ...] = sk.JOINTS[:NUM_JOINTS]
@@ -57,10 +55,3 @@ def humanml3d_to_source(path: str | Path, source_fps: float = SOURCE_FPS, label:
     pos = read_joints(path) @ Y_TO_Z.T
     meta = {"format": "humanml3d", "frames": len(pos), "fps": float(source_fps)}
     return SourceMotion(pos, NAMES, {n: n for n in NAMES}, float(source_fps), str(path), label, meta)
-
-
-def import_humanml3d(
-    path: str | Path, fps: float = 20.0, label: str | None = None, source_fps: float = SOURCE_FPS
-) -> tuple[Motion, RetargetReport]:
-    """A HumanML3D joints file retargeted to SMPL-24 at `fps` (hands filled by rule)."""
-    return retarget(humanml3d_to_source(path, source_fps, label), fps)

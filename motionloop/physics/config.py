@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, fields
 
 from motionloop.errors import ConfigError
@@ -110,8 +109,3 @@ class TrackerConfig:
 # same stability) and a weighted angular momentum. On the 47 bundled clips, residual-free:
 # kp_com 100 / kd 40 reached the end on 16, 30 / 12 on 22-24, 10 / 7 on 22.
 FREE_TRACKER = TrackerConfig(kp_com=30.0, kd_com=12.0, w_angmom=100.0, w_root_rot=10.0, residual_max_bw=0.0)
-
-
-def free_version(cfg: TrackerConfig) -> TrackerConfig:
-    """`cfg` with the residual switched off (and nothing else changed)."""
-    return dataclasses.replace(cfg, residual_max_bw=0.0)

@@ -75,9 +75,3 @@ def physics_metrics(motion: Motion, offsets: np.ndarray | None = None) -> dict[s
     }
     out["phys_err_mm"] = out["penetrate_mm"] + out["float_mm"] + out["skate_mm"]
     return out
-
-
-def mean_metrics(motions: list[Motion]) -> dict[str, float]:
-    """Per-metric mean over clips (each clip weighs the same)."""
-    rows = [physics_metrics(m) for m in motions]
-    return {k: float(np.mean([r[k] for r in rows])) for k in METRIC_KEYS}

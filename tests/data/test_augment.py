@@ -7,7 +7,7 @@ from clips import random_motion as _random_motion
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.data import features as F
-from motionloop.data.augment import mirror, random_augment, rotate_heading
+from motionloop.data.augment import mirror, rotate_heading
 from motionloop.motion import Motion
 
 REFLECT_X = np.array([-1.0, 1.0, 1.0])
@@ -90,27 +90,3 @@ def test_features_do_not_change_under_heading_rotation():
     for angle in (0.5, -1.7, 3.0):
         xr = F.motion_to_features(rotate_heading(m, angle))
         assert np.abs(xr - x).max() < 1e-4
-
-
-def test_random_augment_is_seeded_and_respects_its_switches():
-    m = random_motion(np.random.default_rng(9))
-    a = random_augment(m, np.random.default_rng(1))
-    b = random_augment(m, np.random.default_rng(1))
-    assert np.array_equal(a.trans, b.trans) and np.array_equal(a.poses, b.poses)
-    same = random_augment(m, np.random.default_rng(2), p_mirror=0.0, heading=False)
-    assert np.array_equal(same.poses, m.poses) and np.array_equal(same.trans, m.trans)
-    flipped = random_augment(m, np.random.default_rng(2), p_mirror=1.0, heading=False)
-    assert np.array_equal(flipped.poses, mirror(m).poses)
-    turned = random_augment(m, np.random.default_rng(2), p_mirror=0.0, heading=True)
-    assert np.abs(turned.trans - m.trans).max() > 1e-3
-    assert np.allclose(np.linalg.norm(turned.trans[:, :2], axis=1), np.linalg.norm(m.trans[:, :2], axis=1), atol=1e-5)
-
-
-def test_random_augment_mirrors_about_p_mirror_of_the_time():
-    m = random_motion(np.random.default_rng(10), T=3)
-    rng = np.random.default_rng(11)
-    flips = [
-        not np.array_equal(random_augment(m, rng, p_mirror=0.3, heading=False).poses, m.poses) for _ in range(2000)
-    ]
-    # binomial(2000, 0.3): sd ~ 0.01
-    assert 0.26 < np.mean(flips) < 0.34

@@ -10,6 +10,7 @@ import pytest
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.data import deepmimic, humanml3d, importers, stats
+from motionloop.data.retarget import retarget
 from motionloop.data.source import SourceMotion
 from motionloop.errors import ConfigError, FormatError, MotionValidationError, RetargetError, UnknownNameError
 from motionloop.motion import Motion
@@ -136,7 +137,7 @@ def test_deepmimic_bad_files(tmp_path, content, match):
 
 
 def test_deepmimic_real_walk(deepmimic_dir):
-    motion, report = deepmimic.import_deepmimic(deepmimic_dir / "humanoid3d_walk.txt")
+    motion, report = retarget(deepmimic.deepmimic_to_source(deepmimic_dir / "humanoid3d_walk.txt"), 20.0)
     assert report.foot_ground_share >= 0.5
     assert report.bone_dir_err_deg <= 5.0
     assert report.planted_foot_speed_mps < 0.5
@@ -148,7 +149,7 @@ def test_deepmimic_real_walk(deepmimic_dir):
 
 def test_deepmimic_every_real_clip(deepmimic_dir):
     for path in sorted(deepmimic_dir.glob("humanoid3d_*.txt")):
-        motion, report = deepmimic.import_deepmimic(path)
+        motion, report = retarget(deepmimic.deepmimic_to_source(path), 20.0)
         assert report.bone_dir_err_deg <= 5.0, path.name
         assert stats.foot_ground_stats(motion)["min_z_mm"] >= -1.0, path.name
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from synthetic import synthetic_clips
 
 from motionloop.eval import EvaluatorConfig, train_evaluator
-from motionloop.eval.synthetic import synthetic_clips
 
 # small enough to train in ~2 s; the kinematic half of the embedding needs no training
 TINY = EvaluatorConfig(window=40, steps=120, width=32, embed_dim=32, batch=32, holdout=0.35)

@@ -12,12 +12,12 @@ import itertools
 
 import numpy as np
 import pytest
+from synthetic import synthetic_clips
 
 from motionloop.data import corrupt
 from motionloop.errors import CheckpointError, MotionloopError
 from motionloop.eval import METRIC_KEYS, evaluate, format_metrics
 from motionloop.eval.errors import EvaluationError
-from motionloop.eval.synthetic import synthetic_clips
 from motionloop.motion import save_clips
 
 N = 64

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from synthetic import synthetic_clips
 
 from motionloop.errors import CheckpointError, ConfigError, MotionloopError
 from motionloop.eval import Evaluator, EvaluatorConfig, train_evaluator
 from motionloop.eval.evaluator import STD_FLOOR
 from motionloop.eval.kinematics import KIN_STD_FLOOR
-from motionloop.eval.synthetic import synthetic_clips
 from motionloop.eval.windows import window_index, window_inputs
 
 

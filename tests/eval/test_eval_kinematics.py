@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from synthetic import synthetic_clip
 
 from motionloop.data import corrupt
 from motionloop.data.augment import rotate_heading
 from motionloop.eval.kinematics import KIN_NAMES, kinematic_stats
-from motionloop.eval.synthetic import synthetic_clip
 
 
 def stats_of(m):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic import synthetic_clip
 
 from motionloop.data.features import SLICES, motion_to_features
 from motionloop.eval.errors import EvaluationError
-from motionloop.eval.synthetic import synthetic_clip
 from motionloop.eval.windows import draw, split_index, window_index, window_inputs
 
 

@@ -18,8 +18,7 @@ from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.motion import Motion
 
-# (joint, axis 0/1/2, amplitude rad, frequency multiple of the class's base rate, phase rad, bias rad)
-_Osc = tuple[int, int, float, float, float, float]
+# each oscillator: (joint, axis 0/1/2, amplitude rad, frequency multiple of the class's base rate, phase rad, bias rad)
 _L, _R = 0.0, np.pi  # phases of left and right limbs in alternating gaits
 
 CLASSES: dict[str, dict] = {
