@@ -11,12 +11,12 @@ distinguishes clips of one action, not only the action.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from motionloop import config as cfgmod
 from motionloop.errors import ConfigError
 
 RECON_POOL = 4  # frames averaged per reconstructed step
@@ -73,15 +73,12 @@ class EvaluatorConfig:
             )
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return cfgmod.to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> EvaluatorConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"EvaluatorConfig: unknown keys {unknown}; valid: {', '.join(sorted(names))}")
-        return cls(**d)
+        """Inverse of `to_dict`; ConfigError names unknown keys or bad values."""
+        return cfgmod.from_dict(cls, d, "EvaluatorConfig")
 
 
 class EvaluatorNet(nn.Module):

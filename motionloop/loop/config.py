@@ -29,9 +29,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal
 
+from motionloop.config import at_least, choice
 from motionloop.errors import ConfigError
+from motionloop.physics.config import FREE_TRACKER, TrackerConfig
 
 Task = Literal["gaussian", "kde", "motion"]
 Workflow = Literal["replace", "accumulate", "accumulate-subsample", "mix", "accumulate-schedule"]
@@ -47,23 +49,10 @@ TOY_TASKS = ("gaussian", "kde")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def _choice(where: str, value, kind) -> None:
-    valid = get_args(kind)
-    if value not in valid:
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, valid))}")
-
-
 # Bounds that keep a typo from asking for terabytes (toy tasks hold every point in memory).
 MAX_GENERATIONS = 100_000
 MAX_TOY_BYTES = 4 * 2**30
 MAX_DIM = 4096
-
-
-def _at_least(where: str, value, low, integer: bool = True) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) if integer else isinstance(value, (int, float))
-    if not ok or (not integer and not math.isfinite(value)) or value < low:
-        what = "an integer" if integer else "a finite number"
-        raise ConfigError(f"{where}: must be {what} >= {low}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -97,18 +86,18 @@ class ArmConfig:
 
     def __post_init__(self) -> None:
         where = f"arms.{self.name}"
-        _choice(f"{where}.ideal_method", self.ideal_method, IdealMethod)
+        choice(f"{where}.ideal_method", self.ideal_method, IdealMethod)
         if not isinstance(self.filter, bool):
             raise ConfigError(f"{where}.filter: must be true or false, got {self.filter!r}")
-        _at_least(f"{where}.sampling_physics", self.sampling_physics, 0)
+        at_least(f"{where}.sampling_physics", self.sampling_physics, 0)
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ConfigError(f"arms: name {self.name!r} must be letters, digits, '_', '.', '-' (a directory name)")
-        _choice(f"{where}.correction", self.correction, Correction)
+        choice(f"{where}.correction", self.correction, Correction)
         if self.workflow is not None:
-            _choice(f"{where}.workflow", self.workflow, Workflow)
+            choice(f"{where}.workflow", self.workflow, Workflow)
         if not 0.0 <= self.strength <= 1.0:
             raise ConfigError(f"{where}.strength: must be in [0, 1], got {self.strength}")
-        _at_least(f"{where}.gamma", self.gamma, 0, integer=False)
+        at_least(f"{where}.gamma", self.gamma, 0, integer=False)
         if self.lambdas is not None:
             _check_lambdas(f"{where}.lambdas", self.lambdas)
 
@@ -137,10 +126,10 @@ class GaussianConfig:
     estimator: Estimator = "mle"
 
     def __post_init__(self) -> None:
-        _at_least("gaussian.dim", self.dim, 1)
+        at_least("gaussian.dim", self.dim, 1)
         if self.dim > MAX_DIM:
             raise ConfigError(f"gaussian.dim: at most {MAX_DIM} (a covariance of {self.dim}^2 numbers), got {self.dim}")
-        _choice("gaussian.estimator", self.estimator, Estimator)
+        choice("gaussian.estimator", self.estimator, Estimator)
 
 
 @dataclass(frozen=True)
@@ -160,12 +149,12 @@ class KDEConfig:
     eval_points: int = 500
 
     def __post_init__(self) -> None:
-        _choice("kde.dataset", self.dataset, Dataset)
+        choice("kde.dataset", self.dataset, Dataset)
         if not (isinstance(self.bandwidth, (int, float)) and self.bandwidth > 0 and math.isfinite(self.bandwidth)):
             raise ConfigError(f"kde.bandwidth: must be a finite number > 0, got {self.bandwidth!r}")
         if self.noise is not None:
-            _at_least("kde.noise", self.noise, 0, integer=False)
-        _at_least("kde.eval_points", self.eval_points, 1)
+            at_least("kde.noise", self.noise, 0, integer=False)
+        at_least("kde.eval_points", self.eval_points, 1)
 
 
 @dataclass(frozen=True)
@@ -197,9 +186,12 @@ class MotionConfig:
             usage: "none", "static" (joints that never rotate in the real data keep the
             generated rotation) or "range" (also clip every joint to the real data's range);
             motion_task.py says why and what each costs.
-        trunk_weight_scale: the physics tracker's joint-tracking weight of the spine
-            (physics.config.TrackerConfig) in every correction of the run, training and probes
-            (None = the tracker's default).
+        tracker, free_tracker: the physics tracker's settings (physics.config.TrackerConfig)
+            in every correction of the run, training and probes: `tracker` for the attempt
+            with a bounded residual, `free_tracker` for the first, residual-free attempt
+            (default FREE_TRACKER). A table sets some keys and keeps the rest, e.g.
+            `[motion.tracker]` `trunk_weight_scale = 5.0` (and the same in
+            `[motion.free_tracker]`).
         workers: correction worker processes (0 = one per core).
         device: "auto" (CUDA when present), "cpu" or "cuda".
     """
@@ -223,7 +215,8 @@ class MotionConfig:
     probe_clips: int = 8
     probe_strength: float = 1.0
     project: Projection = "range"
-    trunk_weight_scale: float | None = None
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    free_tracker: TrackerConfig = FREE_TRACKER
     workers: int = 2
     device: str = "auto"
 
@@ -239,17 +232,15 @@ class MotionConfig:
             ("probe_clips", 0),
             ("workers", 0),
         ):
-            _at_least(f"motion.{name}", getattr(self, name), low)
+            at_least(f"motion.{name}", getattr(self, name), low)
         for name in ("train_lr", "finetune_lr"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and 0 < value < math.inf):
                 raise ConfigError(f"motion.{name}: must be a finite number > 0, got {value!r}")
-        _at_least("motion.guidance", self.guidance, 0, integer=False)
-        if self.trunk_weight_scale is not None:
-            _at_least("motion.trunk_weight_scale", self.trunk_weight_scale, 0, integer=False)
+        at_least("motion.guidance", self.guidance, 0, integer=False)
         if not 0.0 <= self.probe_strength <= 1.0:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
-        _choice("motion.project", self.project, Projection)
+        choice("motion.project", self.project, Projection)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"motion.device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
         if self.init == "scratch" and self.init_steps < 1:
@@ -286,18 +277,18 @@ class LoopConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
 
     def __post_init__(self) -> None:
-        _choice("task", self.task, Task)
-        _choice("workflow", self.workflow, Workflow)
-        _choice("training", self.training, Training)
-        _choice("keep_checkpoints", self.keep_checkpoints, Keep)
-        _at_least("generations", self.generations, 1)
+        choice("task", self.task, Task)
+        choice("workflow", self.workflow, Workflow)
+        choice("training", self.training, Training)
+        choice("keep_checkpoints", self.keep_checkpoints, Keep)
+        at_least("generations", self.generations, 1)
         if self.generations > MAX_GENERATIONS:
             raise ConfigError(f"generations: at most {MAX_GENERATIONS}, got {self.generations}")
-        _at_least("n", self.n, 2)
+        at_least("n", self.n, 2)
         if len(self.seeds) == 0 or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds: give one or more distinct seeds, got {list(self.seeds)}")
         for s in self.seeds:
-            _at_least("seeds", s, 0)
+            at_least("seeds", s, 0)
         _check_lambdas("lambdas", self.lambdas)
         if not self.arms:
             raise ConfigError("arms: give at least one [[arms]] table")

@@ -40,7 +40,6 @@ The clips evaluated are the model's raw samples in every arm, as in Gillman et a
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 from pathlib import Path
@@ -297,15 +296,7 @@ class MotionTask:
 
     def correction_config(self, strength: float) -> CorrectionConfig:
         m = self.config
-        base = CorrectionConfig(strength=strength, workers=m.workers)
-        if m.trunk_weight_scale is None:
-            return base
-        scale = float(m.trunk_weight_scale)
-        return dataclasses.replace(
-            base,
-            tracker=dataclasses.replace(base.tracker, trunk_weight_scale=scale),
-            free=dataclasses.replace(base.free, trunk_weight_scale=scale),
-        )
+        return CorrectionConfig(strength=strength, workers=m.workers, tracker=m.tracker, free=m.free_tracker)
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:
         """`tracked` mapped onto the real data's joint usage (`motion.project`, module docstring)."""

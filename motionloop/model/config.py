@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
+from motionloop import config as cfgmod
 from motionloop.errors import ConfigError
 from motionloop.model.diffusion import DiffusionConfig
 
@@ -72,19 +72,9 @@ class TrainConfig:
         return {"joint_pos": self.w_joint_pos, "joint_vel": self.w_joint_vel, "foot_contact": self.w_foot_contact}
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return cfgmod.to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         """Inverse of `to_dict`; ConfigError names unknown keys or bad values."""
-        d = dict(d)
-        valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - valid)
-        if unknown:
-            raise ConfigError(f"TrainConfig: unknown keys {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
-        if isinstance(d.get("diffusion"), dict):
-            try:
-                d["diffusion"] = DiffusionConfig(**d["diffusion"])
-            except TypeError as e:
-                raise ConfigError(f"TrainConfig.diffusion: {e}") from None
-        return cls(**d)
+        return cfgmod.from_dict(cls, d, "TrainConfig")

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from motionloop import config as cfgmod
 from motionloop.errors import ConfigError
 
 Network = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
@@ -52,8 +53,7 @@ class DiffusionConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.num_steps, int) or self.num_steps < 2:
             raise ConfigError(f"DiffusionConfig.num_steps: must be an integer >= 2, got {self.num_steps!r}")
-        if self.schedule != "cosine":
-            raise ConfigError(f"DiffusionConfig.schedule: {self.schedule!r}; valid: cosine")
+        cfgmod.check_choices(self)
         if not (self.cosine_s >= 0 and 0 < self.max_beta < 1):
             raise ConfigError(
                 f"DiffusionConfig: need cosine_s >= 0 and 0 < max_beta < 1, got {self.cosine_s}, {self.max_beta}"

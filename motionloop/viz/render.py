@@ -27,11 +27,12 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from tqdm import tqdm
 
+from motionloop import config as cfgmod
 from motionloop.errors import ConfigError, MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics.metrics import physics_metrics
@@ -45,7 +46,7 @@ from motionloop.viz.video import check_output, write_png, write_video
 log = logging.getLogger(__name__)
 
 Backend = Literal["auto", "mujoco", "stick"]
-BACKENDS = ("auto", "mujoco", "stick")
+BACKENDS: tuple[str, ...] = get_args(Backend)
 GIF_LONG = 400  # frames; Pillow keeps every frame of a GIF until the file is complete
 
 
@@ -71,8 +72,7 @@ class RenderConfig:
     def __post_init__(self) -> None:
         if len(self.size) != 2 or min(self.size) < 16 or max(self.size) > 4096:
             raise ConfigError(f"RenderConfig.size must be (width, height) in 16..4096 px, got {self.size}")
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"RenderConfig.backend {self.backend!r}; valid: {', '.join(BACKENDS)}")
+        cfgmod.check_choices(self)
         if self.sheet < 1:
             raise ConfigError(f"RenderConfig.sheet must be >= 1, got {self.sheet}")
         if self.frame is not None and self.frame < 0:
@@ -234,7 +234,4 @@ def _render_in_child(
 
 def config_from_dict(d: dict) -> RenderConfig:
     """Inverse of `dataclasses.asdict(RenderConfig)` (JSON turns tuples into lists)."""
-    cam = dict(d["camera"], height=tuple(d["camera"]["height"]))
-    return RenderConfig(
-        size=tuple(d["size"]), camera=CameraConfig(**cam), backend=d["backend"], sheet=d["sheet"], frame=d["frame"]
-    )
+    return cfgmod.from_dict(RenderConfig, d, "RenderConfig")

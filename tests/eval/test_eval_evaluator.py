@@ -72,7 +72,7 @@ def test_training_bad_input(clips, match, real_clips):
 def test_config_validation():
     with pytest.raises(ConfigError, match="window"):
         EvaluatorConfig(window=2)
-    with pytest.raises(ConfigError, match="unknown keys"):
+    with pytest.raises(ConfigError, match="windw: unknown key"):
         EvaluatorConfig.from_dict({"windw": 40})
 
 
