@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import logging
 
 import numpy as np
 import pytest
@@ -10,8 +12,9 @@ import torch
 
 from motionloop.data.features import FEATURE_DIM, LAYOUT, motion_to_features
 from motionloop.data.normalize import Normalizer
+from motionloop.data.windows import make_windows
 from motionloop.errors import CheckpointError, ConfigError, UnknownNameError
-from motionloop.model.checkpoint import load_checkpoint
+from motionloop.model.checkpoint import data_fingerprint, load_checkpoint
 from motionloop.model.config import TrainConfig
 from motionloop.model.denoiser import Denoiser
 from motionloop.model.diffusion import GaussianDiffusion
@@ -144,13 +147,9 @@ def test_fine_tune_from_a_path_is_deterministic(tiny_ckpt_path, tmp_path, toy_cl
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_fine_tune_bad_input(tiny_ckpt_path, tmp_path, toy_clips, make_toy_clip):
+def test_fine_tune_bad_input(tiny_ckpt_path, tmp_path, toy_clips):
     with pytest.raises(UnknownNameError, match="walk, wave"):
         fine_tune(tiny_ckpt_path, [toy_clips[0].replace(label="dance")], 2, tmp_path / "f.pt", progress=False)
-    # a clip too short for a window is skipped, whatever its label (the bundled kicks)
-    short = make_toy_clip("kick", 0, frames=10)
-    fine_tune(tiny_ckpt_path, [*toy_clips, short], 2, tmp_path / "g.pt", progress=False)
-    assert (tmp_path / "g.pt").exists()
     with pytest.raises(ConfigError, match="steps"):
         fine_tune(tiny_ckpt_path, toy_clips, 0, tmp_path / "f.pt", progress=False)
     with pytest.raises(CheckpointError, match="no such"):
@@ -160,9 +159,71 @@ def test_fine_tune_bad_input(tiny_ckpt_path, tmp_path, toy_clips, make_toy_clip)
 def test_train_config_round_trip_and_validation(tiny_config):
     cfg = dataclasses.replace(tiny_config, p_uncond=0.2)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ConfigError, match="unknown keys bogus"):
+    # the message names the unknown key and the class
+    with pytest.raises(ConfigError, match="TrainConfig.bogus: unknown key"):
         TrainConfig.from_dict({**cfg.to_dict(), "bogus": 1})
     with pytest.raises(ConfigError, match="p_uncond"):
         TrainConfig(p_uncond=1.5)
     with pytest.raises(ConfigError, match="window"):
         TrainConfig(window=1)
+
+
+# ------------------------------------------------------------------ clips shorter than a window
+# data/windows.py: a clip shorter than the window is skipped (not padded, no mask), with an
+# info line giving the count; a clip of exactly one window length gives one window.
+
+
+def test_train_skips_clips_shorter_than_a_window(
+    tmp_path, toy_clips, make_toy_clip, tiny_model, tiny_config, caplog, monkeypatch
+):
+    window = tiny_config.window
+    short = make_toy_clip("kick", 0, frames=window - 1)  # one frame short: no window, its label unused
+    exact = make_toy_clip("walk", 7, frames=window)  # exactly one window
+    clips = [*toy_clips, short, exact]
+    windows = make_windows(clips, window, tiny_config.stride)
+    # 40-frame clips: starts 0, 8, 16, 24; nothing of the short clip; all windows equally long
+    assert len(windows) == 4 * len(toy_clips) + 1
+    assert {w.num_frames for w in windows} == {window}
+    assert not any(w.label == "kick" or w.source.startswith(short.source) for w in windows)
+    assert [w.source for w in windows if w.source.startswith(exact.source)] == [f"{exact.source}[0:{window}]"]
+    assert np.array_equal(windows[-1].poses, exact.poses) and np.array_equal(windows[1].poses, toy_clips[0].poses[8:24])
+
+    # a loss-history entry every 5 steps (the module itself, not a re-exported `train` function)
+    train_module = importlib.import_module("motionloop.model.train")
+    monkeypatch.setattr(train_module, "LOG_EVERY", 5)
+    with caplog.at_level(logging.INFO, logger="motionloop"):
+        result = train(clips, tmp_path / "s.pt", 20, model=tiny_model, config=tiny_config, seed=0, progress=False)
+    assert f"1 of {len(clips)} clips are shorter than a {window}-frame window" in caplog.text
+    assert f"on {len(windows)} windows of {len(clips)} clips, labels: walk, wave" in caplog.text
+    ckpt = load_checkpoint(result.path)
+    # the vocabulary and label counts come from the windows: no "kick", one more walk window
+    assert ckpt.labels == ("walk", "wave") and ckpt.label_counts == (13, 12)
+    assert ckpt.model.config.num_labels == 2 and ckpt.window == window
+    # the data hash covers every clip given, the skipped one too (a resume with it left out is refused)
+    assert ckpt.data_hash == data_fingerprint(clips) != data_fingerprint([*toy_clips, exact])
+    with pytest.raises(CheckpointError, match="data"):
+        train([*toy_clips, exact], result.path, 25, model=tiny_model, config=tiny_config, resume=True, progress=False)
+    # it trained: finite losses, and the running mean (history: mean of the steps so far) fell
+    steps, losses = zip(*ckpt.history)
+    assert steps == (5, 10, 15, 20) and np.all(np.isfinite(losses))
+    assert losses[-1] < losses[0] and result.final_loss == pytest.approx(losses[-1])
+
+
+def test_fine_tune_skips_short_clips_whatever_their_label(tiny_ckpt_path, tmp_path, toy_clips, make_toy_clip, caplog):
+    """A clip too short for a window (the bundled kicks) adds nothing: the same weights as
+    without it, even though its label is outside the checkpoint's vocabulary."""
+    short = make_toy_clip("kick", 0, frames=10)
+    base = fine_tune(tiny_ckpt_path, toy_clips, 3, tmp_path / "a.pt", seed=4, progress=False)
+    with caplog.at_level(logging.INFO, logger="motionloop.data.windows"):
+        with_short = fine_tune(tiny_ckpt_path, [*toy_clips, short], 3, tmp_path / "b.pt", seed=4, progress=False)
+    assert f"1 of {len(toy_clips) + 1} clips are shorter than a 16-frame window" in caplog.text
+    a, b = _weights(base.checkpoint.model), _weights(with_short.checkpoint.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert with_short.final_loss == base.final_loss and np.isfinite(with_short.final_loss)
+    after = load_checkpoint(tmp_path / "b.pt")
+    assert after.step == 23 and after.labels == ("walk", "wave") and after.label_counts == (12, 12)
+    assert after.data_hash == data_fingerprint([*toy_clips, short]) != base.checkpoint.data_hash
+    # only short clips: nothing to train on, said with the longest length, and nothing written
+    with pytest.raises(ConfigError, match="no clip has the 16 frames of a window \\(longest: 10\\)"):
+        fine_tune(tiny_ckpt_path, [short], 2, tmp_path / "c.pt", progress=False)
+    assert not (tmp_path / "c.pt").exists()

@@ -10,9 +10,11 @@ from PIL import Image
 from motionloop import skeleton as sk
 from motionloop.errors import ConfigError, MotionloopError, UnknownNameError
 from motionloop.viz import gl
+from motionloop.viz import marks as mk
 from motionloop.viz import render as rd
 from motionloop.viz.camera import CameraConfig, follow_track, project
 from motionloop.viz.render import RenderConfig, render
+from motionloop.viz.stick import BACKGROUND, GRID_COLOUR
 from motionloop.viz.video import OutputError
 
 SMALL = (160, 120)
@@ -101,11 +103,70 @@ def test_compare_resamples_and_holds_last_frame(tmp_path, caplog, stepping):
     assert not np.array_equal(right(5), right(14))
 
 
+def _skin(img: np.ndarray, tol: int = 25) -> np.ndarray:
+    """Mask of the stick figure's bone colour (marks.SKIN shaded by 0.85, as stick.py draws bones)."""
+    skin = np.round(np.array(mk.SKIN[:3]) * 0.85 * 255)
+    return np.abs(img.astype(int) - skin).max(axis=-1) <= tol
+
+
+def _distance_to_bones(joints_px: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Distance (px) of every pixel centre of an `(H, W)` picture to the nearest projected bone."""
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+    pts = np.stack([xs + 0.5, ys + 0.5], axis=-1).reshape(-1, 1, 2)  # pixel centres
+    children = np.array([j for j in range(sk.NUM_JOINTS) if sk.PARENTS[j] >= 0])
+    a, b = joints_px[np.asarray(sk.PARENTS)[children]], joints_px[children]  # (J - 1, 2) bone ends
+    ab = b - a
+    u = np.clip(((pts - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-9), 0.0, 1.0)
+    return np.linalg.norm(pts - (a + u[..., None] * ab), axis=-1).min(axis=1).reshape(shape)
+
+
 def test_auto_falls_back_to_stick_with_a_warning(tmp_path, monkeypatch, caplog):
+    """Without a GL backend "auto" draws the stick figure: the same picture as the stick engine,
+    on its background, with the bones where the camera projects the body."""
+    size = (240, 180)
     monkeypatch.setattr(gl, "plan", lambda: ("none", None))
+    clip = standing(frames=2).replace(label=None)  # no label and empty titles: no title band
+    bent = clip.poses.copy()
+    bent[:, sk.RIGHT_SHOULDER, 2] = -1.2  # the right arm raised overhead
+    bent[:, sk.LEFT_HIP, 0] = -1.2  # the left leg kicked forward
+    raised = clip.replace(poses=bent)
+
+    def draw(motion, name, backend="auto"):
+        cfg = RenderConfig(size=size, frame=0, backend=backend)
+        return _png(render(motion, tmp_path / name, titles=[""], metrics=[{}], config=cfg))
+
     with caplog.at_level(logging.WARNING):
-        out = render(standing(frames=2), tmp_path / "a.png", config=RenderConfig(size=SMALL, frame=0))
-    assert out.exists() and "stick figure" in caplog.text
+        img = draw(clip, "a.png")
+    assert "stick figure" in caplog.text
+    assert img.shape == (size[1], size[0], 3)
+    assert np.array_equal(img, draw(clip, "stick.png", backend="stick"))  # the fallback is the stick engine
+    assert img.std() > 10  # not a blank picture
+
+    # the most common colour is stick.BACKGROUND; neither it nor the grid passes for a bone
+    colours, counts = np.unique(img.reshape(-1, 3), axis=0, return_counts=True)
+    assert np.abs(colours[counts.argmax()] - np.round(np.array(BACKGROUND) * 255)).max() <= 1
+    assert not _skin(np.round(np.array([[BACKGROUND, GRID_COLOUR]]) * 255)).any()
+
+    other = draw(raised, "raised.png")
+    cam = RenderConfig().camera
+    for motion, picture in ((clip, img), (raised, other)):
+        look = follow_track(motion.trans, motion.fps, cam)[0]
+        px = project(motion.joints()[0], look, cam, size)  # (24, 2)
+        assert np.all(np.isfinite(px)) and px.min() > 0 and np.all(px < size)  # the body is in the picture
+        skin = _skin(picture)
+        dist = _distance_to_bones(px, skin.shape)
+        assert skin.sum() > 150  # a figure of some size, not a stray pixel
+        assert dist[skin].max() < 5  # every bone pixel lies on a projected bone (4 pt lines)...
+        assert skin[dist < 1].mean() > 0.8  # ...and the bones are drawn along their whole length
+    # another pose, another picture: the right hand moves from shoulder height to above the head
+    assert not np.array_equal(img, other)
+    look = follow_track(raised.trans, raised.fps, cam)[0]
+    hand = project(raised.joints()[0, sk.RIGHT_WRIST], look, cam, size).astype(int)
+    old_hand = project(clip.joints()[0, sk.RIGHT_WRIST], look, cam, size).astype(int)
+    assert np.linalg.norm(hand - old_hand) > 20
+    assert _skin(other)[hand[1], hand[0]] and not _skin(img)[hand[1], hand[0]]
+    assert _skin(img)[old_hand[1], old_hand[0]] and not _skin(other)[old_hand[1], old_hand[0]]
+
     with pytest.raises(MotionloopError, match="libegl1"):
         render(standing(frames=2), tmp_path / "b.png", config=RenderConfig(size=SMALL, backend="mujoco"))
 
