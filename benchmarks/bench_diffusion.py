@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from motionloop.bench import write_result
-from motionloop.data.features import DEFAULT_FPS, motion_to_features
+from motionloop.data.features import DEFAULT_FPS, FEATURE_DIM, motion_to_features
 from motionloop.data.normalize import Normalizer
 from motionloop.data.windows import WindowSampler, label_vocabulary, make_windows
 from motionloop.model.config import TrainConfig
@@ -64,7 +64,7 @@ def time_training(name: str, batch: int, steps: int, windows, normalizer, vocab)
     """Steps/s of full training steps of preset `name` at `batch`, after one warm-up step."""
     config = TrainConfig(batch_size=batch)
     torch.manual_seed(0)
-    model = Denoiser(preset(name, len(vocab))).train()
+    model = Denoiser(preset(name, FEATURE_DIM, len(vocab))).train()
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     diffusion = GaussianDiffusion(config.diffusion)
     aux = KinematicLosses(normalizer, DEFAULT_FPS)

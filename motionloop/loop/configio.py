@@ -14,8 +14,8 @@ from pathlib import Path
 from motionloop import config as cfgmod
 from motionloop.errors import ConfigError, UnknownNameError
 from motionloop.loop.config import LoopConfig
+from motionloop.resources import PRESET_DIR
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "configs"
 SECTIONS = ("gaussian", "kde", "motion")
 
 

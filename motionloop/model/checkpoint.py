@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from motionloop import config as cfgmod
 from motionloop.data.features import FEATURE_DIM, LAYOUT
 from motionloop.data.normalize import Normalizer
 from motionloop.errors import CheckpointError, ConfigError
@@ -134,7 +135,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
             f"{LAYOUT!r} ({FEATURE_DIM} dims): retrain the model or use a matching motionloop version"
         )
     try:
-        model_config = DenoiserConfig(**d["model_config"])
+        model_config = cfgmod.from_dict(DenoiserConfig, d["model_config"], "model_config")
         config = TrainConfig.from_dict(d["train_config"])
     except (TypeError, ConfigError) as e:
         raise CheckpointError(f"{path}: bad config in checkpoint ({e})") from None

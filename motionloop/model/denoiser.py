@@ -13,18 +13,17 @@ classifier-free guidance; a model trained without labels (`num_labels = 0`) igno
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from motionloop.data.features import FEATURE_DIM
-from motionloop.data.windows import NO_LABEL
 from motionloop.errors import ConfigError, MotionValidationError, UnknownNameError
 
-NULL_LABEL = NO_LABEL  # label index of "no label": windows without one, and dropped labels
+# label index of "no label": dropped labels, and windows without one (data.windows.NO_LABEL is the
+# same index, so a batch's labels go in as they are; tests/model/test_denoiser.py checks it)
+NULL_LABEL = -1
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,8 @@ class DenoiserConfig:
     """Size of the denoiser.
 
     Attributes:
-        feature_dim: D, features per frame (input and output).
+        feature_dim: D, features per frame (input and output); the trainer sets it from the
+            data's feature layout (data.features.FEATURE_DIM).
         num_labels: size of the label vocabulary; 0 = unconditional model.
         width: transformer width (token size).
         layers: encoder layers.
@@ -42,7 +42,7 @@ class DenoiserConfig:
         max_frames: longest sequence the position encoding covers, frames.
     """
 
-    feature_dim: int = FEATURE_DIM
+    feature_dim: int
     num_labels: int = 0
     width: int = 128
     layers: int = 2
@@ -64,20 +64,22 @@ class DenoiserConfig:
             raise ConfigError(f"DenoiserConfig.dropout: must be in [0, 1), got {self.dropout}")
 
 
-PRESETS: dict[str, DenoiserConfig] = {
+# Sizes of the named presets (feature_dim and num_labels come from the data).
+PRESETS: dict[str, dict] = {
     # trains on 2 CPU cores: ~0.5M parameters. No dropout: drawing its random masks cost ~20%
     # of a training step on CPU (torch profiler); the `mdm` preset keeps MDM's 0.1.
-    "cpu-small": DenoiserConfig(width=128, layers=2, heads=4, ff=512, dropout=0.0),
+    "cpu-small": dict(width=128, layers=2, heads=4, ff=512, dropout=0.0),
     # the published MDM size (Tevet et al. 2023), for GPU users
-    "mdm": DenoiserConfig(width=512, layers=8, heads=4, ff=1024),
+    "mdm": dict(width=512, layers=8, heads=4, ff=1024),
 }
 
 
-def preset(name: str, num_labels: int = 0) -> DenoiserConfig:
-    """The named preset's config with `num_labels` filled in; UnknownNameError lists the presets."""
+def preset(name: str, feature_dim: int, num_labels: int = 0) -> DenoiserConfig:
+    """The named preset's config for `feature_dim` features and `num_labels` labels;
+    UnknownNameError lists the presets."""
     if name not in PRESETS:
         raise UnknownNameError("model preset", name, PRESETS)
-    return dataclasses.replace(PRESETS[name], num_labels=num_labels)
+    return DenoiserConfig(feature_dim=feature_dim, num_labels=num_labels, **PRESETS[name])
 
 
 def sinusoidal(positions: torch.Tensor, dim: int) -> torch.Tensor:

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from motionloop import rotations as rot
-from motionloop.data.features import FEATURE_DIM, SLICES, features_to_motion
+from motionloop.data.features import SLICES, features_to_motion
 from motionloop.errors import ConfigError, UnknownNameError
 from motionloop.model.checkpoint import Checkpoint, load_checkpoint
 from motionloop.model.diffusion import parse_sampler
@@ -154,7 +154,7 @@ def sample(
         hook = _physics_hook(ckpt, batch, physics) if spec.projections else None
         x = diffusion.sample(
             model,
-            (len(batch), ckpt.window, FEATURE_DIM),
+            (len(batch), ckpt.window, ckpt.model.config.feature_dim),
             spec,
             idx,
             float(guidance),

@@ -29,7 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from motionloop.data.augment import mirror
-from motionloop.data.features import DEFAULT_FPS, motion_to_features
+from motionloop.data.features import DEFAULT_FPS, FEATURE_DIM, motion_to_features
 from motionloop.data.normalize import Normalizer
 from motionloop.data.windows import WindowSampler, label_vocabulary, make_windows
 from motionloop.errors import CheckpointError, ConfigError, MotionloopError, UnknownNameError
@@ -135,8 +135,12 @@ def train(
     clips = _clips_at(clips, DEFAULT_FPS)
     windows = _windows(clips, config)
     vocab = label_vocabulary(windows)
-    base = preset(model) if isinstance(model, str) else model
-    model_config = dataclasses.replace(base, num_labels=len(vocab))
+    if isinstance(model, str):
+        model_config = preset(model, FEATURE_DIM, num_labels=len(vocab))
+    elif model.feature_dim != FEATURE_DIM:
+        raise ConfigError(f"train: the model takes {model.feature_dim} features per frame, the data has {FEATURE_DIM}")
+    else:
+        model_config = dataclasses.replace(model, num_labels=len(vocab))
     fingerprint = data_fingerprint(clips)
     out = Path(out)
     rng_state = None

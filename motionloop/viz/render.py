@@ -137,10 +137,10 @@ def render(
             return _render_in_child(clips, out, titles, metrics, config, backend)
         else:
             engine = "mujoco"
-    return _render(clips, out, fmt, titles, metrics, config, engine)
+    return render_aligned(clips, out, fmt, titles, metrics, config, engine)
 
 
-def _render(
+def render_aligned(
     aligned: list[Motion],
     out: Path,
     fmt: str,

@@ -31,19 +31,19 @@ from motionloop.errors import MotionloopError
 from motionloop.io import write_text
 from motionloop.motion import Motion
 from motionloop.physics.metrics import physics_metrics
+from motionloop.resources import VIEWER_STATIC
 from motionloop.viz import marks as mk
 from motionloop.viz.align import align, clip_title
 from motionloop.viz.camera import CameraConfig, follow_track
 from motionloop.viz.overlay import metrics_line
 
-STATIC = Path(__file__).resolve().parent / "static"
 _ids = itertools.count()
 
 
 @functools.lru_cache(maxsize=1)
 def viewer_js() -> str:
     """The viewer's JavaScript source."""
-    return (STATIC / "viewer.js").read_text()
+    return (VIEWER_STATIC / "viewer.js").read_text()
 
 
 def _b64(a: np.ndarray) -> str:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from motionloop.motion import Motion
-from motionloop.viz.render import _render, config_from_dict
+from motionloop.viz.render import config_from_dict, render_aligned
 from motionloop.viz.video import check_output
 
 
@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     out, fmt = check_output(spec["out"])
     clips = [Motion.load(p) for p in spec["clips"]]
-    _render(clips, out, fmt, spec["titles"], spec["metrics"], config_from_dict(spec["config"]), engine="mujoco")
+    render_aligned(clips, out, fmt, spec["titles"], spec["metrics"], config_from_dict(spec["config"]), engine="mujoco")
     return 0
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from motionloop.data.bundled import OBJECT_LABELS, load_bundled
+from motionloop.data.features import FEATURE_DIM
 from motionloop.io import read_jsonl
 from motionloop.loop import plot_run, run_loop
 from motionloop.loop.configio import from_dict
@@ -19,7 +20,7 @@ from motionloop.model.diffusion import DiffusionConfig
 from motionloop.model.train import train
 from motionloop.motion import load_clips
 
-TINY = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0)
+TINY = DenoiserConfig(feature_dim=FEATURE_DIM, width=32, layers=1, heads=2, ff=64, dropout=0.0)
 TINY_TRAIN = TrainConfig(window=40, stride=20, batch_size=8, warmup_steps=0, diffusion=DiffusionConfig(num_steps=100))
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
+from motionloop.data.features import FEATURE_DIM
 from motionloop.model.config import TrainConfig
 from motionloop.model.denoiser import DenoiserConfig
 from motionloop.model.diffusion import DiffusionConfig
@@ -42,7 +43,7 @@ def toy_clips() -> list[Motion]:
     return [toy_clip(label, seed) for label in ("walk", "wave") for seed in range(3)]
 
 
-TINY_MODEL = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0)
+TINY_MODEL = DenoiserConfig(feature_dim=FEATURE_DIM, width=32, layers=1, heads=2, ff=64, dropout=0.0)
 TINY_CONFIG = TrainConfig(
     window=16,
     stride=8,

@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from motionloop.data.features import FEATURE_DIM
+from motionloop.data.windows import NO_LABEL
 from motionloop.errors import ConfigError, MotionValidationError, UnknownNameError
 from motionloop.model.denoiser import NULL_LABEL, PRESETS, Denoiser, DenoiserConfig, preset, sinusoidal
 from motionloop.model.diffusion import GaussianDiffusion
 
-SMALL = DenoiserConfig(width=32, layers=1, heads=2, ff=64, num_labels=3, dropout=0.0)
+SMALL = DenoiserConfig(feature_dim=FEATURE_DIM, width=32, layers=1, heads=2, ff=64, num_labels=3, dropout=0.0)
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
@@ -59,27 +60,31 @@ def _expected_parameters(c: DenoiserConfig) -> int:
 
 def test_unknown_preset_lists_valid_names():
     with pytest.raises(UnknownNameError, match="cpu-small.*mdm"):
-        preset("huge")
+        preset("huge", FEATURE_DIM)
 
 
-def test_preset_fills_in_the_label_count_and_nothing_else():
-    for name, base in PRESETS.items():
-        cfg = preset(name, num_labels=7)
-        assert cfg.num_labels == 7 and dataclasses.replace(cfg, num_labels=base.num_labels) == base
-        assert cfg.feature_dim == FEATURE_DIM  # a preset takes the features the data pipeline makes
+def test_preset_is_its_sizes_with_the_datas_features_and_labels():
+    for name, sizes in PRESETS.items():
+        cfg = preset(name, 11, num_labels=7)
+        assert cfg == DenoiserConfig(feature_dim=11, num_labels=7, **sizes)
+
+
+def test_the_null_label_is_the_index_of_an_unlabelled_window():
+    # training feeds a batch's labels to the denoiser as they are: "no label" must be one index
+    assert NULL_LABEL == NO_LABEL
 
 
 def test_config_validation():
     with pytest.raises(ConfigError, match="divisible"):
-        DenoiserConfig(width=30, heads=4)
+        DenoiserConfig(feature_dim=FEATURE_DIM, width=30, heads=4)
     with pytest.raises(ConfigError, match="even"):
-        DenoiserConfig(width=9, heads=3)  # the sinusoidal embeddings need an even width
+        DenoiserConfig(feature_dim=FEATURE_DIM, width=9, heads=3)  # the sinusoidal embeddings need an even width
     with pytest.raises(ConfigError, match="dropout"):
-        DenoiserConfig(dropout=1.0)
+        DenoiserConfig(feature_dim=FEATURE_DIM, dropout=1.0)
     with pytest.raises(ConfigError, match="num_labels"):
-        DenoiserConfig(num_labels=-1)
+        DenoiserConfig(feature_dim=FEATURE_DIM, num_labels=-1)
     with pytest.raises(ConfigError, match="max_frames"):
-        DenoiserConfig(max_frames=0)
+        DenoiserConfig(feature_dim=FEATURE_DIM, max_frames=0)
 
 
 # ------------------------------------------------------------------ size
@@ -91,7 +96,7 @@ def test_config_validation():
         SMALL,
         dataclasses.replace(SMALL, num_labels=0),
         DenoiserConfig(width=48, layers=3, heads=3, ff=80, num_labels=1, feature_dim=10),
-        preset("cpu-small", num_labels=10),
+        preset("cpu-small", FEATURE_DIM, num_labels=10),
     ],
     ids=["small", "unconditional", "odd-sizes", "cpu-small"],
 )
@@ -114,13 +119,13 @@ def test_preset_sizes_match_the_documented_ones():
         assert found, f"README has no parameter count for preset {name!r}"
         documented = float(found.group(1))
         decimals = len(found.group(1).partition(".")[2])
-        actual = _expected_parameters(preset(name, num_labels=10)) / 1e6
+        actual = _expected_parameters(preset(name, FEATURE_DIM, num_labels=10)) / 1e6
         assert abs(actual - documented) <= 0.5 * 10**-decimals, f"{name}: {actual:.3f} M, README {documented} M"
     # and the formula is the real network's count (the big preset is built once, here)
-    mdm = preset("mdm", num_labels=10)
+    mdm = preset("mdm", FEATURE_DIM, num_labels=10)
     assert Denoiser(mdm).num_parameters() == _expected_parameters(mdm)
     # the source comment's "~0.5M parameters" for the CPU preset
-    assert 0.4e6 < _expected_parameters(preset("cpu-small", num_labels=10)) < 0.6e6
+    assert 0.4e6 < _expected_parameters(preset("cpu-small", FEATURE_DIM, num_labels=10)) < 0.6e6
 
 
 # ------------------------------------------------------------------ shapes
@@ -137,7 +142,7 @@ def test_output_shape_for_batches_and_lengths(B, T):
 
 
 def test_max_frames_and_feature_dim_are_enforced_with_a_readable_message():
-    net = Denoiser(dataclasses.replace(PRESETS["cpu-small"], max_frames=8))
+    net = Denoiser(dataclasses.replace(preset("cpu-small", FEATURE_DIM), max_frames=8))
     assert net(torch.zeros(2, 8, FEATURE_DIM), torch.tensor([0, 1])).shape == (2, 8, FEATURE_DIM)  # T == max_frames
     with pytest.raises(MotionValidationError) as err:
         net(torch.zeros(1, 9, FEATURE_DIM), torch.tensor([0]))

@@ -174,7 +174,7 @@ def test_auto_falls_back_to_stick_with_a_warning(tmp_path, monkeypatch, caplog):
 def test_child_process_renders_when_mujoco_was_imported_elsewhere(tmp_path, monkeypatch, gl_backend):
     monkeypatch.setattr(gl, "plan", lambda: ("subprocess", gl_backend))
     called = []
-    monkeypatch.setattr(rd, "_render", lambda *a, **k: called.append(1))  # the parent must not draw itself
+    monkeypatch.setattr(rd, "render_aligned", lambda *a, **k: called.append(1))  # the parent must not draw itself
     cfg = RenderConfig(size=SMALL, frame=1)
     out = render([standing(frames=3), standing(frames=3, lift=-0.04)], tmp_path / "child.png", config=cfg)
     img = _png(out)
