@@ -61,7 +61,7 @@ class ArmConfig:
 
     Attributes:
         name: directory-safe name (letters, digits, `_ . -`), unique in the run.
-        correction: "none", "physics" (motion) or "ideal" (toy tasks).
+        correction: "none", "physics" (motion), "ideal" (toy tasks) or "oracle" (motion).
         strength: physics correction strength in [0, 1] (see physics.correct).
         gamma: ideal/oracle corrector strength >= 0 (0 = no correction).
         ideal_method: how the ideal corrector draws ("swap" or "rejection", module docstring).

@@ -246,8 +246,8 @@ def run_loop(
     """Run (or resume) a self-consuming loop into `out_dir`; returns the run directory.
 
     Args:
-        config_or_name: a LoopConfig, a preset name ("demo", "evidence", "paper-motion",
-            "kazdan-gaussian", "kazdan-kde", "scsc-toy") or a TOML file.
+        config_or_name: a LoopConfig, a preset name (`motionloop.loop.preset_names()`:
+            "demo", "evidence", "paper-motion", "scsc-toy", ...) or a TOML file.
         out_dir: the run directory (rundir.py describes its layout).
         resume: continue the run in `out_dir` from its last complete generations.
         overrides: `dotted.key=value` settings applied on top of the config.

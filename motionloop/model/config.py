@@ -15,8 +15,9 @@ class TrainConfig:
 
     Attributes:
         window: frames per training window (the longest clip `sample` produces). 40 frames
-            (2 s at 20 fps) is the evaluator's window, so every sampled clip can be evaluated,
-            and keeps most of the short clips of the bundled set (longer windows skip them).
+            (2 s at 20 fps) holds the evaluator's 24-frame window, so every sampled clip can be
+            evaluated, and keeps most of the short clips of the bundled set (longer windows
+            skip them).
         stride: frames between the starts of consecutive windows of a clip.
         batch_size: windows per step, B.
         lr: peak learning rate of AdamW, reached after `warmup_steps` steps, then cosine

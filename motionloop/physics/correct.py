@@ -3,8 +3,8 @@
 Each clip is (1) repaired kinematically (grounded, feet planted, balanced: repair.py), (2)
 tracked by the simulated humanoid with the whole-body controller, and (3) replaced by the
 simulated trajectory. Tracking is tried first with no residual force at all (`free`); only
-if that attempt falls (a fail-safe reset) is the clip tracked again with a bounded root
-residual, priced by `strength`. A clip that cannot be corrected (bad values, absurd
+if that attempt falls (a fail-safe reset) or ends farther than `verify_mpjpe_mm` from the
+input is the clip tracked again with a bounded root residual, priced by `strength`. A clip that cannot be corrected (bad values, absurd
 placement, time limit) comes back unchanged with a report that says why; it never stops
 the batch.
 
@@ -17,7 +17,8 @@ What a report's verdicts mean (and what the field calls them):
 - `verified`: success, and the tracked clip within `verify_mpjpe_mm` of the input: what a
   self-consuming loop may train on (Morph's filter).
 
-The strength knob `s` in [0, 1]: s = 0 returns the clip unchanged; above, the residual of
+The strength knob `s` in [0, 1]: s = 0 returns the clip unchanged (nothing is tracked: the
+report says success, MPJPE 0, and `verified` False, since no physics checked it); above, the residual of
 the assisted attempt is priced geometrically from 1e2 (s -> 0) to 1e5 (s = 1), and the ZMP
 balance repair of the reference (balance.py) is applied at share 2 s - 1 above s = 0.5.
 """
@@ -224,8 +225,9 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             assisted = track(h, fixed, cfg.tracker_for_strength())
             assisted_out = h.motion_from_qpos(assisted.qpos, motion)
             assisted_mpjpe = _mpjpe(assisted_out, motion)
-        # the output: the residual-free clip when it reached the end close to its input; else
-        # the assisted one if it kept its budget and tracked closer; else whichever fell less
+        # the output: the residual-free clip when it reached the end and either no assisted
+        # attempt was made, or that attempt broke its budget, or it tracked no closer; else
+        # the assisted one (also when the free attempt fell)
         use_free = success_free and (
             assisted is None
             or not within_budget(assisted, cfg, assisted.control_dt)[0]

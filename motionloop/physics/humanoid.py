@@ -2,8 +2,10 @@
 
 Body frames are SMPL's canonical joint frames (x left, y up, z forward) in the rest pose, so
 the free joint's quaternion *is* the Motion's root rotation and `trans` is the pelvis body
-position. Each non-root joint has three hinges about its frame's x, y, z axes, listed in the
-order `EULER_ORDER[joint]` (MuJoCo composes a body's hinges in the order they are listed, so
+position. A non-root joint has up to three hinges about its frame's x, y, z axes: by default
+only those the retargeted data turns (`HumanoidSpec.axes`, "data": toes, hands and head
+welded, one elbow hinge, no knee twist; "full" keeps all three), listed in the order
+`EULER_ORDER[joint]` (MuJoCo composes a body's hinges in the order they are listed, so
 the local rotation is `R = R_a1(q1) @ R_a2(q2) @ R_a3(q3)`, an intrinsic Euler sequence). The
 middle axis of each sequence is the one that moves least in human motion (twist for arms,
 abduction for legs and spine), keeping the Euler singularity out of reach.
@@ -17,13 +19,14 @@ standing body slides.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 from xml.etree import ElementTree as ET
 
 import numpy as np
 
 from motionloop import body as bd
+from motionloop import config as cfgmod
 from motionloop import skeleton as sk
-from motionloop.errors import ConfigError
 
 _ARM = ("collar", "shoulder", "elbow", "wrist", "hand")
 EULER_ORDER: tuple[str, ...] = tuple("ZXY" if any(n.endswith(a) for a in _ARM) else "XZY" for n in sk.JOINTS)
@@ -75,7 +78,7 @@ JOINT_RANGE_DEG = {
 # leaves the data's joint space. "full" gives every joint three hinges (AMASS-style data
 # whose toes, hands and head move).
 DATA_AXES = {"foot": "", "hand": "", "head": "", "elbow": "Y", "knee": "XZ"}
-AXES_CHOICES = ("data", "full")
+Axes = Literal["data", "full"]
 
 SOLE_SPHERE_RADIUS = 0.008  # m; sole-corner contact spheres sit with their bottom on the sole
 
@@ -101,11 +104,10 @@ class HumanoidSpec:
     friction: float = 1.0
     damping: float = 2.0
     armature: float = 0.02
-    axes: str = "data"
+    axes: Axes = "data"
 
     def __post_init__(self) -> None:
-        if self.axes not in AXES_CHOICES:
-            raise ConfigError(f"HumanoidSpec.axes: {self.axes!r}; valid: {', '.join(AXES_CHOICES)}")
+        cfgmod.check_choices(self)
 
     def joint_axes(self, joint: int) -> str:
         """The hinge axes of `joint` ("XYZ" letters, in EULER_ORDER)."""
