@@ -1,4 +1,4 @@
-"""Retargeting: FK round trips, fill rules, two-bone IK, grounding, the report."""
+"""Retargeting: FK round trips, fill rules, grounding, the report (the two-bone IK itself: tests/core/test_ik.py)."""
 
 import json
 
@@ -231,59 +231,6 @@ def test_align_two_and_local_rotations():
     poses = rng.normal(size=(4, sk.NUM_JOINTS, 3))
     _, glob = sk.fk_mats(rot.aa_to_mat(poses), np.zeros((4, 3)))
     np.testing.assert_allclose(sk.local_rotations(glob), rot.aa_to_mat(poses), atol=1e-12)
-
-
-# ------------------------------------------------------------------------------------- leg IK
-def test_two_bone_ik_reaches_reachable_targets_exactly():
-    rng = np.random.default_rng(7)
-    root = rng.normal(size=(200, 3))
-    direction = rot.aa_to_mat(rng.normal(size=(200, 3)))[:, :, 0]
-    dist = rng.uniform(0.05, 0.78, (200, 1))  # l1 + l2 = 0.8, |l1 - l2| = 0.02
-    target = root + dist * direction
-    bend = rng.normal(size=(200, 3))
-    mid, end = ik.two_bone_ik(root, target, bend, 0.41, 0.39)
-    np.testing.assert_allclose(end, target, atol=1e-9)
-    np.testing.assert_allclose(np.linalg.norm(mid - root, axis=-1), 0.41, atol=1e-9)
-    np.testing.assert_allclose(np.linalg.norm(end - mid, axis=-1), 0.39, atol=1e-9)
-    # the middle joint bends towards the hint: it lies in the hint's half-plane
-    normal = np.cross(target - root, bend)
-    assert np.all(np.abs(np.sum((mid - root) * normal, -1)) < 1e-9)
-    u = direction
-    bend_perp = bend - np.sum(bend * u, -1, keepdims=True) * u
-    assert np.all(np.sum((mid - root) * bend_perp, -1) > 0)
-
-
-def test_two_bone_ik_clamps_unreachable_targets():
-    root = np.zeros((2, 3))
-    target = np.array([[2.0, 0.0, 0.0], [0.001, 0.0, 0.0]])  # too far, too close
-    mid, end = ik.two_bone_ik(root, target, np.array([0.0, 1.0, 0.0]), 0.5, 0.4)
-    np.testing.assert_allclose(end[0], [0.9, 0, 0], atol=1e-5)
-    np.testing.assert_allclose(end[1], [0.1, 0, 0], atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(mid - root, axis=-1), 0.5, atol=1e-9)
-    np.testing.assert_allclose(np.linalg.norm(end - mid, axis=-1), 0.4, atol=1e-9)
-
-
-def test_reach_moves_the_ankle_keeps_foot_orientation_and_knee_plane():
-    motion = plausible_motion(np.random.default_rng(8), T=20)
-    pos, glob = motion.fk()
-    leg = ik.LEGS[0]
-    hip, knee, ankle = leg
-    target = pos[:, ankle] + np.array([0.03, -0.02, 0.04])
-    new = ik.reach(glob, pos, leg, target)
-    new_pos, _ = sk.fk_mats(sk.local_rotations(new), motion.trans)
-    np.testing.assert_allclose(new_pos[:, ankle], target, atol=1e-9)
-    np.testing.assert_allclose(new[:, ankle], glob[:, ankle], atol=1e-12)  # ankle global kept
-    changed = [j for j in range(sk.NUM_JOINTS) if not np.allclose(new[:, j], glob[:, j])]
-    assert set(changed) <= {hip, knee}
-    # the knee stays in the plane through hip and target that holds the old bend direction
-    # (the knee's offset from the old hip-ankle line)
-    old_line = pos[:, ankle] - pos[:, hip]
-    old_line /= np.linalg.norm(old_line, axis=-1, keepdims=True)
-    old_bend = pos[:, knee] - pos[:, hip]
-    old_bend -= np.sum(old_bend * old_line, -1, keepdims=True) * old_line
-    normal = np.cross(target - pos[:, hip], old_bend)
-    normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
-    assert np.abs(np.sum((new_pos[:, knee] - pos[:, hip]) * normal, -1)).max() < 1e-9
 
 
 # ---------------------------------------------------------------------------------- grounding
