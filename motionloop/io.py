@@ -101,6 +101,57 @@ NUMPY_READ_ERRORS = (
 )
 
 
+def _npy_declared_bytes(f) -> int:
+    """Bytes of data the .npy header read from `f` declares (shape x item size)."""
+    import numpy as np
+
+    version = np.lib.format.read_magic(f)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ValueError(f"not a supported .npy format version {version}")
+    start = f.tell()
+    length = int.from_bytes(f.read(2 if version == (1, 0) else 4), "little")
+    if length > 10_000:  # numpy would read the whole claimed header first
+        raise ValueError(f"an .npy header of {length} bytes")
+    f.seek(start)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read_header(f, max_header_size=10_000)
+    if dtype.hasobject:
+        return 0  # pickled objects: never loaded (allow_pickle=False refuses them)
+    count = 1
+    for n in shape:
+        count *= int(n)
+    return count * dtype.itemsize
+
+
+def check_declared_sizes(path: str | os.PathLike) -> None:
+    """ValueError if an .npy file, or a member of an .npz archive, declares more data than it
+    holds: numpy would allocate the declared size before finding the file short (a 100-byte
+    file can ask for terabytes). Call before `np.load`; other damage is left to numpy."""
+    path = Path(path)
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as f:
+                    declared = _npy_declared_bytes(f)
+                    header = f.tell()
+                if declared > info.file_size - header:
+                    raise ValueError(
+                        f"member {info.filename} declares {declared} bytes of data but holds {info.file_size - header}"
+                    )
+    else:
+        with open(path, "rb") as f:
+            if f.read(6) != b"\x93NUMPY":
+                return  # not an .npy: numpy's own error says so
+            f.seek(0)
+            declared = _npy_declared_bytes(f)
+            header = f.tell()
+        size = path.stat().st_size - header
+        if declared > size:
+            raise ValueError(f"the array declares {declared} bytes of data but the file holds {size}")
+
+
 def numpy_error_text(e: BaseException) -> str:
     """One line saying why numpy could not read a file, never advising to allow pickles."""
     text = str(e).strip()

@@ -21,7 +21,7 @@ import numpy as np
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.errors import FormatError, MotionloopError, MotionValidationError
-from motionloop.io import NUMPY_READ_ERRORS, atomic_path, numpy_error_text
+from motionloop.io import NUMPY_READ_ERRORS, atomic_path, check_declared_sizes, numpy_error_text
 
 FORMAT_VERSION = 2  # 2: trans in the AMASS convention; 1: trans = pelvis position
 NUM_BETAS = 10
@@ -180,6 +180,7 @@ class Motion:
         if path.suffix != ".npz":
             raise FormatError(f"{path}: not an .npz clip (use `motionloop data import` for other formats)")
         try:
+            check_declared_sizes(path)
             with np.load(path, allow_pickle=False) as f:
                 data = {k: f[k] for k in f.files}
         except NUMPY_READ_ERRORS as e:

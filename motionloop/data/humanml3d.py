@@ -15,7 +15,7 @@ from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.data.source import SourceMotion
 from motionloop.errors import FormatError
-from motionloop.io import NUMPY_READ_ERRORS, numpy_error_text
+from motionloop.io import NUMPY_READ_ERRORS, check_declared_sizes, numpy_error_text
 
 NUM_JOINTS = 22
 NAMES: tuple[str, ...] = sk.JOINTS[:NUM_JOINTS]
@@ -29,6 +29,7 @@ def read_joints(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise FormatError(f"{path}: no such file")
     try:
+        check_declared_sizes(path)
         arr = np.load(path, allow_pickle=False)
     except NUMPY_READ_ERRORS as e:
         raise FormatError(f"{path}: not a readable .npy array ({numpy_error_text(e)})") from None

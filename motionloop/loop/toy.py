@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from motionloop.errors import ConfigError, FormatError
-from motionloop.io import NUMPY_READ_ERRORS, atomic_path, numpy_error_text
+from motionloop.io import NUMPY_READ_ERRORS, atomic_path, check_declared_sizes, numpy_error_text
 from motionloop.loop import toymath
 from motionloop.loop.config import ArmConfig, LoopConfig
 from motionloop.loop.datasets import sample_dataset
@@ -61,6 +61,7 @@ class ToyTask:
 
     def _load_model(self, gen_dir: Path) -> dict[str, np.ndarray]:
         try:
+            check_declared_sizes(gen_dir / MODEL)
             with np.load(gen_dir / MODEL, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
         except NUMPY_READ_ERRORS as e:
@@ -82,6 +83,7 @@ class ToyTask:
 
     def load_data(self, path: Path) -> np.ndarray:
         try:
+            check_declared_sizes(path)
             return np.load(path, allow_pickle=False)
         except NUMPY_READ_ERRORS as e:
             raise FormatError(f"{path}: cannot read the samples ({numpy_error_text(e)})") from None

@@ -30,7 +30,7 @@ import numpy as np
 
 from motionloop import skeleton as sk
 from motionloop.errors import FormatError, MotionloopError
-from motionloop.io import NUMPY_READ_ERRORS, numpy_error_text
+from motionloop.io import NUMPY_READ_ERRORS, check_declared_sizes, numpy_error_text
 from motionloop.motion import Motion
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,7 @@ def read_model_data(path: Path) -> dict:
     try:
         if path.suffix == ".npz":
             data = {}
+            check_declared_sizes(path)
             with np.load(path, allow_pickle=False) as f:
                 for k in f.files:
                     try:

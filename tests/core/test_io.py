@@ -417,3 +417,37 @@ def test_payload_digest_json_like_values_are_distinguished_from_their_strings():
     assert payload_digest({1: "a"}) != payload_digest({"1": "a"})
     assert payload_digest([1, [2]]) != payload_digest([[1], 2])
     assert payload_digest({"a": json.dumps([1])}) != payload_digest({"a": [1]})
+
+
+# ---------------------------------------------------------------------------------- declared sizes
+def test_check_declared_sizes_refuses_arrays_that_claim_more_than_they_hold(tmp_path):
+    import zipfile
+
+    from motionloop.io import check_declared_sizes
+
+    good = tmp_path / "good.npz"
+    np.savez(good, a=np.zeros((4, 3)), b=np.arange(5))
+    check_declared_sizes(good)  # whole members pass
+    np.savez_compressed(tmp_path / "c.npz", a=np.zeros((1000, 3)))
+    check_declared_sizes(tmp_path / "c.npz")  # compressed: judged by the uncompressed size
+    np.save(tmp_path / "g.npy", np.ones(7))
+    check_declared_sizes(tmp_path / "g.npy")
+
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((1, 72)))
+    header["shape"] = (10**12, 72)
+    bomb = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(bomb, "w") as z, z.open("poses.npy", "w") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+    with pytest.raises(ValueError, match="member poses.npy declares 576000000000000 bytes of data but holds 0"):
+        check_declared_sizes(bomb)
+    short = tmp_path / "short.npy"
+    short.write_bytes((tmp_path / "g.npy").read_bytes()[:-8])  # one float64 missing
+    with pytest.raises(ValueError, match="declares 56 bytes of data but the file holds 48"):
+        check_declared_sizes(short)
+    odd = bytearray((tmp_path / "g.npy").read_bytes())
+    odd[6] = 65  # format version 65.0
+    (tmp_path / "v.npy").write_bytes(bytes(odd))
+    with pytest.raises(ValueError, match=r"version \(65, 0\)"):
+        check_declared_sizes(tmp_path / "v.npy")
+    (tmp_path / "text.npy").write_text("not numpy")
+    check_declared_sizes(tmp_path / "text.npy")  # not ours to judge: numpy's own error follows

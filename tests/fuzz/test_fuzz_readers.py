@@ -6,13 +6,23 @@ empty or of the wrong shape, a line dropped or a number blown up. Every mutant m
 read (the mutation was harmless) or raise a MotionloopError whose message is one line and
 names the file; any other exception fails the test with the mutation that caused it. A
 pickled object planted in a file must never run (it would create a marker file).
+
+Every read also runs under two bounds: a watchdog (`HANG_S` seconds of wall time, SIGALRM: a
+hang fails the test instead of stalling CI) and an allocation bound (`PEAK_BYTES` of Python and
+numpy memory at any moment, measured by tracemalloc, which sees numpy's buffers but not
+torch's). With MOTIONLOOP_FUZZ_TALLY=FILE the outcomes per reader (loaded, clear error) are
+written there as JSON (benchmarks/bench_fuzz.py runs the suite that way).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import signal
+import tracemalloc
 import zipfile
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +33,19 @@ from motionloop import skeleton as sk
 from motionloop.errors import MotionloopError
 
 MUTANTS = 24  # byte-level mutants per reader
+HANG_S = 60  # a read that takes longer is a hang (the slowest mutant reads in well under 1 s)
+PEAK_BYTES = 256 * 2**20  # the valid files are < 100 kB; no mutant may make a reader allocate more
+
+TALLY: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+
+def _write_tally() -> None:
+    out = os.environ.get("MOTIONLOOP_FUZZ_TALLY")
+    if out and TALLY:
+        Path(out).write_text(json.dumps({k: dict(v) for k, v in sorted(TALLY.items())}, indent=1) + "\n")
+
+
+atexit.register(_write_tally)
 
 
 class _Planted:
@@ -105,16 +128,48 @@ def text_mutants(text: str, rng: np.random.Generator, count: int = 12) -> list[t
     return out
 
 
-def assert_clean(read, path: Path, what: str) -> None:
-    """`read(path)` loads, or raises a one-line MotionloopError naming the file."""
+class _Hang(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Hang
+
+
+def bounded(read, path: Path) -> int:
+    """Run `read(path)` under the watchdog; return the peak of traced memory in bytes (if it
+    returns; an exception propagates, the peak is then in `bounded.peak`)."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(HANG_S)
+    tracemalloc.start()
     try:
         read(path)
+    finally:
+        bounded.peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    return bounded.peak
+
+
+def assert_clean(read, path: Path, what: str) -> None:
+    """`read(path)` loads, or raises a one-line MotionloopError naming the file; within the bounds."""
+    reader = what.split(" ")[0]
+    try:
+        bounded(read, path)
+        outcome = "loaded"
     except MotionloopError as e:
         msg = str(e).strip()
         assert "\n" not in msg, f"{what}: a multi-line message: {msg!r}"
         assert path.name in msg, f"{what}: the message does not name {path.name}: {msg!r}"
+        outcome = "clear error"
+    except _Hang:
+        pytest.fail(f"{what}: no answer within {HANG_S} s")
     except Exception as e:
         pytest.fail(f"{what}: {type(e).__name__} escaped: {e}")
+    peak = bounded.peak
+    assert peak <= PEAK_BYTES, f"{what}: allocated {peak / 2**20:.0f} MiB (bound {PEAK_BYTES / 2**20:.0f} MiB)"
+    TALLY[reader][outcome] += 1
 
 
 def check_all(read, mutants, path_of, label: str) -> None:
