@@ -45,6 +45,16 @@ def two_bone_ik(
     to = target - root
     dist = np.linalg.norm(to, axis=-1, keepdims=True)
     u = to / np.maximum(dist, _EPS)
+    # a target on the root gives no line: reach |l1 - l2| along a direction perpendicular to the bend
+    hint = np.broadcast_to(np.asarray(bend, dtype=np.float64), u.shape)
+    side = np.cross(
+        hint,
+        np.where(
+            np.abs(hint[..., :1]) < 0.9 * np.linalg.norm(hint, axis=-1, keepdims=True), [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
+        ),
+    )
+    side = side / np.maximum(np.linalg.norm(side, axis=-1, keepdims=True), _EPS)
+    u = np.where(dist < 1e-9, np.where(np.linalg.norm(side, axis=-1, keepdims=True) > 0.5, side, [1.0, 0.0, 0.0]), u)
     d = np.clip(dist, abs(l1 - l2) + _REACH_MARGIN, l1 + l2 - _REACH_MARGIN)
     b = np.asarray(bend, dtype=np.float64)
     b = b - np.sum(b * u, axis=-1, keepdims=True) * u

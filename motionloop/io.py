@@ -186,12 +186,17 @@ def payload_digest(obj) -> str:
     """SHA-256 of a torch file's payload: every key, scalar and tensor (names, shapes, dtypes,
     bytes) in a fixed order. torch.load does not check its archive's CRCs, so without this a
     flipped bit in a weight or an optimizer moment loads silently."""
+    import numpy as np
     import torch
 
     h = hashlib.sha256()
 
     def walk(x) -> None:
-        if isinstance(x, torch.Tensor):
+        if isinstance(x, np.ndarray):
+            a = np.ascontiguousarray(x)
+            h.update(f"A{a.shape}{a.dtype.str};".encode())
+            h.update(a.tobytes())
+        elif isinstance(x, torch.Tensor):
             t = x.detach().cpu().contiguous()
             h.update(f"T{tuple(t.shape)}{t.dtype};".encode())
             h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")

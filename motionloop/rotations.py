@@ -31,7 +31,8 @@ def aa_to_quat(aa: np.ndarray) -> np.ndarray:
     # conversion exact for tiny angles.
     small = angle < 1e-4
     scale = np.where(small, 0.5 - angle**2 / 48.0, np.sin(half) / np.where(small, 1.0, angle))
-    return np.concatenate([np.cos(half), aa * scale], axis=-1)
+    q = np.concatenate([np.cos(half), aa * scale], axis=-1)
+    return np.where(q[..., :1] < 0, -q, q)  # angles past pi: the same rotation with w >= 0
 
 
 def quat_to_aa(q: np.ndarray) -> np.ndarray:
@@ -146,8 +147,12 @@ def euler_to_mat(angles: np.ndarray, order: str, degrees: bool = True) -> np.nda
 
 
 def mat_to_euler(m: np.ndarray, order: str, degrees: bool = True) -> np.ndarray:
-    """Inverse of `euler_to_mat` for the six Tait-Bryan orders (e.g. "ZXY", "XYZ")."""
+    """Inverse of `euler_to_mat` for the six Tait-Bryan orders (e.g. "ZXY", "XYZ"); the middle
+    angle is in [-90, 90] degrees. At gimbal lock (middle angle +-90) the third angle is 0 and
+    the first carries the whole turn about the locked axis."""
     m = np.asarray(m, dtype=np.float64)
+    if len(order) != 3 or sorted(order.upper()) != ["X", "Y", "Z"]:
+        raise ValueError(f"mat_to_euler: order {order!r} is not one of the six Tait-Bryan orders (XYZ, ZXY, ...)")
     idx = ["XYZ".index(a) for a in order.upper()]
     i, j, k = idx
     # parity of the permutation (i, j, k) of (0, 1, 2) fixes the signs below
@@ -155,6 +160,13 @@ def mat_to_euler(m: np.ndarray, order: str, degrees: bool = True) -> np.ndarray:
     b = np.arcsin(np.clip(sign * m[..., i, k], -1.0, 1.0))
     a = np.arctan2(-sign * m[..., j, k], m[..., k, k])
     c = np.arctan2(-sign * m[..., i, j], m[..., i, i])
+    # gimbal lock: cos(b) ~ 0 leaves a and c as atan2(~0, ~0). With c = 0, R_i(a) = m R_j(b)^T
+    lock = np.hypot(m[..., j, k], m[..., k, k]) < 1e-9
+    if np.any(lock):
+        n = m @ np.swapaxes(axis_rotation(order[1], b), -1, -2)
+        p, q = (i + 1) % 3, (i + 2) % 3
+        a = np.where(lock, np.arctan2(n[..., q, p], n[..., p, p]), a)
+        c = np.where(lock, 0.0, c)
     out = np.stack([a, b, c], axis=-1)
     return np.rad2deg(out) if degrees else out
 
@@ -164,16 +176,17 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
     For opposite vectors the axis is any vector perpendicular to `u`.
     """
-    u = np.asarray(u, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
+    u, v = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
     u = u / np.maximum(np.linalg.norm(u, axis=-1, keepdims=True), _EPS)
     v = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), _EPS)
-    w = 1.0 + np.sum(u * v, axis=-1, keepdims=True)
+    # q = (1 + u.v, u x v) (normalised by quat_to_mat); 1 + u.v = |u + v|^2 / 2 keeps its
+    # precision for nearly opposite vectors, where 1 + u.v would cancel
+    w = 0.5 * np.sum((u + v) ** 2, axis=-1, keepdims=True)
     xyz = np.cross(u, v)
     # opposite directions: rotate by pi about an axis perpendicular to u
     perp = np.cross(u, np.array([1.0, 0.0, 0.0]))
     perp = np.where(np.linalg.norm(perp, axis=-1, keepdims=True) < 1e-6, np.cross(u, np.array([0.0, 1.0, 0.0])), perp)
-    opposite = w < 1e-8
+    opposite = w < 1e-14  # |q|^2 = 2w: below this its direction is rounding noise
     q = np.where(opposite, np.concatenate([np.zeros_like(w), perp], -1), np.concatenate([w, xyz], -1))
     return quat_to_mat(q)
 
@@ -223,7 +236,7 @@ def quat_slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray | float) -> np.ndar
     return quat_normalize(w0 * q0 + w1 * q1)
 
 
-def yaw_of(m: np.ndarray, up_axis: int = 2) -> np.ndarray:
+def yaw_of(m: np.ndarray) -> np.ndarray:
     """Heading angle (radians, about world z) of the body forward axis `R @ e_z` (SMPL: +z fwd)."""
     fwd = np.asarray(m)[..., :, 2]
     return np.arctan2(fwd[..., 1], fwd[..., 0])

@@ -135,11 +135,6 @@ def test_two_bone_ik_batched_equals_unbatched():
             np.testing.assert_allclose(e1, end[i, j], atol=1e-15)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: two_bone_ik with target == root (no root->target line) returns mid 0.002 m from the "
-    "root and end == root, so neither bone keeps its length",
-)
 def test_two_bone_ik_target_on_the_root_keeps_bone_lengths():
     mid, end = ik.two_bone_ik(np.zeros(3), np.zeros(3), np.array([0.0, 1.0, 0.0]), 0.5, 0.4)
     np.testing.assert_allclose(np.linalg.norm(mid), 0.5, atol=1e-9)

@@ -396,11 +396,6 @@ def test_payload_digest_changes_with_any_key_value_shape_or_dtype(mutate):
     assert payload_digest(p) != payload_digest(_payload())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="limitation: payload_digest hashes numpy arrays by repr, which numpy summarises past 1000 "
-    "elements and rounds to 8 digits; tensors are byte-exact (torch_load_plain refuses numpy arrays anyway)",
-)
 @pytest.mark.parametrize("change", ["middle-of-big-array", "1e-12"])
 def test_payload_digest_changes_with_every_numpy_array_byte(change):
     a = np.zeros(5000) if change == "middle-of-big-array" else np.ones(3)
