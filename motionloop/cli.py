@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from motionloop import __version__
@@ -350,56 +351,181 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="motionloop", description=__doc__.splitlines()[0])
-    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    p.add_argument("--version", action="version", version=f"motionloop {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class _Choices(Sequence):
+    """`choices=` drawn from a library constant, imported only when argparse first looks at them.
 
-    data = sub.add_parser("data", help="bundled data, importers, clip info").add_subparsers(
-        dest="data_command", required=True, metavar="ACTION"
+    Building the parser then imports nothing heavy (torch, trimesh) whatever the command; the
+    constant is read when its option is given or its command's --help is shown. argparse looks
+    at the choices while adding the option unless it has a `metavar`, so give each one a metavar.
+    """
+
+    def __init__(self, module: str, name: str, extra: tuple[str, ...] = ()) -> None:
+        self._module, self._name, self._extra = module, name, extra
+        self._values: tuple[str, ...] | None = None
+
+    def _get(self) -> tuple[str, ...]:
+        if self._values is None:
+            import importlib
+
+            self._values = (*self._extra, *getattr(importlib.import_module(self._module), self._name))
+        return self._values
+
+    def __getitem__(self, i):
+        return self._get()[i]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __repr__(self) -> str:
+        return f"_Choices({self._module}.{self._name})"
+
+
+def _loop_presets() -> str:
+    """Names of the shipped loop presets (motionloop/configs/*.toml), without importing the loop package."""
+    return ", ".join(sorted(p.stem for p in (Path(__file__).resolve().parent / "configs").glob("*.toml")))
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _command(sub: argparse._SubParsersAction, name: str, help: str, *examples: str) -> argparse.ArgumentParser:
+    """A command's parser: `help` is its line in the command list and its description, `examples` its epilog."""
+    return sub.add_parser(
+        name,
+        help=help,
+        description=help,
+        epilog=_examples(*examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    d = data.add_parser("list", help="list the bundled real-mocap clips")
+
+
+SEED_HELP = "random seed (default %(default)s)"
+DEVICE_HELP = "cpu | cuda | cuda:N (default: cuda when present)"
+
+
+def add_data_list(sub: argparse._SubParsersAction) -> None:
+    d = _command(
+        sub,
+        "list",
+        "list the bundled real-mocap clips",
+        "motionloop data list",
+        "motionloop data list --json > bundled.json",
+    )
     d.add_argument("--json", action="store_true", help="one JSON object with a `clips` list and totals")
     d.set_defaults(func=cmd_data_list)
-    d = data.add_parser("import", help="import BVH / DeepMimic / AMASS / HumanML3D files as SMPL-24 clips")
+
+
+def add_data_import(sub: argparse._SubParsersAction) -> None:
+    d = _command(
+        sub,
+        "import",
+        "import BVH / DeepMimic / AMASS / HumanML3D files as SMPL-24 clips",
+        "motionloop data import ~/mocap/cmu/ --out clips/cmu/",
+        "motionloop data import dance.bvh --out clips/mine/ --joint-map rig.toml --label dance",
+        "motionloop data import humanoid3d_walk.txt --format deepmimic --cycles 3 --out clips/deepmimic/",
+    )
     d.add_argument("path", help="a file or a directory (searched recursively)")
     d.add_argument("--out", required=True, help="output clip-set directory")
-    d.add_argument("--format", default="auto", help="auto|bvh|deepmimic|amass|humanml3d (default auto)")
+    d.add_argument(
+        "--format",
+        default="auto",
+        choices=_Choices("motionloop.data.importers", "FORMATS", extra=("auto",)),
+        metavar="FORMAT",
+        help="input format, one of %(choices)s; auto tells them by file extension (default %(default)s)",
+    )
     d.add_argument("--joint-map", help='TOML joint map ([joints] smpl_name = "bvh joint") for unusual BVH rigs')
-    d.add_argument("--fps", type=float, default=20.0, help="output frame rate (default 20)")
-    d.add_argument("--label", help="action label for the imported clips")
-    d.add_argument("--cycles", type=int, default=1, help="play looping DeepMimic clips this many times")
+    d.add_argument("--fps", type=float, default=20.0, help="output frame rate, frames per second (default %(default)g)")
+    d.add_argument("--label", help="action label for the imported clips (default: none)")
+    d.add_argument(
+        "--cycles", type=int, default=1, help="play looping DeepMimic clips this many times (default %(default)s)"
+    )
     d.set_defaults(func=cmd_data_import)
-    d = data.add_parser("info", help="frames, fps, duration, label, height, foot-ground and physics stats of a clip")
-    d.add_argument("file")
-    d.add_argument("--json", action="store_true")
+
+
+def add_data_info(sub: argparse._SubParsersAction) -> None:
+    d = _command(
+        sub,
+        "info",
+        "frames, fps, duration, label, height, foot-ground and physics stats of a clip",
+        "motionloop data info gen/clip_0000.npz",
+        "motionloop data info gen/clip_0000.npz --json",
+    )
+    d.add_argument("file", help="a clip file (.npz)")
+    d.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     d.set_defaults(func=cmd_data_info)
 
-    t = sub.add_parser("train", help="train a motion diffusion model")
-    t.add_argument("--data", default="bundled", help="'bundled' or a clip file / directory (default bundled)")
-    t.add_argument("--preset", default="cpu-small", help="cpu-small | mdm (default cpu-small)")
+
+def add_data(sub: argparse._SubParsersAction) -> None:
+    data = _command(
+        sub,
+        "data",
+        "bundled data, importers, clip info",
+        "motionloop data list",
+        "motionloop data import ~/mocap/cmu/ --out clips/cmu/",
+        "motionloop data info clips/cmu/02_01.npz",
+    )
+    actions = data.add_subparsers(dest="data_command", required=True, metavar="ACTION", help="what to do")
+    add_data_list(actions)
+    add_data_import(actions)
+    add_data_info(actions)
+
+
+def add_train(sub: argparse._SubParsersAction) -> None:
+    t = _command(
+        sub,
+        "train",
+        "train a motion diffusion model",
+        "motionloop train --steps 20000 --out models/mine.pt",
+        "motionloop train --steps 40000 --out models/mine.pt --resume",
+        "motionloop train --data clips/cmu/ --preset mdm --steps 200000 --device cuda --out models/mdm.pt",
+    )
+    t.add_argument("--data", default="bundled", help="'bundled' or a clip file / directory (default %(default)s)")
+    t.add_argument(
+        "--preset",
+        default="cpu-small",
+        choices=_Choices("motionloop.model.denoiser", "PRESETS"),
+        metavar="PRESET",
+        help="model size, one of %(choices)s (default %(default)s)",
+    )
     t.add_argument("--steps", type=int, required=True, help="total optimiser steps")
     t.add_argument("--out", required=True, help="checkpoint file to write")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help=SEED_HELP)
     t.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--window", type=int, help="training window in frames (20 fps)")
-    t.add_argument("--lr", type=float)
-    t.add_argument("--device", help="cpu | cuda (default: cuda when present)")
+    t.add_argument("--batch-size", type=int, help="windows per optimiser step (default: TrainConfig's, 64)")
+    t.add_argument("--window", type=int, help="training window in frames at 20 fps (default: TrainConfig's, 40)")
+    t.add_argument("--lr", type=float, help="peak learning rate, cosine-decayed (default: TrainConfig's, 5e-4)")
+    t.add_argument("--device", help=DEVICE_HELP)
     t.set_defaults(func=cmd_train)
 
-    f = sub.add_parser("finetune", help="continue training a checkpoint on other clips")
+
+def add_finetune(sub: argparse._SubParsersAction) -> None:
+    f = _command(
+        sub,
+        "finetune",
+        "continue training a checkpoint on other clips",
+        "motionloop finetune --data clips/cmu/ --steps 2000 --out models/cmu.pt",
+        "motionloop finetune --ckpt models/mine.pt --data corrected/ --steps 500 --lr 5e-5 --out models/mine-ft.pt",
+    )
     f.add_argument("--ckpt", default=str(DEFAULT_CKPT), help="checkpoint (default: the shipped base model)")
     f.add_argument("--data", required=True, help="'bundled' or a clip file / directory")
-    f.add_argument("--steps", type=int, required=True)
-    f.add_argument("--out", required=True)
-    f.add_argument("--lr", type=float)
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda when present)")
+    f.add_argument("--steps", type=int, required=True, help="optimiser steps")
+    f.add_argument("--out", required=True, help="checkpoint file to write")
+    f.add_argument("--lr", type=float, help="constant learning rate (default: the checkpoint's finetune_lr)")
+    f.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+    f.add_argument("--device", help=DEVICE_HELP)
     f.set_defaults(func=cmd_finetune)
 
-    sm = sub.add_parser("sample", help="generate clips with a diffusion checkpoint")
+
+def add_sample(sub: argparse._SubParsersAction) -> None:
+    sm = _command(
+        sub,
+        "sample",
+        "generate clips with a diffusion checkpoint",
+        "motionloop sample --n 8 --label walk --out gen/",
+        "motionloop sample --n 4 --ckpt models/cmu.pt --sampler ddpm --guidance 2.5 --bvh --out gen/",
+        "motionloop sample --n 8 --label jump --physics-steps 4 --workers 0 --out gen-physics/",
+    )
     sm.add_argument("--ckpt", default=str(DEFAULT_CKPT), help="checkpoint (default: the shipped base model)")
     sm.add_argument("--n", type=int, required=True, help="number of clips")
     sm.add_argument(
@@ -407,89 +533,202 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"action label, one of the model's (the shipped model's: {_base_labels()}; "
         "default: drawn from the training mix)",
     )
-    sm.add_argument("--seconds", type=float, help="clip length (default and maximum: the training window)")
-    sm.add_argument("--sampler", default="ddim:50", help="ddim:K or ddpm, optionally +physics:P (default ddim:50)")
+    sm.add_argument("--seconds", type=float, help="clip length in seconds (default and maximum: the training window)")
+    sm.add_argument("--sampler", default="ddim:50", help="ddim:K or ddpm, optionally +physics:P (default %(default)s)")
     sm.add_argument(
         "--physics-steps",
         type=int,
         default=0,
         metavar="P",
-        help="physics projections of the clean estimate at P late sampler steps (PhysDiff; default 0)",
+        help="physics projections of the clean estimate at P late sampler steps (PhysDiff; default %(default)s)",
     )
-    sm.add_argument("--physics-strength", type=float, default=1.0, help="corrector strength of those projections")
-    sm.add_argument("--workers", type=int, default=1, help="correction processes for the projections (0 = per core)")
-    sm.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (default 1)")
-    sm.add_argument("--seed", type=int, default=0)
-    sm.add_argument("--bvh", action="store_true", help="also write a .bvh beside each clip")
-    sm.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda when present)")
+    sm.add_argument(
+        "--physics-strength",
+        type=float,
+        default=1.0,
+        help="corrector strength of those projections, 0 = none, 1 = full physics (default %(default)g)",
+    )
+    sm.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="correction processes for the projections (0 = one per core; default %(default)s)",
+    )
+    sm.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (default %(default)g)")
+    sm.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+    sm.add_argument("--bvh", action="store_true", help="also write a .bvh beside each clip (export-bvh's defaults)")
+    sm.add_argument("--device", help=DEVICE_HELP)
     sm.add_argument("--out", required=True, help="output clip-set directory")
     sm.set_defaults(func=cmd_sample)
 
-    ex = sub.add_parser("export-bvh", help="write clips as BVH (SMPL joint names) for Blender and co.")
+
+def add_export_bvh(sub: argparse._SubParsersAction) -> None:
+    ex = _command(
+        sub,
+        "export-bvh",
+        "write clips as BVH (SMPL joint names) for Blender and co.",
+        "motionloop export-bvh gen/ --out bvh/",
+        "motionloop export-bvh gen/clip_0000.npz --out bvh/ --up z --order XYZ --unit m",
+    )
     ex.add_argument("input", help="a clip or a clip-set directory")
-    ex.add_argument("--out", required=True, help="output directory")
-    ex.add_argument("--up", choices=("y", "z"), default="y")
-    ex.add_argument("--order", choices=("ZXY", "XYZ"), default="ZXY")
-    ex.add_argument("--unit", choices=("cm", "m"), default="cm")
+    ex.add_argument("--out", required=True, help="output directory (one NAME.bvh per clip)")
+    ex.add_argument(
+        "--up",
+        choices=("y", "z"),
+        default="y",
+        help="up axis of the file: y as Blender's BVH importer assumes, z as motionloop's world (default %(default)s)",
+    )
+    ex.add_argument(
+        "--order",
+        choices=_Choices("motionloop.export.bvh_export", "ORDERS"),
+        default="ZXY",
+        metavar="ORDER",
+        help="Euler order of the rotation channels (intrinsic), one of %(choices)s (default %(default)s)",
+    )
+    ex.add_argument(
+        "--unit",
+        choices=_Choices("motionloop.export.bvh_export", "UNITS"),
+        default="cm",
+        metavar="UNIT",
+        help="length unit of offsets and positions, one of %(choices)s (default %(default)s)",
+    )
     ex.set_defaults(func=cmd_export_bvh)
 
-    e = sub.add_parser("eval", help="FID, diversity, accuracy, precision/recall and physics metrics of clips")
-    e.add_argument("clips", help="a clip or a clip-set directory")
-    e.add_argument("--reference", default="bundled", help="'bundled' or a clip-set directory")
-    e.add_argument("--n", type=int, default=256, help="windows compared (FID depends on it; default 256)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--evaluator", help="evaluator file (default: the shipped one)")
-    e.add_argument("--json", action="store_true")
-    e.add_argument("--strict", action="store_true", help="exit with status 2 if any clip could not be read")
-    e.set_defaults(func=cmd_eval)
 
-    te = sub.add_parser("train-evaluator", help="train an evaluator embedding on your own labelled clips")
-    te.add_argument("--data", required=True, help="'bundled' or a clip-set directory")
-    te.add_argument("--out", required=True)
-    te.add_argument("--steps", type=int)
-    te.add_argument("--seed", type=int, default=0)
-    te.set_defaults(func=cmd_train_evaluator)
-
-    r = sub.add_parser("render", help="render clips to .mp4 / .gif / .png, side by side with --compare")
-    r.add_argument("clip")
-    r.add_argument("--compare", nargs="*", default=[], help="more clips shown beside the first")
-    r.add_argument("--out", required=True, help="FILE.mp4, FILE.gif or FILE.png (a contact sheet)")
-    r.add_argument("--size", default="640x480", help="panel size WxH (default 640x480)")
-    r.add_argument("--frame", type=int, help="with .png: this one frame instead of a contact sheet")
-    r.add_argument("--backend", default="auto", help="auto | mujoco | stick")
-    r.set_defaults(func=cmd_render)
-
-    me = sub.add_parser("export-mesh", help="export posed meshes (capsule body, or SMPL with --body-model)")
-    me.add_argument("clip")
-    me.add_argument("--out", required=True, help="output directory")
-    me.add_argument("--format", choices=("obj", "ply", "glb"), default="obj")
-    me.add_argument("--frames", help="a:b:s frame slice (default all)")
-    me.add_argument("--body-model", help="directory with your SMPL / SMPL-H / SMPL-X model files")
-    me.add_argument("--gender", default="neutral")
-    me.set_defaults(func=cmd_export_mesh)
-
-    v = sub.add_parser("view", help="write a self-contained HTML page showing clips in 3D side by side")
-    v.add_argument("clips", nargs="+", help="clips or clip-set directories")
-    v.add_argument("--out", required=True, help="page.html")
-    v.set_defaults(func=cmd_view)
-
-    c = sub.add_parser("correct", help="physics-correct clips with the MuJoCo tracking controller")
+def add_correct(sub: argparse._SubParsersAction) -> None:
+    c = _command(
+        sub,
+        "correct",
+        "physics-correct clips with the MuJoCo tracking controller",
+        "motionloop sample --n 8 --label walk --out gen/ && motionloop correct gen/ --out corrected/",
+        "motionloop correct gen/ --out corrected/ --workers 0 --strength 0.5 --json",
+    )
     c.add_argument("input", help="a clip (.npz) or a directory of clips")
     c.add_argument("--out", required=True, help="output directory for corrected clips")
-    c.add_argument("--strength", type=float, default=1.0, help="0 = unchanged, 1 = full physics (default 1)")
-    c.add_argument("--workers", type=int, default=1, help="local worker processes (0 = one per core)")
+    c.add_argument("--strength", type=float, default=1.0, help="0 = unchanged, 1 = full physics (default %(default)g)")
+    c.add_argument(
+        "--workers", type=int, default=1, help="local worker processes (0 = one per core; default %(default)s)"
+    )
     c.add_argument("--report", help="report file, one JSON object per clip (default OUT/reports.jsonl)")
     c.add_argument("--json", action="store_true", help="also print the summary as one JSON object")
     c.add_argument("--strict", action="store_true", help="exit with status 2 if any clip was skipped or failed")
     c.set_defaults(func=cmd_correct)
 
-    lp = sub.add_parser("loop", help="run a self-consuming loop (collapse curves) from a preset or TOML config")
-    lp.add_argument(
-        "--config",
-        required=True,
-        help="preset name (demo, evidence, evidence-gpu, paper-motion, kazdan-gaussian, "
-        "kazdan-kde, scsc-toy, scsc-toy-swap) or a TOML file",
+
+def add_eval(sub: argparse._SubParsersAction) -> None:
+    e = _command(
+        sub,
+        "eval",
+        "FID, diversity, accuracy, precision/recall and physics metrics of clips",
+        "motionloop eval gen/",
+        "motionloop eval corrected/ --reference clips/cmu/ --n 128 --json",
     )
+    e.add_argument("clips", help="a clip or a clip-set directory")
+    e.add_argument("--reference", default="bundled", help="'bundled' or a clip-set directory (default %(default)s)")
+    e.add_argument("--n", type=int, default=256, help="windows compared (FID depends on it; default %(default)s)")
+    e.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+    e.add_argument("--evaluator", help="evaluator file (default: the shipped one)")
+    e.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    e.add_argument("--strict", action="store_true", help="exit with status 2 if any clip could not be read")
+    e.set_defaults(func=cmd_eval)
+
+
+def add_train_evaluator(sub: argparse._SubParsersAction) -> None:
+    te = _command(
+        sub,
+        "train-evaluator",
+        "train an evaluator embedding on your own labelled clips",
+        "motionloop train-evaluator --data clips/cmu/ --out models/cmu-evaluator.pt",
+        "motionloop eval gen/ --reference clips/cmu/ --evaluator models/cmu-evaluator.pt",
+    )
+    te.add_argument("--data", required=True, help="'bundled' or a clip-set directory")
+    te.add_argument("--out", required=True, help="evaluator file to write")
+    te.add_argument("--steps", type=int, help="optimiser steps (default: EvaluatorConfig's, 3000)")
+    te.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+    te.set_defaults(func=cmd_train_evaluator)
+
+
+def add_render(sub: argparse._SubParsersAction) -> None:
+    r = _command(
+        sub,
+        "render",
+        "render clips to .mp4 / .gif / .png, side by side with --compare",
+        "motionloop render gen/clip_0000.npz --out walk.mp4",
+        "motionloop render gen/clip_0000.npz --compare corrected/clip_0000.npz --out cmp.mp4",
+        "motionloop render gen/clip_0000.npz --out sheet.png --backend stick",
+    )
+    r.add_argument("clip", help="the clip (.npz) in the first panel")
+    r.add_argument("--compare", nargs="*", default=[], help="more clips shown beside the first")
+    r.add_argument("--out", required=True, help="FILE.mp4, FILE.gif or FILE.png (a contact sheet)")
+    r.add_argument("--size", default="640x480", help="panel size WxH in pixels (default %(default)s)")
+    r.add_argument("--frame", type=int, help="with .png: this one frame (0-based) instead of a contact sheet")
+    r.add_argument(
+        "--backend",
+        default="auto",
+        choices=_Choices("motionloop.viz.render", "BACKENDS"),
+        metavar="BACKEND",
+        help="one of %(choices)s: auto = MuJoCo if an offscreen GL backend works here, else the stick figure; "
+        "mujoco = fail without one; stick = matplotlib stick figure (default %(default)s)",
+    )
+    r.set_defaults(func=cmd_render)
+
+
+def add_export_mesh(sub: argparse._SubParsersAction) -> None:
+    me = _command(
+        sub,
+        "export-mesh",
+        "export posed meshes (capsule body, or SMPL with --body-model)",
+        "motionloop export-mesh gen/clip_0000.npz --out meshes/",
+        "motionloop export-mesh gen/clip_0000.npz --out meshes/ --format glb --frames ::10 --body-model ~/smpl",
+    )
+    me.add_argument("clip", help="the clip (.npz) to pose")
+    me.add_argument("--out", required=True, help="output directory (one frame_NNNNN.FORMAT per frame)")
+    me.add_argument(
+        "--format",
+        choices=_Choices("motionloop.viz.mesh", "FORMATS"),
+        default="obj",
+        metavar="FORMAT",
+        help="mesh file format, one of %(choices)s (default %(default)s)",
+    )
+    me.add_argument("--frames", help="a:b:s frame slice, or one frame index (default all)")
+    me.add_argument("--body-model", help="directory with your SMPL / SMPL-H / SMPL-X model files")
+    me.add_argument(
+        "--gender",
+        default="neutral",
+        choices=_Choices("motionloop.viz.smpl", "GENDERS"),
+        metavar="GENDER",
+        help="which --body-model file, one of %(choices)s (default %(default)s)",
+    )
+    me.set_defaults(func=cmd_export_mesh)
+
+
+def add_view(sub: argparse._SubParsersAction) -> None:
+    v = _command(
+        sub,
+        "view",
+        "write a self-contained HTML page showing clips in 3D side by side",
+        "motionloop view gen/clip_0000.npz --out walk.html",
+        "motionloop view gen/ corrected/ --out compare.html",
+    )
+    v.add_argument(
+        "clips",
+        nargs="+",
+        help="clips or clip-set directories (folders holding the same clip names are paired, one row per clip)",
+    )
+    v.add_argument("--out", required=True, help="the page to write, e.g. page.html")
+    v.set_defaults(func=cmd_view)
+
+
+def add_loop(sub: argparse._SubParsersAction) -> None:
+    lp = _command(
+        sub,
+        "loop",
+        "run a self-consuming loop (collapse curves) from a preset or TOML config",
+        "motionloop loop --config kazdan-gaussian --out runs/toy",
+        "motionloop loop --config evidence --out runs/evidence --jobs 2",
+        "motionloop loop --config demo --out runs/short --set generations=3 --set 'seeds=[0]'",
+    )
+    lp.add_argument("--config", required=True, help=f"preset name ({_loop_presets()}) or a TOML file")
     lp.add_argument("--out", required=True, help="run directory")
     lp.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete generation")
     lp.add_argument(
@@ -499,19 +738,71 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set generations=3 (repeatable)",
     )
     lp.add_argument("--quiet", action="store_true", help="no progress bars")
-    lp.add_argument("--jobs", type=int, default=1, help="processes running the seeds side by side (default 1)")
+    lp.add_argument(
+        "--jobs", type=int, default=1, help="processes running the seeds side by side (default %(default)s)"
+    )
     lp.set_defaults(func=cmd_loop)
 
-    pl = sub.add_parser("plot", help="regenerate curves.png and report.html of a loop run")
+
+def add_plot(sub: argparse._SubParsersAction) -> None:
+    pl = _command(
+        sub,
+        "plot",
+        "regenerate curves.png and report.html of a loop run",
+        "motionloop plot runs/evidence",
+    )
     pl.add_argument("run", help="run directory")
     pl.set_defaults(func=cmd_plot)
 
-    dm = sub.add_parser(
-        "demo", help="the demo loop on the bundled data from the shipped base model (~7 min on 2 cores)"
+
+def add_demo(sub: argparse._SubParsersAction) -> None:
+    dm = _command(
+        sub,
+        "demo",
+        "the demo loop on the bundled data from the shipped base model (~7 min on 2 cores)",
+        "motionloop demo",
+        "motionloop demo --out runs/demo2 --quiet",
     )
-    dm.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; continued if it exists)")
+    dm.add_argument("--out", default="runs/demo", help="run directory (default %(default)s; continued if it exists)")
     dm.add_argument("--quiet", action="store_true", help="no progress bars")
     dm.set_defaults(func=cmd_demo)
+
+
+COMMANDS = (
+    add_data,
+    add_train,
+    add_finetune,
+    add_sample,
+    add_export_bvh,
+    add_eval,
+    add_train_evaluator,
+    add_render,
+    add_export_mesh,
+    add_view,
+    add_correct,
+    add_loop,
+    add_plot,
+    add_demo,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="motionloop",
+        description=__doc__.splitlines()[0],
+        epilog=_examples(
+            "motionloop sample --n 8 --label walk --out gen/",
+            "motionloop correct gen/ --out corrected/ --workers 2",
+            "motionloop render gen/clip_0000.npz --compare corrected/clip_0000.npz --out cmp.mp4",
+            "motionloop COMMAND --help",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    p.add_argument("--version", action="version", version=f"motionloop {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
+    for add in COMMANDS:
+        add(sub)
     return p
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
+import shlex
+import subprocess
+import sys
+from itertools import permutations
 
 import numpy as np
 import pytest
 from clips import standing
 
-from motionloop.cli import main
+from motionloop.cli import build_parser, main
 from motionloop.io import read_jsonl
 from motionloop.motion import Motion, save_clips
 
@@ -206,9 +212,6 @@ def test_cuda_on_a_machine_without_it_says_so():
 
 
 def test_a_closed_pipe_ends_quietly():
-    import subprocess
-    import sys
-
     # the reader is gone before the command writes a line, as with `motionloop data list | head -0`
     proc = subprocess.Popen(
         [sys.executable, "-m", "motionloop", "data", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -230,3 +233,153 @@ def test_sample_help_lists_the_shipped_labels(capsys):
         main(["sample", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "backflip, box, cartwheel" in out and "walk" in out
+
+
+# --------------------------------------------------------------------------- the parser itself
+def _parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """`(command path, parser)` of `parser` and of every subparser below it, depth first."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+COMMANDS = [path for path, _ in _parsers(build_parser()) if path]
+
+
+def _option(command: tuple[str, ...], flag: str) -> argparse.Action:
+    parser = dict(_parsers(build_parser()))[command]
+    return next(a for a in parser._actions if flag in a.option_strings)
+
+
+def test_the_parser_walk_sees_every_command():
+    assert ("data", "import") in COMMANDS and ("export-bvh",) in COMMANDS and ("demo",) in COMMANDS
+    assert len(COMMANDS) == 17  # 14 commands, data's list / import / info
+
+
+def test_every_option_positional_and_command_has_help():
+    missing = []
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if not (action.help or "").strip():
+                missing.append(f"{' '.join(path) or 'motionloop'}: {action.dest}")
+            if isinstance(action, argparse._SubParsersAction):  # the one-line help of each command in the list
+                missing += [f"{' '.join(path)} {c.dest}" for c in action._choices_actions if not (c.help or "").strip()]
+    assert not missing
+
+
+def test_every_command_has_examples_of_itself_that_parse():
+    parser = build_parser()
+    for path, sub in _parsers(parser):
+        assert sub.formatter_class is argparse.RawDescriptionHelpFormatter, path
+        assert sub.epilog and "motionloop " in sub.epilog, path
+        assert f"motionloop {' '.join(path)}" in sub.epilog, path
+        lines = [line.strip() for line in sub.epilog.splitlines() if line.strip().startswith("motionloop ")]
+        for line in lines:
+            for example in line.split("&&"):
+                argv = shlex.split(example.split(">")[0])[1:]
+                if "COMMAND" not in argv:
+                    assert parser.parse_args(argv).func, example
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_of_every_command_exits_0(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: motionloop {' '.join(command)} ") and "\nexamples:\n  motionloop " in out
+
+
+@pytest.mark.parametrize(
+    "command, flag, constant",
+    [
+        (("export-bvh",), "--order", "motionloop.export.bvh_export.ORDERS"),
+        (("export-bvh",), "--unit", "motionloop.export.bvh_export.UNITS"),
+        (("render",), "--backend", "motionloop.viz.render.BACKENDS"),
+        (("export-mesh",), "--format", "motionloop.viz.mesh.FORMATS"),
+        (("export-mesh",), "--gender", "motionloop.viz.smpl.GENDERS"),
+        (("train",), "--preset", "motionloop.model.denoiser.PRESETS"),
+    ],
+)
+def test_choices_are_the_library_constants(command, flag, constant):
+    import importlib
+
+    module, name = constant.rsplit(".", 1)
+    action = _option(command, flag)
+    assert list(action.choices) == list(getattr(importlib.import_module(module), name))
+    assert action.default in action.choices
+
+
+def test_import_format_choices_are_auto_and_the_importers():
+    from motionloop.data.importers import FORMATS
+
+    assert list(_option(("data", "import"), "--format").choices) == ["auto", *FORMATS]
+
+
+def test_order_offers_all_six_euler_orders():
+    assert sorted(_option(("export-bvh",), "--order").choices) == sorted("".join(p) for p in permutations("XYZ"))
+
+
+def test_building_the_parser_imports_no_library_module():
+    code = (
+        "import sys\nfrom motionloop.cli import build_parser\nbuild_parser()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'trimesh', 'numpy', 'mujoco') "
+        "or m.startswith(('motionloop.viz', 'motionloop.model', 'motionloop.data', 'motionloop.export'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_train_and_evaluator_help_state_the_config_defaults():
+    from motionloop.eval import EvaluatorConfig
+    from motionloop.model.config import TrainConfig
+
+    def stated(command, flag):
+        return float(re.search(r"Config's, ([0-9.e-]+)\)", _option(command, flag).help).group(1))
+
+    cfg = TrainConfig()
+    assert stated(("train",), "--batch-size") == cfg.batch_size and stated(("train",), "--window") == cfg.window
+    assert stated(("train",), "--lr") == cfg.lr
+    assert stated(("train-evaluator",), "--steps") == EvaluatorConfig().steps
+
+
+def test_loop_help_names_every_preset():
+    from motionloop.loop.configio import preset_names
+
+    help_ = _option(("loop",), "--config").help
+    assert all(name in help_ for name in preset_names()) and len(preset_names()) >= 8
+
+
+@pytest.fixture(scope="module")
+def twisting_clip() -> Motion:
+    """Two full turns with large random joint rotations (as tests/export/test_bvh_export.py's clip)."""
+    from motionloop import rotations as rot
+    from motionloop import skeleton as sk
+
+    rng = np.random.default_rng(1)
+    T = 30
+    poses = rng.normal(0.0, 0.9, (T, sk.NUM_JOINTS, 3)) * np.linspace(0.2, 1.0, T)[:, None, None]
+    poses[:, sk.PELVIS] = rot.mat_to_aa(rot.axis_rotation("Z", np.linspace(0, 4 * np.pi, T)) @ sk.UPRIGHT)
+    trans = np.stack([np.linspace(0, 3, T), np.sin(np.arange(T) / 5), np.full(T, sk.PELVIS_HEIGHT)], axis=1)
+    return Motion(trans=trans, poses=poses, fps=30.0, label="walk", source="test")
+
+
+@pytest.mark.parametrize("up", ["y", "z"])
+@pytest.mark.parametrize("order", list(_option(("export-bvh",), "--order").choices))
+def test_export_bvh_every_order_reads_back_to_the_same_joints(twisting_clip, tmp_path, capsys, order, up):
+    from motionloop import skeleton as sk
+    from motionloop.data.bvh import read_bvh
+    from motionloop.export.bvh_export import axes
+
+    clip = Motion.load(twisting_clip.save(tmp_path / "walk.npz"))
+    out = tmp_path / "bvh"
+    assert main(["export-bvh", str(tmp_path / "walk.npz"), "--out", str(out), "--order", order, "--up", up]) == 0
+    assert "wrote 1 BVH files" in capsys.readouterr().out
+    bvh = read_bvh(out / "walk.bvh")
+    assert bvh.channels[0][3:] == tuple(f"{axis}rotation" for axis in order)
+    pos = bvh.positions()[:, [bvh.names.index(n) for n in sk.JOINTS]] / 100.0 @ axes(up)[0]  # cm, file axes -> z-up m
+    assert np.abs(pos - clip.joints()).max() < 1e-4

@@ -33,8 +33,9 @@ from motionloop.errors import FormatError, UnknownNameError
 from motionloop.io import write_text
 from motionloop.motion import Motion
 
-_SCALE = {"cm": 100.0, "m": 1.0}
-_ORDERS = tuple("".join(p) for p in itertools.permutations("XYZ"))
+UNITS = {"cm": 100.0, "m": 1.0}  # BVH length unit -> units per metre
+# the rotation orders the writer accepts: all six Tait-Bryan orders
+ORDERS = tuple("".join(p) for p in itertools.permutations("XYZ"))
 # End Site offsets of the leaf joints in the canonical frame (x left, y up, z forward), metres
 _END_SITES = {
     sk.HEAD: (0.0, 0.14, 0.0),  # head top (skeleton.height_of uses the same 0.14 m)
@@ -82,12 +83,12 @@ def write_bvh(
     if path.suffix.lower() != ".bvh":
         raise FormatError(f"{path}: BVH files must end in .bvh")
     order = str(order).upper()
-    if order not in _ORDERS:
-        raise UnknownNameError("Euler order", order, _ORDERS)
-    if unit not in _SCALE:
-        raise UnknownNameError("BVH unit", str(unit), _SCALE)
+    if order not in ORDERS:
+        raise UnknownNameError("Euler order", order, ORDERS)
+    if unit not in UNITS:
+        raise UnknownNameError("BVH unit", str(unit), UNITS)
     W, B = axes(up)
-    scale = _SCALE[unit]
+    scale = UNITS[unit]
     off = sk.REST_OFFSETS if offsets is None else np.asarray(offsets, dtype=np.float64)
     if off.shape != (sk.NUM_JOINTS, 3):
         raise FormatError(f"{path}: offsets have shape {off.shape}, expected ({sk.NUM_JOINTS}, 3)")
