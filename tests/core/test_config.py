@@ -141,3 +141,22 @@ def test_a_directory_named_like_a_preset_does_not_hide_the_preset(tmp_path, monk
     assert load_config("demo") == load_config(PRESET_DIR / "demo.toml")  # the preset, not the directory
     with pytest.raises(ConfigError, match="is a directory"):
         load_config(tmp_path / "demo")
+
+
+def test_read_toml_parse_value_and_type_names(tmp_path):
+    (tmp_path / "a.toml").write_text('x = 1\n[t]\ny = "z"\n')
+    assert cfg.read_toml(tmp_path / "a.toml") == {"x": 1, "t": {"y": "z"}}
+    with pytest.raises(ConfigError, match="no such config file"):
+        cfg.read_toml(tmp_path / "missing.toml")
+    (tmp_path / "bad.toml").write_text("x = = 1\n")
+    with pytest.raises(ConfigError, match=r"bad.toml: not valid TOML"):
+        cfg.read_toml(tmp_path / "bad.toml")
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe")
+    with pytest.raises(ConfigError, match=r"bin.toml: not valid TOML"):
+        cfg.read_toml(tmp_path / "bin.toml")
+    assert cfg.parse_value("200") == 200 and cfg.parse_value("[0, 1]") == [0, 1]
+    assert cfg.parse_value("true") is True and cfg.parse_value('"a b"') == "a b"
+    assert cfg.parse_value("replace") == "replace"  # a bare word is a string
+    assert cfg.type_name(int) == "an integer" and cfg.type_name(Mode) == "one of 'a', 'b'"
+    assert cfg.type_name(int | None) == "an integer" and cfg.type_name(tuple[float, ...]) == "a list of a number"
+    assert cfg.type_name(Inner) == "a table"
