@@ -139,7 +139,7 @@ class Evaluator:
                 f"{path}: evaluator was trained on feature layout {blob.get('layout')!r} ({blob.get('feature_dim')} dims), "
                 f"this code computes {LAYOUT!r} ({FEATURE_DIM} dims); retrain it (motionloop train-evaluator)"
             )
-        stored = blob.pop("sha256", None)  # absent in files written before it was added (the shipped one)
+        stored = blob.pop("sha256", None)  # absent in files written before it was added
         if stored is not None and payload_digest(blob) != stored:
             raise CheckpointError(f"{path}: contents do not match their SHA-256 checksum (the file is damaged)")
         if blob.get("kin_names") != list(KIN_NAMES):

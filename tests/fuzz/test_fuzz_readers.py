@@ -424,3 +424,30 @@ def test_a_planted_torch_object_is_refused_by_name(tmp_path):
     torch.save({"format": "x", "evil": _Planted(os.system, "true")}, tmp_path / "planted.pt")
     with pytest.raises(CheckpointError, match=r"planted.pt: refused: the file holds Python objects .*could run code"):
         load_checkpoint(tmp_path / "planted.pt")
+
+
+@pytest.mark.parametrize("which", ["checkpoint", "evaluator"])
+def test_the_shipped_weights_carry_their_checksum(tmp_path, which):
+    """The base model and the evaluator in the package are checked like any file written today:
+    one weight changed by 1e-3 is refused."""
+    import torch
+
+    from motionloop.eval.evaluator import Evaluator
+    from motionloop.io import payload_digest
+    from motionloop.model.checkpoint import load_checkpoint
+    from motionloop.resources import BASE_MODEL, EVALUATOR
+
+    path, key, read = {
+        "checkpoint": (BASE_MODEL, "model", load_checkpoint),
+        "evaluator": (EVALUATOR, "state_dict", Evaluator.load),
+    }[which]
+    d = torch.load(path, map_location="cpu", weights_only=True)
+    stored = d.pop("sha256")
+    assert stored == payload_digest(d)
+    read(path)
+    name = sorted(d[key])[0]
+    d[key][name] = d[key][name] + 1e-3
+    d["sha256"] = stored
+    torch.save(d, tmp_path / "edited.pt")
+    with pytest.raises(MotionloopError, match="edited.pt: contents do not match their SHA-256 checksum"):
+        read(tmp_path / "edited.pt")
