@@ -10,7 +10,7 @@ from pathlib import Path
 import motionloop
 
 ROOT = Path(motionloop.__file__).parent
-CORE = {"errors", "io", "config", "rotations", "skeleton", "body", "ik", "motion", "resources", "bench"}
+CORE = {"errors", "io", "config", "rotations", "skeleton", "body", "ik", "motion", "resources", "bench", "raycluster"}
 ALLOWED = {
     "core": CORE,
     "data": CORE | {"data"},
