@@ -11,7 +11,7 @@ Conventions (the whole package follows them):
 
 Glossary used in function names: aa = axis-angle, quat = quaternion, mat = matrix, 6d.
 All functions take arrays with any leading batch shape `(..., k)` and never modify inputs.
-numpy functions carry no suffix; the few torch twins the model needs end in `_t`.
+numpy functions carry no suffix; the torch twin the model needs (`sixd_to_mat_t`) ends in `_t`.
 """
 
 from __future__ import annotations
@@ -243,22 +243,6 @@ def yaw_of(m: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------- torch
-
-
-def quat_to_mat_t(q):
-    """Torch twin of `quat_to_mat`."""
-    import torch
-
-    q = q / q.norm(dim=-1, keepdim=True).clamp_min(_EPS)
-    w, x, y, z = q.unbind(-1)
-    return torch.stack(
-        [
-            torch.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-            torch.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-            torch.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-        ],
-        dim=-2,
-    )
 
 
 def sixd_to_mat_t(d6):

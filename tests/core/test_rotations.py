@@ -563,12 +563,8 @@ def test_yaw_of_turns_with_world_yaw_and_ignores_roll_about_forward():
 # ---------------------------------------------------------------------------------------- torch
 def test_torch_twins_equal_numpy_in_float64():
     rng = np.random.default_rng(32)
-    q = rng.normal(size=(5, 3, 4)) * rng.uniform(0.1, 10, (5, 3, 1))
-    np.testing.assert_allclose(rot.quat_to_mat_t(torch.from_numpy(q)).numpy(), rot.quat_to_mat(q), atol=1e-15)
     d6 = rng.normal(size=(5, 3, 6))
     np.testing.assert_allclose(rot.sixd_to_mat_t(torch.from_numpy(d6)).numpy(), rot.sixd_to_mat(d6), atol=1e-14)
-    # zero quaternion: identity in both
-    np.testing.assert_array_equal(rot.quat_to_mat_t(torch.zeros(4, dtype=torch.float64)).numpy(), np.eye(3))
 
 
 def test_torch_twins_in_float32_keep_dtype_and_are_differentiable():
@@ -579,11 +575,6 @@ def test_torch_twins_in_float32_keep_dtype_and_are_differentiable():
     np.testing.assert_allclose(m.detach().numpy(), rot.sixd_to_mat(d6.detach().numpy().astype(np.float64)), atol=1e-5)
     (m * torch.arange(9.0).reshape(3, 3)).sum().backward()
     assert torch.isfinite(d6.grad).all() and d6.grad.abs().sum() > 0
-    q = torch.tensor(rng.normal(size=(8, 4)), dtype=torch.float32, requires_grad=True)
-    mq = rot.quat_to_mat_t(q)
-    assert mq.dtype == torch.float32
-    mq.sum().backward()
-    assert torch.isfinite(q.grad).all()
 
 
 # ---------------------------------------------------------------------- batching, inputs, rotations
