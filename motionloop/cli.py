@@ -82,9 +82,13 @@ DEFAULT_CKPT = BASE_MODEL
 def cmd_train(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from motionloop.device import resolve_device
     from motionloop.model.config import TrainConfig
-    from motionloop.model.train import train
+    from motionloop.model.train import is_main_process, train
 
+    device = resolve_device(args.device)  # before the data is read: a bad --device is one line at once
+    if not is_main_process():
+        logging.getLogger("motionloop").setLevel(logging.WARNING)  # torchrun: rank 0 alone logs
     changes = {
         k: v for k, v in (("batch_size", args.batch_size), ("window", args.window), ("lr", args.lr)) if v is not None
     }
@@ -97,27 +101,43 @@ def cmd_train(args: argparse.Namespace) -> int:
         config=cfg,
         seed=args.seed,
         resume=args.resume,
-        device=args.device,
+        device=device,
+        bf16=args.bf16,
     )
-    print(f"wrote {res.path}: {res.steps} steps, final loss {res.final_loss:.4f}, {res.seconds:.0f} s")
+    if is_main_process():
+        print(f"wrote {res.path}: {res.steps} steps, final loss {res.final_loss:.4f}, {res.seconds:.0f} s")
     return 0
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from motionloop.model.train import fine_tune
+    from motionloop.device import resolve_device
+    from motionloop.model.train import fine_tune, is_main_process
 
+    device = resolve_device(args.device)
+    if not is_main_process():
+        logging.getLogger("motionloop").setLevel(logging.WARNING)  # torchrun: rank 0 alone logs
     res = fine_tune(
-        args.ckpt, _load_data(args.data), args.steps, args.out, seed=args.seed, lr=args.lr, device=args.device
+        args.ckpt,
+        _load_data(args.data),
+        args.steps,
+        args.out,
+        seed=args.seed,
+        lr=args.lr,
+        device=device,
+        bf16=args.bf16,
     )
-    print(f"wrote {res.path}: {res.steps} steps, final loss {res.final_loss:.4f}, {res.seconds:.0f} s")
+    if is_main_process():
+        print(f"wrote {res.path}: {res.steps} steps, final loss {res.final_loss:.4f}, {res.seconds:.0f} s")
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from motionloop.device import resolve_device
     from motionloop.export.bvh_export import write_bvh
     from motionloop.model.sample import sample
     from motionloop.motion import save_clips
 
+    device = resolve_device(args.device)
     physics = None
     if args.physics_steps:
         from motionloop.physics.correct import CorrectionConfig
@@ -131,7 +151,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         sampler=args.sampler,
         guidance=args.guidance,
         seed=args.seed,
-        device=args.device,
+        device=device,
         physics_steps=args.physics_steps,
         physics=physics,
     )
@@ -173,10 +193,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_train_evaluator(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from motionloop.device import resolve_device
     from motionloop.eval import EvaluatorConfig, load_reference, train_evaluator
 
+    device = resolve_device(args.device)
     cfg = EvaluatorConfig() if args.steps is None else dataclasses.replace(EvaluatorConfig(), steps=args.steps)
-    ev = train_evaluator(load_reference(args.data), args.out, cfg, seed=args.seed, progress=True)
+    ev = train_evaluator(load_reference(args.data), args.out, cfg, seed=args.seed, progress=True, device=device)
     print(json.dumps(ev.train))
     return 0
 
@@ -241,15 +263,22 @@ def _skipped(problems: list[str], strict: bool) -> None:
 
 
 def cmd_correct(args: argparse.Namespace) -> int:
+    from motionloop import raycluster
     from motionloop.io import append_jsonl
     from motionloop.motion import load_clips_skipping
     from motionloop.physics.correct import CorrectionConfig, correct
     from motionloop.physics.summary import summarize, table
 
+    cfg = CorrectionConfig(strength=args.strength, workers=args.workers, executor=args.executor, address=args.address)
+    if cfg.executor == "ray":
+        raycluster.import_ray()  # before reading clips: one line saying how to install it
     motions, paths, problems = load_clips_skipping(args.input)
     _skipped(problems, args.strict)
-    cfg = CorrectionConfig(strength=args.strength, workers=args.workers)
-    corrected, reports = correct(motions, cfg, names=[p.stem for p in paths])
+    try:
+        corrected, reports = correct(motions, cfg, names=[p.stem for p in paths])
+    finally:
+        if cfg.executor == "ray":
+            raycluster.shutdown()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     failed = [(p, m) for p, m, r in zip(paths, corrected, reports) if r.error is not None]
@@ -317,7 +346,14 @@ def cmd_loop(args: argparse.Namespace) -> int:
 
     _print_run(
         run_loop(
-            args.config, args.out, resume=args.resume, overrides=args.set or [], progress=not args.quiet, jobs=args.jobs
+            args.config,
+            args.out,
+            resume=args.resume,
+            overrides=args.set or [],
+            progress=not args.quiet,
+            jobs=args.jobs,
+            executor=args.executor,
+            address=args.address,
         )
     )
     return 0
@@ -401,7 +437,8 @@ def _command(sub: argparse._SubParsersAction, name: str, help: str, *examples: s
 
 
 SEED_HELP = "random seed (default %(default)s)"
-DEVICE_HELP = "cpu | cuda | cuda:N (default: cuda when present)"
+DEVICE_HELP = "cpu | cuda | cuda:N | auto (default auto: cuda when present, else cpu)"
+BF16_HELP = "run the network's forward pass in bfloat16 autocast (CUDA or CPU; weights and losses stay float32)"
 
 
 def add_data_list(sub: argparse._SubParsersAction) -> None:
@@ -479,6 +516,8 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         "motionloop train --steps 20000 --out models/mine.pt",
         "motionloop train --steps 40000 --out models/mine.pt --resume",
         "motionloop train --data clips/cmu/ --preset mdm --steps 200000 --device cuda --out models/mdm.pt",
+        "torchrun --nproc-per-node 4 -m motionloop train --data clips/cmu/ --preset mdm --steps 200000 --bf16 "
+        "--out models/mdm.pt",
     )
     t.add_argument("--data", default="bundled", help="'bundled' or a clip file / directory (default %(default)s)")
     t.add_argument(
@@ -496,6 +535,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--window", type=int, help="training window in frames at 20 fps (default: TrainConfig's, 40)")
     t.add_argument("--lr", type=float, help="peak learning rate, cosine-decayed (default: TrainConfig's, 5e-4)")
     t.add_argument("--device", help=DEVICE_HELP)
+    t.add_argument("--bf16", action="store_true", help=BF16_HELP)
     t.set_defaults(func=cmd_train)
 
 
@@ -514,6 +554,7 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--lr", type=float, help="constant learning rate (default: the checkpoint's finetune_lr)")
     f.add_argument("--seed", type=int, default=0, help=SEED_HELP)
     f.add_argument("--device", help=DEVICE_HELP)
+    f.add_argument("--bf16", action="store_true", help=BF16_HELP)
     f.set_defaults(func=cmd_finetune)
 
 
@@ -602,12 +643,31 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         "physics-correct clips with the MuJoCo tracking controller",
         "motionloop sample --n 8 --label walk --out gen/ && motionloop correct gen/ --out corrected/",
         "motionloop correct gen/ --out corrected/ --workers 0 --strength 0.5 --json",
+        "motionloop correct gen/ --out corrected/ --executor ray",
+        "motionloop correct gen/ --out corrected/ --executor ray --address 10.0.0.5:6379",
     )
     c.add_argument("input", help="a clip (.npz) or a directory of clips")
     c.add_argument("--out", required=True, help="output directory for corrected clips")
     c.add_argument("--strength", type=float, default=1.0, help="0 = unchanged, 1 = full physics (default %(default)g)")
     c.add_argument(
-        "--workers", type=int, default=1, help="local worker processes (0 = one per core; default %(default)s)"
+        "--workers",
+        type=int,
+        default=1,
+        help="local worker processes (0 = one per core; default %(default)s); only with --executor local "
+        "(with ray the cluster's CPUs decide)",
+    )
+    c.add_argument(
+        "--executor",
+        choices=_Choices("motionloop.physics.executor", "EXECUTORS"),
+        default="local",
+        metavar="EXECUTOR",
+        help="%(choices)s; local: this machine's processes (--workers); ray: batches of clips as Ray tasks on a cluster, "
+        "a worker or node that dies is retried (needs the ray extra; default %(default)s)",
+    )
+    c.add_argument(
+        "--address",
+        help="with --executor ray: HOST:PORT of a running Ray head node (ray start --head) or 'auto' "
+        "(default: start a local Ray instance on this machine)",
     )
     c.add_argument("--report", help="report file, one JSON object per clip (default OUT/reports.jsonl)")
     c.add_argument("--json", action="store_true", help="also print the summary as one JSON object")
@@ -645,6 +705,7 @@ def add_train_evaluator(sub: argparse._SubParsersAction) -> None:
     te.add_argument("--out", required=True, help="evaluator file to write")
     te.add_argument("--steps", type=int, help="optimiser steps (default: EvaluatorConfig's, 3000)")
     te.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+    te.add_argument("--device", help=DEVICE_HELP)
     te.set_defaults(func=cmd_train_evaluator)
 
 
@@ -727,6 +788,7 @@ def add_loop(sub: argparse._SubParsersAction) -> None:
         "motionloop loop --config kazdan-gaussian --out runs/toy",
         "motionloop loop --config evidence --out runs/evidence --jobs 2",
         "motionloop loop --config demo --out runs/short --set generations=3 --set 'seeds=[0]'",
+        "motionloop loop --config scsc-toy --out runs/scsc --executor ray --address 10.0.0.5:6379",
     )
     lp.add_argument("--config", required=True, help=f"preset name ({_loop_presets()}) or a TOML file")
     lp.add_argument("--out", required=True, help="run directory")
@@ -739,7 +801,24 @@ def add_loop(sub: argparse._SubParsersAction) -> None:
     )
     lp.add_argument("--quiet", action="store_true", help="no progress bars")
     lp.add_argument(
-        "--jobs", type=int, default=1, help="processes running the seeds side by side (default %(default)s)"
+        "--jobs",
+        type=int,
+        default=1,
+        help="with --executor local: processes running the seeds side by side (default %(default)s)",
+    )
+    lp.add_argument(
+        "--executor",
+        choices=_Choices("motionloop.loop.engine", "EXECUTORS"),
+        default="local",
+        metavar="EXECUTOR",
+        help="%(choices)s; local: this machine (--jobs); ray: every chain (arm x lambda x seed) a Ray task on a "
+        "cluster, a worker or node that dies is retried; the run directory must be at the same path on every "
+        "node (needs the ray extra; default %(default)s)",
+    )
+    lp.add_argument(
+        "--address",
+        help="with --executor ray: HOST:PORT of a running Ray head node (ray start --head) or 'auto' "
+        "(default: start a local Ray instance on this machine)",
     )
     lp.set_defaults(func=cmd_loop)
 

@@ -7,7 +7,8 @@ nothing there can reach another machine. The pytest process itself stays outside
 multi-threaded process cannot change its network namespace).
 
 - `run_isolated(argv, ...)`: run `argv` (e.g. `[sys.executable, script, ...]`) in such a
-  namespace; returns the CompletedProcess.
+  namespace (and its own PID namespace: whatever it leaves running dies with it); returns
+  the CompletedProcess.
 - `LocalCluster` (used inside the namespace): a Ray head node and worker nodes as separate
   `ray start --block` processes on 127.0.0.1, each in its own process group so one node can be
   killed (SIGKILL) mid-run as a machine failure would.
@@ -24,7 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1"}
+# RAY_AUTH_MODE: a local `ray.init()` of Ray 2.60 leaves a token in ~/.ray/auth_token and turns token
+# authentication on for every later head node on the machine, which the test drivers do not send
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "OMP_NUM_THREADS": "1"}
 
 
 def can_isolate() -> bool:
@@ -36,12 +39,32 @@ def can_isolate() -> bool:
     return res.returncode == 0
 
 
+def require_isolation() -> None:
+    """Skip a Ray test where this machine cannot isolate it (no root, no `unshare`, or no Ray),
+    except under CI (`CI` set, as .ci/run does), where that is a failure: CI must run them."""
+    import importlib.util
+
+    import pytest
+
+    missing = None
+    if importlib.util.find_spec("ray") is None:
+        missing = "Ray is not installed (pip install -e '.[dev]')"
+    elif not can_isolate():
+        missing = "no network namespace here (needs root, unshare and ip) to run Ray isolated"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Ray tests: {missing}")
+        pytest.skip(missing)
+
+
 def run_isolated(argv: list[str], timeout: float, env: dict | None = None, cwd: str | Path | None = None):
     """Run `argv` in a new network namespace with only `lo` up; capture its output."""
     full_env = {**os.environ, **RAY_ENV, **(env or {})}
     script = 'ip link set lo up && exec "$@"'
+    # -p -f --mount-proc: its own PID namespace too, so every process it leaves (Ray's daemons
+    # and workers) dies with it, and nothing it does reaches another test's processes
     return subprocess.run(
-        ["unshare", "-n", "sh", "-c", script, "sh", *map(str, argv)],
+        ["unshare", "-n", "-p", "-f", "--mount-proc", "sh", "-c", script, "sh", *map(str, argv)],
         env=full_env,
         cwd=cwd,
         capture_output=True,
@@ -108,9 +131,16 @@ class LocalCluster:
             "print(sum(n['Alive'] for n in ray.nodes()))\n"
         )
         while time.monotonic() < deadline:
-            res = subprocess.run(
-                [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, **RAY_ENV}
-            )
+            try:
+                res = subprocess.run(
+                    [sys.executable, "-c", probe],
+                    capture_output=True,
+                    text=True,
+                    env={**os.environ, **RAY_ENV},
+                    timeout=max(1.0, min(30.0, deadline - time.monotonic())),
+                )
+            except subprocess.TimeoutExpired:
+                continue
             if res.returncode == 0 and res.stdout.strip().splitlines()[-1:] == [str(count)]:
                 return
             time.sleep(1.0)
@@ -133,7 +163,8 @@ class LocalCluster:
                 except ProcessLookupError:
                     pass
                 proc.wait()
-        subprocess.run([*_ray_cli(), "stop", "--force"], capture_output=True, env={**os.environ, **RAY_ENV})
+        # no `ray stop --force`: it kills every Ray process on the machine; what the nodes
+        # started dies with the namespace run_isolated made
 
     def __enter__(self) -> LocalCluster:
         return self

@@ -10,7 +10,20 @@ from pathlib import Path
 import motionloop
 
 ROOT = Path(motionloop.__file__).parent
-CORE = {"errors", "io", "config", "rotations", "skeleton", "body", "ik", "motion", "resources", "bench", "raycluster"}
+CORE = {
+    "errors",
+    "io",
+    "config",
+    "rotations",
+    "skeleton",
+    "body",
+    "ik",
+    "motion",
+    "resources",
+    "bench",
+    "raycluster",
+    "device",
+}
 ALLOWED = {
     "core": CORE,
     "data": CORE | {"data"},

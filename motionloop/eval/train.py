@@ -22,6 +22,7 @@ from tqdm import tqdm
 from motionloop.data.augment import mirror
 from motionloop.data.features import SLICES, motion_to_features
 from motionloop.data.normalize import Normalizer
+from motionloop.device import resolve_device
 from motionloop.eval.errors import EvaluationError
 from motionloop.eval.evaluator import STD_FLOOR, Evaluator, run_net
 from motionloop.eval.kinematics import KIN_STD_FLOOR
@@ -96,6 +97,7 @@ def train_evaluator(
     config: EvaluatorConfig = EvaluatorConfig(),
     seed: int = 0,
     progress: bool = False,
+    device: str | torch.device | None = "cpu",
 ) -> Evaluator:
     """Train an evaluator on real labelled clips; write it to `out` when given.
 
@@ -105,10 +107,14 @@ def train_evaluator(
         out: evaluator file to write (atomically), e.g. assets/models/evaluator.pt.
         seed: seeds window sampling, initialisation and dropout.
         progress: show a progress bar.
+        device: where the network trains: "cpu" (the default: the network is small), "cuda",
+            "cuda:N" or "auto" (`motionloop.device.resolve_device`; checked first). The
+            embedding statistics are computed on the CPU afterwards, and the file is the same.
     Returns:
         the trained Evaluator; `evaluator.train` records held-out accuracy and seconds.
     """
     t0 = time.perf_counter()
+    device = resolve_device(device)
     clips = _check(at_fps(list(clips), config.fps), config.window)
     labels = tuple(sorted({m.label for m in clips}))
     label_ids = {name: i for i, name in enumerate(labels)}
@@ -119,7 +125,7 @@ def train_evaluator(
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = EvaluatorNet(normalizer.dim, len(labels), config)
+    net = EvaluatorNet(normalizer.dim, len(labels), config).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.steps)
     by_label = [np.flatnonzero(data.y == i) for i in range(len(labels))]
@@ -131,6 +137,7 @@ def train_evaluator(
         pick = rng.integers(0, len(by_label), config.batch)
         rows = np.array([by_label[k][rng.integers(len(by_label[k]))] for k in pick])
         x, y = data.batch(rows)
+        x, y = x.to(device), y.to(device)
         _, logits, recon = net(x)
         loss = F.cross_entropy(logits, y) + config.recon_weight * F.mse_loss(recon, recon_target(x))
         opt.zero_grad(set_to_none=True)
@@ -139,7 +146,7 @@ def train_evaluator(
         sched.step()
         if step % 100 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}")
-    net.eval()
+    net.cpu().eval()  # run_net and the evaluator file work on the CPU
 
     stride = max(1, config.window // 4)
     held_acc, n_held, held_labels = None, 0, []

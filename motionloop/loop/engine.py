@@ -10,26 +10,46 @@ and computed once (rundir.base_dir). Generations run in order and every unit fin
 generation before any starts the next, so a killed run stops with all curves at about the
 same length. Random draws come from (seed, generation, stage) only (task.derive_seed): a
 resumed run repeats exactly what an uninterrupted one does.
+
+Executors: "local" runs the units in this process (or `jobs` spawn processes, seeds split
+between them). "ray" runs every unit as its own Ray task (one CPU, one BLAS/torch thread) on
+a local Ray instance or the cluster at `address`: first one task per seed whose generation 0
+is missing, then one task per unit, which runs the unit's generations in order (the motion
+task's corrections run inside it: motion.workers is 1 there, the results are the same). The run
+directory is the only state: a unit's task reads how far its unit got from metrics.jsonl when
+it starts, so a task Ray retries after its worker or node died continues the unit (a partial
+generation is redone, as on resume). Chains advance independently, so a killed run's curves
+may stop at different generations; metrics.jsonl holds the same records as a local run's, in
+another order. The driver holds the run directory's lock and shows the records as they land;
+a task whose driver is gone (killed, or the run resumed by another) ends its process. The
+directory must be storage every node sees at the same path.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import logging
 import math
+import os
 import shutil
+import threading
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from motionloop.errors import MotionloopError
-from motionloop.io import append_jsonl, write_text
+from motionloop import raycluster
+from motionloop.errors import ConfigError, MotionloopError
+from motionloop.io import append_jsonl, read_jsonl, write_text
 from motionloop.loop import rundir
 from motionloop.loop.config import ArmConfig, LoopConfig
-from motionloop.loop.configio import apply_override, from_dict, load_config, to_dict
+from motionloop.loop.configio import apply_override, from_dict, load_config, to_dict, to_toml
 from motionloop.loop.task import CorrectionContext, Stopwatch, Task, derive_seed, rng_for
 from motionloop.loop.workflows import needed_sets, training_set
 
@@ -38,6 +58,10 @@ log = logging.getLogger(__name__)
 BASE_METRICS = "metrics.json"
 TIMED = ("fit", "sample", "correct", "evaluate")
 REDRAW_S = 30.0  # curves.png is redrawn after a generation at most this often (and at the end)
+EXECUTORS = ("local", "ray")
+RAY_RETRIES = 3  # times Ray reruns a task whose worker process or node died
+RAY_TOKEN = ".ray-token"  # the driver's token: a task of an earlier (killed) driver stops writing
+WATCH_S = 1.0  # how often a Ray task looks whether its driver is still there
 
 
 def make_task(config: LoopConfig) -> Task:
@@ -89,6 +113,7 @@ class _Run:
         self.config, self.root, self.task = config, root, task
         self.real: dict[int, Any] = {}
         self.base: dict[int, tuple[Any, dict]] = {}
+        self.before_record: Any = None  # called before a record is appended (a Ray task's owner check)
 
     # ---------------------------------------------------------------- generation 0
     def real_data(self, seed: int) -> Any:
@@ -112,6 +137,8 @@ class _Run:
             model, extra = self.task.fit(self.real_data(seed), None, bdir, derive_seed(seed, 0, "fit"), watch)
         metrics = {**self.task.evaluate(model, bdir, seed, watch), **extra}
         metrics = {k: _clean(v) for k, v in metrics.items()}
+        if self.before_record is not None:
+            self.before_record()
         write_text(done, json.dumps(metrics, sort_keys=True))
         self.base[seed] = (model, metrics)
         return self.base[seed]
@@ -214,6 +241,8 @@ class _Run:
         record.update({f"{s}_s": round(watch.seconds.get(s, 0.0), 4) for s in TIMED})
         record["wall_s"] = round(time.perf_counter() - t0, 4)
         record = {k: _clean(v) for k, v in record.items()}
+        if self.before_record is not None:
+            self.before_record()
         append_jsonl(self.root / rundir.METRICS, record)
         # the generation is complete: advance the in-memory state
         if new_set is not None:
@@ -242,6 +271,8 @@ def run_loop(
     overrides: list[str] | tuple[str, ...] = (),
     progress: bool = True,
     jobs: int = 1,
+    executor: str = "local",
+    address: str | None = None,
 ) -> Path:
     """Run (or resume) a self-consuming loop into `out_dir`; returns the run directory.
 
@@ -251,10 +282,18 @@ def run_loop(
         out_dir: the run directory (rundir.py describes its layout).
         resume: continue the run in `out_dir` from its last complete generations.
         overrides: `dotted.key=value` settings applied on top of the config.
-        progress: show a progress bar per generation.
+        progress: show a progress bar per generation (executor "ray": one for the whole run);
+            without it, log a line per record.
         jobs: processes running the seeds side by side (seeds are independent chains; each
             process runs its share of them, generation by generation). Metrics are the same
-            as with one process.
+            as with one process. Only with the local executor.
+        executor: "local" (this process, or `jobs` processes) or "ray": every (arm, lambda,
+            seed) chain is a Ray task, run side by side on the cluster's CPUs; the metrics are
+            the same as a local run's (in another line order). Needs the `ray` extra.
+        address: with executor "ray", the cluster to join (`HOST:PORT` of its head, or
+            "auto"); None starts a Ray instance on this machine. The run directory (and the
+            config's data paths) must be at the same path on every node of the cluster, and
+            motionloop installed there.
     Raises:
         ConfigError: a bad config, or a resume with a config that differs from the run's.
         MotionloopError: `out_dir` already holds a run (without resume), or a generation could
@@ -263,11 +302,12 @@ def run_loop(
     config = resolve_config(config_or_name, overrides)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise MotionloopError(f"jobs: must be an integer >= 1, got {jobs!r}")
+    _check_executor(executor, address, jobs)
     root = Path(out_dir)
     fresh = not resume and (not root.exists() or (root.is_dir() and not any(root.iterdir())))
     with rundir.locked(root):
         try:
-            return _run_locked(config, root, resume, jobs, progress)
+            return _run_locked(config, root, resume, jobs, progress, executor, address)
         except MotionloopError:
             # a new run that fails before its first record (a missing data path, an unreadable
             # evaluator) leaves nothing behind, so the corrected command is not refused as a
@@ -278,12 +318,35 @@ def run_loop(
             raise
 
 
-def _run_locked(config: LoopConfig, root: Path, resume: bool, jobs: int, progress: bool) -> Path:
+def _check_executor(executor: str, address: str | None, jobs: int) -> None:
+    """One-line errors for an executor setting that cannot work (before the run directory is touched)."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if executor != "ray":
+        if address is not None:
+            raise ConfigError("--address: only with --executor ray")
+        return
+    if jobs != 1:
+        raise ConfigError(
+            f"--jobs {jobs}: only with --executor local; with --executor ray every chain "
+            "(arm x lambda x seed) is its own task on the cluster's CPUs"
+        )
+    raycluster.check_address(address)
+    raycluster.import_ray()
+
+
+def _run_locked(
+    config: LoopConfig, root: Path, resume: bool, jobs: int, progress: bool, executor: str, address: str | None
+) -> Path:
     """The run itself; the caller holds the run directory's lock."""
     from motionloop.loop.report import plot_run
 
     records = rundir.prepare(root, config, resume)
     done = rundir.completed(records)
+    if executor == "ray":
+        _run_ray(config, root, done, progress, address)
+        plot_run(root)
+        return root
     jobs = min(jobs, len(config.seeds))
     log.info(
         "run %s (%s): %d generations x %d units, %d process(es) -> %s",
@@ -342,30 +405,266 @@ def _run_seeds(config: LoopConfig, root: Path, seeds: tuple[int, ...], done: dic
             leave=True,
         )
         for unit in todo:
-            try:
-                record = run.step(unit, g)
-            except OSError as e:
-                where = rundir.gen_dir(rundir.unit_dir(root, unit.arm.name, unit.lam, unit.seed), g)
-                raise MotionloopError(
-                    f"{where}: cannot write generation {g} ({e.strerror or e}); the generations "
-                    f"before it are complete: free the space and rerun with --resume"
-                ) from e
+            record = _step(run, unit, g)
             # one line per unit when there is no progress bar to show the same numbers
-            log.log(
-                logging.DEBUG if progress else logging.INFO,
-                "generation %d %s lambda=%g seed=%d: %s",
-                g,
-                unit.arm.name,
-                unit.lam,
-                unit.seed,
-                ", ".join(f"{k}={v}" for k, v in _postfix(record, task).items() if k != "done"),
-            )
+            _log_record(record, task, progress)
             bar.set_postfix(_postfix(record, task))
             bar.update()
         bar.close()
         if progress and time.perf_counter() - drawn > REDRAW_S:
             plot_curves_only(root, config)
             drawn = time.perf_counter()
+
+
+def _step(run: _Run, unit: _Unit, g: int) -> dict:
+    """`run.step`, with a failed write said as what to do."""
+    try:
+        return run.step(unit, g)
+    except OSError as e:
+        where = rundir.gen_dir(rundir.unit_dir(run.root, unit.arm.name, unit.lam, unit.seed), g)
+        raise MotionloopError(
+            f"{where}: cannot write generation {g} ({e.strerror or e}); the generations "
+            f"before it are complete: free the space and rerun with --resume"
+        ) from e
+
+
+def _log_record(record: dict, task: Task, progress: bool) -> None:
+    log.log(
+        logging.DEBUG if progress else logging.INFO,
+        "generation %d %s lambda=%g seed=%d: %s",
+        record["generation"],
+        record["arm"],
+        record["lambda"],
+        record["seed"],
+        ", ".join(f"{k}={v}" for k, v in _postfix(record, task).items() if k != "done"),
+    )
+
+
+# ---------------------------------------------------------------------------- executor "ray"
+def _run_ray(config: LoopConfig, root: Path, done: dict, progress: bool, address: str | None) -> None:
+    """Every unfinished chain of the run as a Ray task; returns when all are complete."""
+    from motionloop.loop.report import plot_curves_only
+
+    root = root.resolve()  # the tasks' working directory is not the driver's
+    chains = [
+        (arm, lam, seed)
+        for seed in config.seeds
+        for arm, lam in config.units()
+        if done.get(rundir.unit_key(arm.name, lam, seed), -1) < config.generations
+    ]
+    if not chains:
+        return
+    ray_was_up = raycluster.import_ray().is_initialized()
+    ray = raycluster.connect(address)
+    token = uuid.uuid4().hex
+    write_text(root / RAY_TOKEN, token)
+    worker_config = config
+    if config.task == "motion" and config.motion.workers != 1:
+        # a task has one CPU: its corrections run in the task's own process
+        worker_config = dataclasses.replace(config, motion=dataclasses.replace(config.motion, workers=1))
+    options = dict(num_cpus=1, max_retries=RAY_RETRIES, retry_exceptions=False)
+    base_task = ray.remote(_ray_base).options(name="motionloop-base", **options)
+    chain_task = ray.remote(_ray_chain).options(name="motionloop-chain", **options)
+    bases = {
+        seed: base_task.remote(worker_config, str(root), seed, token)
+        for seed in sorted({c[2] for c in chains})
+        if not (rundir.base_dir(root, seed) / BASE_METRICS).exists()
+    }
+    pending = {}
+    for arm, lam, seed in chains:
+        after = [bases[seed]] if seed in bases else []  # its seed's generation 0: an argument Ray resolves first
+        pending[chain_task.remote(worker_config, str(root), arm, lam, seed, token, *after)] = (arm, lam, seed)
+    total = sum(config.generations - done.get(rundir.unit_key(a.name, lam, s), -1) for a, lam, s in chains)
+    log.info(
+        "ray: %d chain(s) as tasks (%d generation(s) to run, %d generation-0 task(s)) on %g CPU(s) -> %s",
+        len(chains),
+        total,
+        len(bases),
+        ray.cluster_resources().get("CPU", 0),
+        root,
+    )
+    task = _RecordTask(config)
+    tail = _MetricsTail(root / rundir.METRICS)
+    bar = tqdm(total=total, desc="generations", unit="gen", disable=not progress, leave=True)
+    drawn = time.perf_counter()
+    try:
+        refs = list(pending)
+        while refs:
+            ready, refs = ray.wait(refs, num_returns=1, timeout=1.0)
+            for record in tail.new():
+                _log_record(record, task, progress)
+                bar.set_postfix(_postfix(record, task))
+                bar.update()
+            for ref in ready:
+                arm, lam, seed = pending[ref]
+                info = _ray_result(ray, ref, f"{arm.name} (lambda {lam:g}, seed {seed})")
+                log.log(
+                    logging.DEBUG if progress else logging.INFO,
+                    "chain %s lambda=%g seed=%d: complete through generation %d (%s on node %s%s)",
+                    arm.name,
+                    lam,
+                    seed,
+                    config.generations,
+                    f"ran generations {info['first']}..{config.generations}"
+                    if info["first"] <= config.generations
+                    else "nothing left to run",
+                    info["node"][:12],
+                    f", continued after a retry from generation {info['first']}"
+                    if info["first"] > done.get(rundir.unit_key(arm.name, lam, seed), -1) + 1
+                    else "",
+                )
+            if progress and time.perf_counter() - drawn > REDRAW_S:
+                plot_curves_only(root, config)
+                drawn = time.perf_counter()
+    except BaseException:
+        for ref in refs:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        bar.close()
+        # tasks of this driver that are still running (cancelled ones) stop before their next record
+        (root / RAY_TOKEN).unlink(missing_ok=True)
+        if not ray_was_up:
+            raycluster.shutdown()
+
+
+def _ray_result(ray, ref, what: str) -> dict:
+    """A finished task's return value; its error as a MotionloopError (one line)."""
+    from ray import exceptions as rex
+
+    try:
+        return ray.get(ref)
+    except rex.RayTaskError as e:
+        cause = e.cause if isinstance(e.cause, BaseException) else None
+        if isinstance(cause, MotionloopError):
+            raise cause from None
+        first = (str(cause) if cause is not None else str(e)).strip().splitlines()
+        raise MotionloopError(f"chain {what}: {first[-1] if first else type(e).__name__}") from None
+    except rex.RayError as e:  # its worker or node died RAY_RETRIES + 1 times, out of memory, ...
+        line = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise MotionloopError(
+            f"chain {what}: the Ray task did not complete ({type(e).__name__}: {line}); "
+            "the complete generations are kept: rerun with --resume"
+        ) from None
+
+
+class _RecordTask:
+    """What `_postfix` needs of a task, without building one (the motion task loads models)."""
+
+    def __init__(self, config: LoopConfig):
+        from motionloop.loop import toy
+
+        names = {"gaussian": "GaussianTask", "kde": "KDETask"}
+        if config.task in names:
+            self.summary_metrics = getattr(toy, names[config.task]).summary_metrics
+        else:
+            from motionloop.loop.motion_task import MotionTask
+
+            self.summary_metrics = MotionTask.summary_metrics
+
+
+class _MetricsTail:
+    """The records appended to metrics.jsonl since the last look (complete lines only)."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset = path, path.stat().st_size
+
+    def new(self) -> list[dict]:
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        out = []
+        for raw in data[:end].splitlines():
+            try:
+                out.append(json.loads(raw))
+            except ValueError:
+                continue
+        return out
+
+
+_WORKER_TASKS: dict[str, Task] = {}  # a Ray worker process keeps its task object between chains
+
+
+def _ray_worker_run(config: LoopConfig, root: Path, token: str) -> _Run:
+    """A _Run in a Ray worker: one thread for torch and BLAS, the task built once per process."""
+    from threadpoolctl import threadpool_limits
+
+    if config.task == "motion":
+        import torch
+
+        torch.set_num_threads(1)
+    import numpy  # noqa: F401 - threadpoolctl limits the libraries already loaded
+    import scipy.linalg  # noqa: F401
+
+    threadpool_limits(1)
+    key = to_toml(config)
+    if key not in _WORKER_TASKS:
+        _WORKER_TASKS.clear()
+        _WORKER_TASKS[key] = make_task(config)
+    run = _Run(config, root, _WORKER_TASKS[key])
+    run.before_record = lambda: _exit_if_driver_gone(root, token)
+    return run
+
+
+def _exit_if_driver_gone(root: Path, token: str) -> None:
+    """End this worker process when the driver that started its task no longer runs the run."""
+    if not _driver_alive(root, token):
+        log.error("%s: the driver of this run is gone (killed, or the run was resumed); stopping", root)
+        os._exit(75)
+
+
+def _driver_alive(root: Path, token: str) -> bool:
+    """Whether the driver that started a task still runs the run: it holds the run directory's
+    lock (rundir.held) and the token it wrote is still there (not a later driver's)."""
+    try:
+        current = (root / RAY_TOKEN).read_text().strip()
+    except OSError:
+        current = ""
+    return current == token and rundir.held(root)
+
+
+@contextlib.contextmanager
+def _driver_watch(root: Path, token: str) -> Iterator[None]:
+    """While a task runs: end its process when its driver is gone. A killed driver's Ray
+    instance may die without stopping the workers it started; this one then stops within
+    WATCH_S instead of writing into a run directory that a resumed run now owns."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(WATCH_S):
+            _exit_if_driver_gone(root, token)
+
+    thread = threading.Thread(target=watch, name="motionloop-driver-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _ray_base(config: LoopConfig, root: str, seed: int, token: str) -> int:
+    """Generation 0 of `seed` (model and metrics in base/seed_S), shared by the seed's chains."""
+    with _driver_watch(Path(root), token):
+        run = _ray_worker_run(config, Path(root), token)
+        run.base_model(seed, Stopwatch())
+    return seed
+
+
+def _ray_chain(config: LoopConfig, root: str, arm: ArmConfig, lam: float, seed: int, token: str, *after) -> dict:
+    """Every generation of one chain that metrics.jsonl does not hold yet, in order."""
+    import ray
+
+    with _driver_watch(Path(root), token):
+        run = _ray_worker_run(config, Path(root), token)
+        unit = _Unit(arm, lam, seed)
+        key = rundir.unit_key(arm.name, lam, seed)
+        first = rundir.completed(read_jsonl(run.root / rundir.METRICS)).get(key, -1) + 1  # a retry continues here
+        for g in range(first, config.generations + 1):
+            _step(run, unit, g)
+    return {"first": first, "node": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
 
 def demo(out_dir: str | Path = "runs/demo", progress: bool = True) -> Path:

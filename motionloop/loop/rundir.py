@@ -13,7 +13,9 @@ RUN/
 A (arm, lambda, seed) generation is complete when its metrics line exists; everything of a
 later generation on disk is partial and is redone. The line is appended last, with one write.
 One process owns a run directory at a time: `locked` holds an exclusive lock on `RUN/.lock`
-for the whole run, and a second `motionloop loop` on the same directory is refused.
+for the whole run, and a second `motionloop loop` on the same directory is refused. The Ray
+tasks of a run write into it while their driver holds the lock, and stop when `held` says
+nobody does (the driver was killed).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +38,7 @@ CURVES = "curves.png"
 REPORT = "report.html"
 REPORTS = "reports.jsonl"  # correction reports of a generation
 LOCK = ".lock"
+PROBE_TRIES = 5  # attempts of `locked` 50 ms apart, so that a `held` probe is never taken for a run
 # settings a resume may change: they extend the run or change only its speed
 RESUME_FREE = ("generations", "motion.workers")
 
@@ -48,19 +52,45 @@ def locked(root: Path) -> Iterator[None]:
     root.mkdir(parents=True, exist_ok=True)
     fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        for attempt in range(PROBE_TRIES):  # a task's `held` probe holds it for a moment
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt + 1 < PROBE_TRIES:
+                    time.sleep(0.05)
+        else:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             raise MotionloopError(
                 f"{root}: in use by another motionloop process (pid {holder}); wait for it to "
                 "finish or stop it before resuming"
-            ) from None
+            )
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def held(root: Path) -> bool:
+    """Whether a process holds `root`'s lock (a Ray task asks: is my run's driver alive?).
+
+    Probes with a shared lock that it drops at once; True when it cannot tell."""
+    try:
+        fd = os.open(root / LOCK, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:  # held (BlockingIOError), or no locks here
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def unit_dir(root: Path, arm: str, lam: float, seed: int) -> Path:

@@ -36,10 +36,10 @@ import torch
 
 from motionloop import rotations as rot
 from motionloop.data.features import SLICES, features_to_motion
+from motionloop.device import resolve_device
 from motionloop.errors import ConfigError, UnknownNameError
 from motionloop.model.checkpoint import Checkpoint, load_checkpoint
 from motionloop.model.diffusion import parse_sampler
-from motionloop.model.train import resolve_device
 from motionloop.motion import Motion
 
 DEFAULT_SAMPLER = "ddim:50"

@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from motionloop import raycluster
+from motionloop.config import check_choices
 from motionloop.errors import ConfigError, MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics import metrics as pm
 from motionloop.physics.config import FREE_TRACKER, TrackerConfig
-from motionloop.physics.executor import make_executor
+from motionloop.physics.executor import ExecutorName, make_executor
 from motionloop.physics.feasibility import feasibility_bw
 from motionloop.physics.model import Humanoid
 from motionloop.physics.repair import RepairConfig, repair
@@ -64,7 +66,12 @@ class CorrectionConfig:
         budget_bw, budget_peak_bw, budget_window_s: the residual budget of `success` (module
             docstring), fractions of body weight and seconds.
         verify_mpjpe_mm: MPJPE bound of `verified`, mm.
-        workers: 1 = serial, N = local process pool, 0 = one per core.
+        workers: 1 = serial, N = local process pool, 0 = one per core (executor "local"; with
+            "ray" it must stay 1).
+        executor: "local" (serial or process pool, by `workers`) or "ray" (batches of clips
+            as Ray tasks on a cluster, physics.executor.RayExecutor; the `ray` extra).
+        address: with executor "ray", `HOST:PORT` of the cluster's head node or "auto"; None
+            starts a local Ray instance.
     """
 
     strength: float = 1.0
@@ -76,8 +83,23 @@ class CorrectionConfig:
     budget_window_s: float = 0.5
     verify_mpjpe_mm: float = 100.0
     workers: int = 1
+    executor: ExecutorName = "local"  # Literal["local", "ray"]
+    address: str | None = None
 
     def __post_init__(self) -> None:
+        check_choices(self)
+        try:
+            raycluster.check_address(self.address)
+        except ConfigError:
+            raise ConfigError(
+                f"CorrectionConfig.address {self.address!r}: expected HOST:PORT of a Ray head node or 'auto'"
+            ) from None
+        if self.address is not None and self.executor != "ray":
+            raise ConfigError(f"CorrectionConfig.address {self.address!r}: a Ray address needs executor 'ray'")
+        if self.executor == "ray" and self.workers != 1:
+            raise ConfigError(
+                f"CorrectionConfig.workers {self.workers}: only with executor 'local'; with 'ray' the cluster's CPUs decide"
+            )
         if not 0.0 <= float(self.strength) <= 1.0:
             raise ConfigError(f"CorrectionConfig.strength: must be in [0, 1], got {self.strength}")
         if int(self.workers) < 0:
@@ -135,6 +157,35 @@ class TrackingReport:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def failed_report(
+    name: str,
+    cfg: CorrectionConfig,
+    error: str,
+    before: dict,
+    feasibility: float = float("nan"),
+    cpu_s: float = 0.0,
+    metrics_cpu_s: float = 0.0,
+) -> TrackingReport:
+    """The report of a clip that could not be corrected (it stays unchanged): `error` says why."""
+    nan = float("nan")
+    return TrackingReport(
+        clip=name,
+        success=False,
+        resets=0,
+        residual_bw=nan,
+        residual_bw_max=nan,
+        mpjpe_mm=nan,
+        feasibility_bw=feasibility,
+        cpu_s=cpu_s,
+        before=before,
+        after=before,
+        error=error,
+        strength=float(cfg.strength),
+        metrics_cpu_s=metrics_cpu_s,
+        attempt="failed",
+    )
 
 
 def _mpjpe(a: Motion, b: Motion) -> tuple[float, float]:
@@ -270,23 +321,21 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
     except Exception as e:
         msg = str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"
         log.warning("%s: correction failed: %s", name, msg)
-        nan = float("nan")
-        return motion, TrackingReport(
-            clip=name,
-            success=False,
-            resets=0,
-            residual_bw=nan,
-            residual_bw_max=nan,
-            mpjpe_mm=nan,
-            feasibility_bw=feas,
-            cpu_s=time.process_time() - t0,
-            before=before,
-            after=before,
-            error=msg,
-            strength=float(cfg.strength),
-            metrics_cpu_s=metrics_cpu,
-            attempt="failed",
-        )
+        return motion, failed_report(name, cfg, msg, before, feas, time.process_time() - t0, metrics_cpu)
+
+
+def lost_one(job: tuple[str, Motion, CorrectionConfig], error: str) -> tuple[Motion, TrackingReport]:
+    """The executor's fallback for a clip whose worker died (every Ray retry, or a local worker
+    process): the clip unchanged, with a failed report whose `error` is the executor's text
+    (feasibility not computed: NaN)."""
+    name, motion, cfg = job
+    log.warning("%s: correction lost: %s", name, error)
+    try:
+        before = pm.physics_metrics(motion)
+    except Exception as e:
+        before = {}
+        log.warning("%s: physics metrics failed: %s", name, e)
+    return motion, failed_report(name, cfg, error, before)
 
 
 def correct(
@@ -294,12 +343,14 @@ def correct(
 ) -> tuple[list[Motion], list[TrackingReport]]:
     """Physics-correct every clip. Returns corrected clips and reports, in input order.
 
-    A clip that fails comes back unchanged with `success=False` and `error` set.
+    A clip that fails comes back unchanged with `success=False` and `error` set; so does one
+    whose worker died (on every Ray retry, or a broken local process pool: `lost_one`).
     """
     names = names or [m.source or f"clip_{i:04d}" for i, m in enumerate(motions)]
     jobs = [(n, m, config) for n, m in zip(names, motions)]
     out_m, out_r = [], []
-    for m, r in make_executor(config.workers).map(correct_one, jobs):
+    executor = make_executor(config.workers, config.executor, config.address)
+    for m, r in executor.map(correct_one, jobs, fallback=lost_one):
         out_m.append(m)
         out_r.append(r)
     return out_m, out_r
