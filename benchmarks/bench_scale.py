@@ -6,7 +6,8 @@ Measured here (every Ray part inside a loopback-only network namespace, tests/ra
 1. correction of generated clips (DDIM-50 samples of the shipped model, 2 s each): clips/s of
    the serial executor, and of Ray on a local instance with 1 and 2 CPUs; Ray's overhead per
    clip (a job that does nothing, one clip per task);
-2. a toy loop of 4 chains (kazdan-gaussian, 2 arms x 2 seeds): wall time serial vs Ray (2 CPUs);
+2. a toy loop of 4 chains (kazdan-gaussian, 2 arms x 2 seeds, 300 generations, n 2000, dim 10): wall
+   time serial vs Ray on a local instance (2 CPUs), Ray's start-up included;
 3. DDP: training steps/s of the cpu-small preset, batch 64, 1 rank vs 2 ranks (torchrun, gloo);
 4. the per-unit costs of the paper-size loop (motionloop/configs/paper-motion.toml): one MDM
    training step (batch 64, from benchmarks/results/bench_diffusion.json, same machine), MDM
@@ -41,12 +42,12 @@ DDP_MAX_RANKS = 8  # a batch of 64 split further gives each rank too little work
 # ----------------------------------------------------------------------- inside the namespace
 def inner_correct(clips: int, out: Path) -> None:
     from motionloop import raycluster
-    from motionloop.model import load_checkpoint, sample
+    from motionloop.model.sample import sample
     from motionloop.physics.correct import CorrectionConfig, correct_one
     from motionloop.physics.executor import RayExecutor, SerialExecutor
     from motionloop.resources import BASE_MODEL
 
-    gen = sample(load_checkpoint(BASE_MODEL), clips, sampler="ddim:50", seed=3)
+    gen = sample(BASE_MODEL, clips, seconds=2.0, sampler="ddim:50", seed=3)
     cfg = CorrectionConfig()
     jobs = [(f"gen_{i:03d}", m, cfg) for i, m in enumerate(gen)]
     res: dict = {"clips": len(jobs), "motion_s": round(sum(m.duration for m in gen), 2)}
@@ -75,10 +76,11 @@ def _nothing(job):
 
 
 def inner_loop(out: Path) -> None:
-    from motionloop.loop import run_loop
+    from motionloop.loop import load_config, run_loop
 
-    overrides = ["generations=40", "seeds=[0, 1]", "gaussian.dim=10", "n=200"]
-    res = {"chains": 4, "overrides": overrides}
+    overrides = ["generations=300", "seeds=[0, 1]", "gaussian.dim=10", "n=2000"]
+    config = load_config("kazdan-gaussian", overrides)
+    res = {"chains": len(config.seeds) * len(config.units()), "overrides": overrides}
     with tempfile.TemporaryDirectory() as tmp:
         for executor in ("local", "ray"):
             t0 = time.perf_counter()
