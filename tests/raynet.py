@@ -77,6 +77,14 @@ def _ray_cli() -> list[str]:
     return [sys.executable, "-c", "import sys; from ray.scripts.scripts import main; sys.exit(main())"]
 
 
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
 class LocalCluster:
     """A head node and `workers` worker nodes on 127.0.0.1 (call inside the namespace)."""
 
@@ -147,22 +155,14 @@ class LocalCluster:
         raise TimeoutError(f"ray cluster at {self.address}: {count} nodes not up within {timeout:g} s")
 
     def kill_worker(self, i: int = 0) -> None:
-        """SIGKILL worker node `i` and everything it started (a machine going down)."""
-        proc = self.workers[i]
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
+        """SIGKILL worker node `i` and its process group (a machine going down; Ray 2.60 puts
+        its task processes in groups of their own, so a running task may still finish)."""
+        _kill_group(self.workers[i])
 
     def stop(self) -> None:
         for proc in [*self.workers, self.head]:
             if proc is not None and proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+                _kill_group(proc)
         # no `ray stop --force`: it kills every Ray process on the machine; what the nodes
         # started dies with the namespace run_isolated made
 
