@@ -2,11 +2,11 @@
 
 Each clip is (1) repaired kinematically (grounded, feet planted, balanced: repair.py), (2)
 tracked by the simulated humanoid with the whole-body controller, and (3) replaced by the
-simulated trajectory. Tracking is tried first with no residual force at all (`free`); only
-if that attempt falls (a fail-safe reset) or ends farther than `verify_mpjpe_mm` from the
-input is the clip tracked again with a bounded root residual, priced by `strength`. A clip that cannot be corrected (bad values, absurd
-placement, time limit) comes back unchanged with a report that says why; it never stops
-the batch.
+simulated trajectory. Tracking is tried first with no residual force at all (`free`); only if
+that attempt falls (a fail-safe reset) or ends farther than `verify_mpjpe_mm` from the input
+is the clip tracked again with a bounded root residual, priced by `strength`. A clip that
+cannot be corrected (bad values, absurd placement, time limit) comes back unchanged with a
+report that says why; it never stops the batch.
 
 What a report's verdicts mean (and what the field calls them):
 - `success_free`: tracked to the end with no residual force and no reset: the number PHC
@@ -18,9 +18,10 @@ What a report's verdicts mean (and what the field calls them):
   self-consuming loop may train on (Morph's filter).
 
 The strength knob `s` in [0, 1]: s = 0 returns the clip unchanged (nothing is tracked: the
-report says success, MPJPE 0, and `verified` False, since no physics checked it); above, the residual of
-the assisted attempt is priced geometrically from 1e2 (s -> 0) to 1e5 (s = 1), and the ZMP
-balance repair of the reference (balance.py) is applied at share 2 s - 1 above s = 0.5.
+report says success, MPJPE 0, and `verified` False, since no physics checked it); above, the
+residual of the assisted attempt is priced geometrically from 1e2 (s -> 0) to 1e5 (s = 1), and
+the ZMP balance repair of the reference (balance.py) is applied at share 2 s - 1 above
+s = 0.5.
 """
 
 from __future__ import annotations
