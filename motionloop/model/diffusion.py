@@ -137,6 +137,16 @@ def cosine_alphas_cumprod(num_steps: int, s: float = 0.008, max_beta: float = 0.
     return np.cumprod(1.0 - betas)
 
 
+def total_loss(terms: Mapping[str, torch.Tensor], weights: Mapping[str, float]) -> torch.Tensor:
+    """The training objective from its terms: `mse + sum_k w_k aux_k` over the auxiliary terms
+    (every term but "mse" and "loss"; a term of weight 0 is left out)."""
+    total = terms["mse"]
+    for name, value in terms.items():
+        if name not in ("mse", "loss") and weights.get(name):
+            total = total + weights[name] * value
+    return total
+
+
 class GaussianDiffusion:
     """The diffusion process of one schedule: q(x_t | x_0), the loss, and the samplers."""
 
@@ -212,18 +222,15 @@ class GaussianDiffusion:
             noise = torch.randn_like(x0)
         x0_hat = net(self.q_sample(x0, t, noise), t, labels)
         out = {"mse": torch.mean((x0_hat - x0) ** 2)}
-        total = out["mse"]
+        weights = dict(aux_weights or {})
         if aux is not None:
-            weights = dict(aux_weights or {})
             for name, value in aux(x0_hat, x0).items():
                 if name not in weights:
                     raise ConfigError(
                         f"auxiliary loss {name!r} has no weight; given: {', '.join(sorted(weights)) or 'none'}"
                     )
                 out[name] = value
-                if weights[name]:
-                    total = total + weights[name] * value
-        out["loss"] = total
+        out["loss"] = total_loss(out, weights)
         return out
 
     # ------------------------------------------------------------------ sampling

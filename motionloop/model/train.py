@@ -66,6 +66,7 @@ from motionloop.errors import CheckpointError, ConfigError, MotionloopError, Unk
 from motionloop.model.checkpoint import Checkpoint, data_fingerprint, load_checkpoint, save_checkpoint
 from motionloop.model.config import TrainConfig
 from motionloop.model.denoiser import NULL_LABEL, Denoiser, DenoiserConfig, preset
+from motionloop.model.diffusion import total_loss
 from motionloop.model.losses import KinematicLosses
 from motionloop.motion import Motion
 
@@ -411,13 +412,9 @@ def _rank_loss(
     terms: dict[str, torch.Tensor], weights: dict[str, float], shares: dict[str, float]
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """A rank's part of the global-batch loss, and of each term: `share_k * term_k`, combined as
-    `GaussianDiffusion.training_losses` combines the terms (mse + sum of the weighted aux terms)."""
+    `GaussianDiffusion.training_losses` combines the terms (`diffusion.total_loss`)."""
     parts = {name: shares[name] * value for name, value in terms.items() if name != "loss"}
-    total = parts["mse"]
-    for name, value in parts.items():
-        if name != "mse" and weights.get(name):
-            total = total + weights[name] * value
-    return total, parts
+    return total_loss(parts, weights), parts
 
 
 def _rank_seed(seed: int, rank: int, step: int) -> int:
