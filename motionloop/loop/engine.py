@@ -52,6 +52,7 @@ from motionloop.loop.config import ArmConfig, LoopConfig
 from motionloop.loop.configio import apply_override, from_dict, load_config, to_dict, to_toml
 from motionloop.loop.task import CorrectionContext, Stopwatch, Task, derive_seed, rng_for
 from motionloop.loop.workflows import needed_sets, training_set
+from motionloop.physics.executor import single_thread
 
 log = logging.getLogger(__name__)
 
@@ -376,11 +377,7 @@ def _run_locked(
 
 
 def _single_thread_worker() -> None:
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)
-    threadpool_limits(1)
+    single_thread(torch_too=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
 
@@ -589,16 +586,7 @@ _WORKER_TASKS: dict[str, Task] = {}  # a Ray worker process keeps its task objec
 
 def _ray_worker_run(config: LoopConfig, root: Path, token: str) -> _Run:
     """A _Run in a Ray worker: one thread for torch and BLAS, the task built once per process."""
-    from threadpoolctl import threadpool_limits
-
-    if config.task == "motion":
-        import torch
-
-        torch.set_num_threads(1)
-    import numpy  # noqa: F401 - threadpoolctl limits the libraries already loaded
-    import scipy.linalg  # noqa: F401
-
-    threadpool_limits(1)
+    single_thread(torch_too=config.task == "motion")
     key = to_toml(config)
     if key not in _WORKER_TASKS:
         _WORKER_TASKS.clear()

@@ -41,16 +41,22 @@ class Executor(Protocol):
         ...
 
 
-def _single_thread() -> None:
-    # threadpoolctl limits only the BLAS libraries already loaded: load numpy's and scipy's
-    # first (a worker started by spawn has not). An OpenBLAS left with idle worker threads
-    # made a 75 x 75 triangular solve take 20 ms instead of 0.05 ms when the machine was busy.
+def single_thread(torch_too: bool = False) -> None:
+    """BLAS (and torch) at one thread in this process: what every worker process does first.
+
+    threadpoolctl limits only the BLAS libraries already loaded: numpy's and scipy's are loaded
+    first (a worker started by spawn has not). An OpenBLAS left with idle worker threads made a
+    75 x 75 triangular solve take 20 ms instead of 0.05 ms when the machine was busy. torch is
+    limited if it is loaded already, or imported for it with `torch_too` (importing it costs
+    seconds, so only workers that will use it ask)."""
     import numpy  # noqa: F401
     import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    if "torch" in sys.modules:  # only if already loaded: importing torch costs seconds
+    if torch_too:
+        import torch  # noqa: F401
+    if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
 
 
@@ -79,7 +85,7 @@ class ProcessPoolExecutor:
     def map(self, fn, items, fallback=None):
         items = list(items)
         with cf.ProcessPoolExecutor(
-            max_workers=min(self.workers, max(1, len(items))), initializer=_single_thread
+            max_workers=min(self.workers, max(1, len(items))), initializer=single_thread
         ) as pool:
             futures = [pool.submit(fn, item) for item in items]
             try:
@@ -135,7 +141,7 @@ def gather_batches(
 
 def _run_batch(fn, items: list) -> list:
     """One Ray task: `fn` on each item in turn, BLAS and torch at one thread."""
-    _single_thread()
+    single_thread()
     return [fn(item) for item in items]
 
 
