@@ -443,12 +443,14 @@ def _run_ray(config: LoopConfig, root: Path, done: dict, progress: bool, address
     from motionloop.loop.report import plot_curves_only
 
     root = root.resolve()  # the tasks' working directory is not the driver's
-    chains = [
-        (arm, lam, seed)
+    # the last complete generation of every unfinished chain
+    last = {
+        (arm, lam, seed): g
         for seed in config.seeds
         for arm, lam in config.units()
-        if done.get(rundir.unit_key(arm.name, lam, seed), -1) < config.generations
-    ]
+        if (g := done.get(rundir.unit_key(arm.name, lam, seed), -1)) < config.generations
+    }
+    chains = list(last)
     if not chains:
         return
     ray_was_up = raycluster.import_ray().is_initialized()
@@ -471,7 +473,7 @@ def _run_ray(config: LoopConfig, root: Path, done: dict, progress: bool, address
     for arm, lam, seed in chains:
         after = [bases[seed]] if seed in bases else []  # its seed's generation 0: an argument Ray resolves first
         pending[chain_task.remote(worker_config, str(root), arm, lam, seed, token, *after)] = (arm, lam, seed)
-    total = sum(config.generations - done.get(rundir.unit_key(a.name, lam, s), -1) for a, lam, s in chains)
+    total = sum(config.generations - g for g in last.values())
     log.info(
         "ray: %d chain(s) as tasks (%d generation(s) to run, %d generation-0 task(s)) on %g CPU(s) -> %s",
         len(chains),
@@ -507,7 +509,7 @@ def _run_ray(config: LoopConfig, root: Path, done: dict, progress: bool, address
                     else "nothing left to run",
                     info["node"][:12],
                     f", continued after a retry from generation {info['first']}"
-                    if info["first"] > done.get(rundir.unit_key(arm.name, lam, seed), -1) + 1
+                    if info["first"] > last[arm, lam, seed] + 1
                     else "",
                 )
             if progress and time.perf_counter() - drawn > REDRAW_S:
