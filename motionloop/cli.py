@@ -269,7 +269,13 @@ def cmd_correct(args: argparse.Namespace) -> int:
     from motionloop.physics.correct import CorrectionConfig, correct
     from motionloop.physics.summary import summarize, table
 
-    cfg = CorrectionConfig(strength=args.strength, workers=args.workers, executor=args.executor, address=args.address)
+    cfg = CorrectionConfig(
+        strength=args.strength,
+        workers=args.workers,
+        executor=args.executor,
+        address=args.address,
+        assist=args.assist,
+    )
     if cfg.executor == "ray":
         raycluster.import_ray()  # before reading clips: one line saying how to install it
     motions, paths, problems = load_clips_skipping(args.input)
@@ -663,6 +669,14 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         metavar="EXECUTOR",
         help="%(choices)s; local: this machine's processes (--workers); ray: batches of clips as Ray tasks on a cluster, "
         "a worker or node that dies is retried (needs the ray extra; default %(default)s)",
+    )
+    c.add_argument(
+        "--assist",
+        choices=_Choices("motionloop.physics.config", "ASSIST_MODES"),
+        default="local",
+        metavar="MODE",
+        help="%(choices)s; where the bounded root residual may act: local: only over the stretches where the "
+        "residual-free body fell (wound back 0.75 s); whole: the whole clip again after a fall (default %(default)s)",
     )
     c.add_argument(
         "--address",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import shlex
@@ -122,6 +123,23 @@ def test_correct_writes_clips_and_reports(tmp_path, capsys):
     assert fixed.num_frames == 30
     assert abs(float(np.median(fixed.trans[:, 2])) - float(np.median(standing().trans[:, 2]))) < 0.02
     assert len(read_jsonl(out / "reports.jsonl")) == 1
+
+
+@pytest.mark.parametrize("mode", ["local", "whole"])
+def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
+    import motionloop.physics.correct as pc
+
+    seen, real = [], pc.correct
+
+    def fake(motions, cfg, names=None):
+        seen.append(cfg)
+        return real(motions, dataclasses.replace(cfg, strength=0.0), names=names)
+
+    monkeypatch.setattr(pc, "correct", fake)
+    save_clips([standing(frames=10)], tmp_path / "in")
+    argv = ["correct", str(tmp_path / "in"), "--out", str(tmp_path / "out")]
+    assert main([*argv, "--assist", mode] if mode != "local" else argv) == 0
+    assert [c.assist for c in seen] == [mode]
 
 
 @pytest.mark.parametrize(
@@ -303,6 +321,7 @@ def test_help_of_every_command_exits_0(command, capsys):
         (("export-mesh",), "--format", "motionloop.viz.mesh.FORMATS"),
         (("export-mesh",), "--gender", "motionloop.viz.smpl.GENDERS"),
         (("train",), "--preset", "motionloop.model.denoiser.PRESETS"),
+        (("correct",), "--assist", "motionloop.physics.config.ASSIST_MODES"),
     ],
 )
 def test_choices_are_the_library_constants(command, flag, constant):

@@ -33,7 +33,7 @@ from typing import Literal
 
 from motionloop.config import at_least, choice
 from motionloop.errors import ConfigError
-from motionloop.physics.config import FREE_TRACKER, TrackerConfig
+from motionloop.physics.config import FREE_TRACKER, AssistMode, TrackerConfig
 
 Task = Literal["gaussian", "kde", "motion"]
 Workflow = Literal["replace", "accumulate", "accumulate-subsample", "mix", "accumulate-schedule"]
@@ -192,6 +192,8 @@ class MotionConfig:
             (default FREE_TRACKER). A table sets some keys and keeps the rest, e.g.
             `[motion.tracker]` `trunk_weight_scale = 5.0` (and the same in
             `[motion.free_tracker]`).
+        assist: where tracking gets the residual (physics.correct.CorrectionConfig.assist):
+            "local" (only the stretches where the residual-free body fell) or "whole".
         workers: correction worker processes (0 = one per core).
         device: "auto" (CUDA when present), "cpu" or "cuda".
     """
@@ -217,6 +219,7 @@ class MotionConfig:
     project: Projection = "range"
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     free_tracker: TrackerConfig = FREE_TRACKER
+    assist: AssistMode = "local"
     workers: int = 2
     device: str = "auto"
 
@@ -241,6 +244,7 @@ class MotionConfig:
         if not 0.0 <= self.probe_strength <= 1.0:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         choice("motion.project", self.project, Projection)
+        choice("motion.assist", self.assist, AssistMode)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"motion.device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
         if self.init == "scratch" and self.init_steps < 1:

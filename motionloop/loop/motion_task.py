@@ -296,7 +296,9 @@ class MotionTask:
 
     def correction_config(self, strength: float) -> CorrectionConfig:
         m = self.config
-        return CorrectionConfig(strength=strength, workers=m.workers, tracker=m.tracker, free=m.free_tracker)
+        return CorrectionConfig(
+            strength=strength, workers=m.workers, tracker=m.tracker, free=m.free_tracker, assist=m.assist
+        )
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:
         """`tracked` mapped onto the real data's joint usage (`motion.project`, module docstring)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Literal, get_args
 
 from motionloop.errors import ConfigError
 
@@ -109,3 +110,7 @@ class TrackerConfig:
 # same stability) and a weighted angular momentum. On the 47 bundled clips, residual-free:
 # kp_com 100 / kd 40 reached the end on 16, 30 / 12 on 22-24, 10 / 7 on 22.
 FREE_TRACKER = TrackerConfig(kp_com=30.0, kd_com=12.0, w_angmom=100.0, w_root_rot=10.0, residual_max_bw=0.0)
+
+# where correction allows the root residual (physics.correct.CorrectionConfig.assist)
+AssistMode = Literal["local", "whole"]
+ASSIST_MODES: tuple[str, ...] = get_args(AssistMode)

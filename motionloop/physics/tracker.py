@@ -6,6 +6,14 @@ control step. The state is recorded at the clip's own frame times. A fail-safe a
 the mean joint-position error against the reference exceeds `reset_error_m`, the body is reset
 to the reference state and tracking continues; the reset is counted and the clip is not a
 success.
+
+Local assistance (`assist`; no learning: the roll-back and re-simulation of sampling-based
+trackers such as SAMCON, with one alternative controller instead of random samples): the clip is tracked with `cfg` (normally residual-free); when the
+body falls (the error test above), the simulation is wound back `rewind_s` to a saved state
+and that stretch, up to `assist_after_s` past the fall, is tracked again with the `assist`
+controller (a bounded root residual); then tracking goes on with `cfg`. A second fall before
+the stretch ends is reset as usual. The residual is then spent only where the body could not
+follow without it, which is what the residual budget of `correct` asks for.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ class TrackResult:
         cpu_s: process CPU seconds spent.
         control_dt: control period in s (the spacing of the residual series).
         reset_steps: control steps at which the fail-safe reset the body.
+        falls: control steps at which the body fell and was wound back to be assisted.
+        assisted: `(K,)` bool, control steps tracked with the assisting controller.
     """
 
     qpos: np.ndarray
@@ -52,6 +62,8 @@ class TrackResult:
     cpu_s: float
     control_dt: float
     reset_steps: list[int] = field(default_factory=list)
+    falls: list[int] = field(default_factory=list)
+    assisted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def _set_state(h: Humanoid, d: mujoco.MjData, ref: Reference, k: int) -> None:
@@ -72,8 +84,22 @@ def control_rate(h: Humanoid, cfg: TrackerConfig) -> float:
     return 1.0 / (substeps * h.model.opt.timestep)
 
 
-def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference | None = None) -> TrackResult:
-    """Track `motion` (or a prepared `reference` of it) with the whole-body controller."""
+CHECKPOINT_STEPS = 8  # control steps between saved states for winding back
+_STATE = mujoco.mjtState.mjSTATE_INTEGRATION
+
+
+def track(
+    h: Humanoid,
+    motion: Motion,
+    cfg: TrackerConfig,
+    reference: Reference | None = None,
+    assist: TrackerConfig | None = None,
+    rewind_s: float = 0.75,
+    assist_after_s: float = 0.25,
+) -> TrackResult:
+    """Track `motion` (or a prepared `reference` of it) with the whole-body controller; with
+    `assist`, a fall winds back `rewind_s` and tracks the stretch with `assist` (module
+    docstring)."""
     t0 = time.process_time()
     m = h.model
     d = mujoco.MjData(m)
@@ -84,32 +110,57 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
             f"reference period {ref.dt} s is not a whole number of physics steps "
             f"({m.opt.timestep} s); build it at control_rate(h, cfg)"
         )
+    if rewind_s < 0 or assist_after_s < 0:
+        raise MotionloopError(f"rewind_s and assist_after_s must be >= 0, got {rewind_s}, {assist_after_s}")
     ctl = WholeBodyController(h, cfg)
+    helper = WholeBodyController(h, assist) if assist is not None else None
+    back, ahead = round(rewind_s / ref.dt), round(assist_after_s / ref.dt)
 
     out_steps = np.minimum(np.round(np.arange(motion.num_frames) / motion.fps / ref.dt).astype(int), ref.num_steps - 1)
     qpos_out = np.zeros((motion.num_frames, h.nq))
     residual = np.zeros(ref.num_steps)
     residual_torque = np.zeros(ref.num_steps)
-    resets, failures, reset_steps = 0, 0, []
+    assisted = np.zeros(ref.num_steps, dtype=bool)
+    resets, failures, reset_steps, falls = 0, 0, [], []
+    saved: dict[int, np.ndarray] = {}  # control step -> state before its mj_step1
+    state_size = mujoco.mj_stateSize(m, _STATE)
+    window_end = -1  # last step of the current assisted stretch
     _set_state(h, d, ref, 0)
-    frame = 0
-    for k in range(ref.num_steps):
+    k = 0
+    while k < ref.num_steps:
         if k % 32 == 0 and time.process_time() - t0 > cfg.time_limit_s:
             raise TrackingTimeout(f"{motion.source or 'clip'}: tracking exceeded {cfg.time_limit_s:.0f} s CPU")
+        if helper is not None and (k % CHECKPOINT_STEPS == 0 or not saved):
+            saved[k] = np.empty(state_size)
+            mujoco.mj_getState(m, d, saved[k], _STATE)
+            for old in [j for j in saved if j < k - back - CHECKPOINT_STEPS]:
+                del saved[old]
         # the first half of a physics step: kinematics, inertia, contacts and bias forces of
         # the current state, which the controller reads; mj_step2 then integrates with the
         # command (together they are one mj_step, for the Euler and implicit integrators)
         mujoco.mj_step1(m, d)
         if _body_error(h, d, ref.body_pos[k]) > cfg.reset_error_m:
+            if helper is not None and k > window_end:
+                # wind back and track the stretch before and just after the fall with help
+                start = max((j for j in saved if j <= k - back), default=min(saved))
+                falls.append(k)
+                assisted[start : k + ahead + 1] = True
+                window_end = k + ahead
+                mujoco.mj_setState(m, d, saved[start], _STATE)
+                saved = {j: v for j, v in saved.items() if j <= start}
+                k = start
+                continue
             _set_state(h, d, ref, k)
             resets += 1
             reset_steps.append(k)
+            saved.clear()
+        frame = int(np.searchsorted(out_steps, k))
         while frame < motion.num_frames and out_steps[frame] == k:
             qpos_out[frame] = d.qpos
             frame += 1
         if k == ref.num_steps - 1:
             break
-        cmd = ctl.compute(d, ref, k)
+        cmd = (helper if assisted[k] else ctl).compute(d, ref, k)
         failures += not cmd.ok
         d.ctrl[:] = cmd.ctrl
         d.qfrc_applied[:ROOT_DOFS] = cmd.residual
@@ -122,10 +173,18 @@ def track(h: Humanoid, motion: Motion, cfg: TrackerConfig, reference: Reference 
             _set_state(h, d, ref, k + 1)
             resets += 1
             reset_steps.append(k + 1)
-    while frame < motion.num_frames:
-        qpos_out[frame] = d.qpos
-        frame += 1
+            saved.clear()
+        k += 1
     used = slice(0, max(1, ref.num_steps - 1))  # the last step takes no command
     return TrackResult(
-        qpos_out, residual[used], residual_torque[used], resets, failures, time.process_time() - t0, ref.dt, reset_steps
+        qpos_out,
+        residual[used],
+        residual_torque[used],
+        resets,
+        failures,
+        time.process_time() - t0,
+        ref.dt,
+        reset_steps,
+        falls,
+        assisted[used],
     )

@@ -75,7 +75,7 @@ def test_bad_config_values_are_named():
 def test_a_clip_tracked_without_residual_is_a_free_success():
     clip = standing(41)
     _, (rep,) = correct([clip], CorrectionConfig())
-    assert rep.attempt == "free" and rep.free_resets == 0
+    assert rep.attempt == "free" and rep.free_fall_s == -1.0 and rep.assisted_share == 0.0
     assert rep.success and rep.success_free and rep.verified
     assert rep.residual_bw == 0.0 and rep.residual_peak_bw == 0.0
 
@@ -89,7 +89,8 @@ def test_verified_needs_the_tracked_clip_close_to_its_input():
 def test_without_the_free_attempt_the_residual_is_used_and_reported():
     clip = standing(41, lift=0.05)
     _, (rep,) = correct([clip], CorrectionConfig(free=None))
-    assert rep.attempt == "assisted" and rep.free_resets == -1 and not rep.success_free
+    assert rep.attempt == "assisted" and rep.free_fall_s == -1.0 and not rep.success_free
+    assert rep.assisted_share == 1.0
 
 
 def test_budget_counts_the_mean_and_the_worst_half_second():

@@ -1,0 +1,103 @@
+"""Local assistance: a fall of the residual-free body is wound back and that stretch tracked
+with the residual (tracker.track(assist=...)), and how `correct` chooses among attempts."""
+
+import numpy as np
+import pytest
+from clips import standing
+
+from motionloop.data.bundled import list_bundled
+from motionloop.errors import ConfigError, MotionloopError
+from motionloop.motion import Motion
+from motionloop.physics.correct import CorrectionConfig, correct
+from motionloop.physics.model import Humanoid
+from motionloop.physics.repair import repair
+from motionloop.physics.summary import summarize
+from motionloop.physics.tracker import CHECKPOINT_STEPS, track
+
+# a 2.1 s CMU walk whose residual-free body falls at about 1.09 s (bench_physics)
+FALLING = "cmu01_03_walk_d"
+
+
+@pytest.fixture(scope="module")
+def falling():
+    clip = Motion.load(next(c for c in list_bundled() if c.id == FALLING).path)
+    cfg = CorrectionConfig()
+    h = Humanoid()
+    fixed = repair(clip, cfg.repair_for_strength(), h)
+    free = track(h, fixed, cfg.free_tracker())
+    helped = track(h, fixed, cfg.free_tracker(), assist=cfg.tracker_for_strength(), rewind_s=0.75, assist_after_s=0.25)
+    return clip, cfg, h, fixed, free, helped
+
+
+def test_a_body_that_never_falls_is_tracked_exactly_as_without_assistance():
+    h, clip = Humanoid(), standing(41)
+    cfg = CorrectionConfig()
+    plain = track(h, clip, cfg.free_tracker())
+    helped = track(h, clip, cfg.free_tracker(), assist=cfg.tracker_for_strength())
+    assert helped.falls == [] and not helped.assisted.any() and helped.resets == 0
+    np.testing.assert_array_equal(plain.qpos, helped.qpos)
+    np.testing.assert_array_equal(helped.residual_bw, 0.0)
+
+
+@pytest.mark.slow
+def test_a_fall_is_wound_back_and_only_that_stretch_gets_the_residual(falling):
+    clip, cfg, _, _, free, helped = falling
+    assert free.resets >= 1, "the test clip no longer falls without help; pick another"
+    fall = free.reset_steps[0]
+    # the fall is seen at the same step, and instead of a reset the stretch is assisted
+    assert helped.falls[0] == fall and helped.resets == 0
+    dt = helped.control_dt
+    start = int(np.flatnonzero(helped.assisted)[0])
+    assert start % CHECKPOINT_STEPS == 0 and fall - round(0.75 / dt) - CHECKPOINT_STEPS < start <= fall - round(
+        0.75 / dt
+    )
+    stretch = np.flatnonzero(helped.assisted[start:])
+    assert stretch[-1] + start == fall + round(0.25 / dt)
+    # the residual exists only in the stretch; it is used there, within its bound
+    np.testing.assert_array_equal(helped.residual_bw[~helped.assisted], 0.0)
+    assert helped.residual_bw[helped.assisted].max() > 0.0
+    bound = cfg.tracker_for_strength().residual_max_bw * np.sqrt(3) + 1e-9
+    assert helped.residual_bw.max() <= bound
+    # before the stretch, the trajectory is the residual-free one, bit for bit
+    frames = int(np.floor(start * dt * clip.fps))
+    np.testing.assert_array_equal(helped.qpos[:frames], free.qpos[:frames])
+    assert np.abs(helped.qpos[frames + 2 :] - free.qpos[frames + 2 :]).max() > 1e-3
+
+
+@pytest.mark.slow
+def test_a_second_fall_inside_the_stretch_is_reset(falling):
+    _, cfg, h, fixed, free, _ = falling
+    # an "assisting" controller that is the free one falls again at the same step
+    same = track(h, fixed, cfg.free_tracker(), assist=cfg.free_tracker())
+    assert same.falls == [free.reset_steps[0]]
+    assert same.resets >= 1 and same.reset_steps[0] == free.reset_steps[0]
+    np.testing.assert_array_equal(same.residual_bw, 0.0)
+
+
+@pytest.mark.slow
+def test_correct_reports_a_locally_assisted_clip():
+    clip = Motion.load(next(c for c in list_bundled() if c.id == FALLING).path)
+    _, (local,) = correct([clip], CorrectionConfig())
+    assert local.attempt == "local" and not local.success_free
+    assert 0.9 < local.free_fall_s < 1.3 and 0.0 < local.assisted_share < 1.0
+    assert local.success and local.verified and local.resets == 0
+    _, (whole,) = correct([clip], CorrectionConfig(assist="whole"))
+    assert whole.attempt == "assisted" and whole.assisted_share == 1.0
+    assert whole.free_fall_s == local.free_fall_s
+    # the local scheme spends less residual than the whole-clip one on this clip
+    assert local.residual_bw < whole.residual_bw
+    s = summarize([local, whole])
+    assert s["local_rate"] == 0.5 and s["assisted_rate"] == 0.5
+    assert s["assisted_share"] == pytest.approx((local.assisted_share + 1.0) / 2)
+
+
+def test_assistance_settings_are_checked():
+    with pytest.raises(ConfigError, match="assist"):
+        CorrectionConfig(assist="everywhere")
+    for name in ("rewind_s", "assist_after_s"):
+        with pytest.raises(ConfigError, match=name):
+            CorrectionConfig(**{name: -0.1})
+    with pytest.raises(MotionloopError, match="rewind_s"):
+        track(
+            Humanoid(), standing(5), CorrectionConfig().free_tracker(), assist=CorrectionConfig().tracker, rewind_s=-1
+        )
