@@ -675,8 +675,9 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         choices=_Choices("motionloop.physics.config", "ASSIST_MODES"),
         default="local",
         metavar="MODE",
-        help="%(choices)s; where the bounded root residual may act: local: only over the stretches where the "
-        "residual-free body fell (wound back 0.75 s); whole: the whole clip again after a fall (default %(default)s)",
+        help="%(choices)s; local: where the residual-free body falls, it is wound back 0.75 s and that stretch is "
+        "tracked with the bounded root residual; whole: falls are reset and only the whole-clip attempt after them "
+        "has the residual (default %(default)s)",
     )
     c.add_argument(
         "--address",

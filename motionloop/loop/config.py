@@ -192,8 +192,8 @@ class MotionConfig:
             (default FREE_TRACKER). A table sets some keys and keeps the rest, e.g.
             `[motion.tracker]` `trunk_weight_scale = 5.0` (and the same in
             `[motion.free_tracker]`).
-        assist: where tracking gets the residual (physics.correct.CorrectionConfig.assist):
-            "local" (only the stretches where the residual-free body fell) or "whole".
+        assist: physics.correct.CorrectionConfig.assist: "local" (the residual-free attempt
+            gets the residual over the stretches where it fell) or "whole" (falls are reset).
         workers: correction worker processes (0 = one per core).
         device: "auto" (CUDA when present), "cpu" or "cuda".
     """

@@ -6,11 +6,11 @@ simulated trajectory. Tracking is tried first with no residual force at all (`fr
 that body falls, the simulation is wound back `rewind_s` and the stretch up to
 `assist_after_s` past the fall is tracked with a bounded root residual, priced by
 `strength`, before going on free (`assist = "local"`, tracker.py): the residual is spent
-only where the body could not follow without it. Only if that result is not verified (a
-reset, the budget broken, or farther than `verify_mpjpe_mm` from the input) is the whole
-clip tracked again with the residual (`assist = "whole"` always does this after a free
-attempt that fell). Of the attempts made, the output is a success before a failure, then
-verified before not, then fewer resets, then the closer one. A clip that
+only where the body could not follow without it (`assist = "whole"`: no such stretches,
+the free attempt is reset where it falls). Unless the body never fell and ended within
+`verify_mpjpe_mm` of the input, the whole clip is then tracked again with the residual, and
+of the attempts the output is a success before a failure (a reset or the budget broken),
+then verified before not, then fewer resets, then the closer one. A clip that
 cannot be corrected (bad values, absurd placement, time limit) comes back unchanged with a
 report that says why; it never stops the batch.
 
@@ -72,7 +72,7 @@ class CorrectionConfig:
         free: controller of the first, residual-free attempt (its residual is off whatever
             it says); None skips that attempt.
         assist: "local" (falls of the free attempt are wound back and assisted locally) or
-            "whole" (a free attempt that falls is followed by a whole-clip assisted one).
+            "whole" (they are reset; only the whole-clip assisted attempt has a residual).
         rewind_s, assist_after_s: with "local", how far before a fall tracking is wound
             back, and how long after it the residual stays allowed, s. On the bundled real
             clips and 128 generated ones (bench_physics), 0.75 / 0.25 s gave 35 / 54
@@ -254,8 +254,16 @@ def within_budget(result: TrackResult, cfg: CorrectionConfig, control_dt: float)
 
 
 @dataclass
-class _Attempt:
-    """One tracking of a clip, with what choosing among attempts needs."""
+class Attempt:
+    """One tracking of a clip, with what choosing among attempts needs (best_attempt).
+
+    Attributes:
+        name: "free", "local" or "assisted" (TrackingReport.attempt).
+        result: the tracker's result; share: share of its control steps with the residual.
+        out: the tracked clip; mpjpe: its global and pelvis-relative MPJPE to the input, mm.
+        ok, verified: the report's `success` and `verified` for this attempt.
+        peak, peak_t: its residual force and torque peaks over the budget window.
+    """
 
     name: str
     result: TrackResult
@@ -270,11 +278,17 @@ class _Attempt:
 
 def _attempt(
     name: str, result: TrackResult, share: float, h: Humanoid, motion: Motion, cfg: CorrectionConfig
-) -> _Attempt:
+) -> Attempt:
     out = h.motion_from_qpos(result.qpos, motion)
     mpjpe = _mpjpe(out, motion)
     ok, peak, peak_t = within_budget(result, cfg, result.control_dt)
-    return _Attempt(name, result, share, out, mpjpe, ok, ok and mpjpe[0] <= cfg.verify_mpjpe_mm, peak, peak_t)
+    return Attempt(name, result, share, out, mpjpe, ok, ok and mpjpe[0] <= cfg.verify_mpjpe_mm, peak, peak_t)
+
+
+def best_attempt(attempts: list[Attempt]) -> Attempt:
+    """The output among tracked attempts: a success before a failure, then verified before
+    not, then fewer resets, then the smaller MPJPE (the first of equals)."""
+    return max(attempts, key=lambda a: (a.ok, a.verified, -a.result.resets, -a.mpjpe[0]))
 
 
 def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, TrackingReport]:
@@ -317,7 +331,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         h = Humanoid()
         fixed = repair(motion, cfg.repair_for_strength(), h)
         free_cfg, assist_cfg = cfg.free_tracker(), cfg.tracker_for_strength()
-        attempts: list[_Attempt] = []
+        attempts: list[Attempt] = []
         success_free, free_fall_s = False, -1.0
         if free_cfg is not None:
             first = track(
@@ -333,9 +347,9 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             free_fall_s = round(fell[0] * first.control_dt, 4) if fell else -1.0
             share = float(first.assisted.mean()) if len(first.assisted) else 0.0
             attempts.append(_attempt("local" if first.falls else "free", first, share, h, motion, cfg))
-        if not any(a.verified for a in attempts):
+        if not any(a.verified and a.name == "free" for a in attempts):
             attempts.append(_attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg))
-        best = max(attempts, key=lambda a: (a.ok, a.verified, -a.result.resets, -a.mpjpe[0]))
+        best = best_attempt(attempts)
         result, out, (glob, loc) = best.result, best.out, best.mpjpe
         cpu = time.process_time() - t0
         t_metrics = time.process_time()
