@@ -123,6 +123,8 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     # the run's tracker settings reach every correction (training and probes)
     cfg = task.correction_config(0.5)
     assert cfg.tracker.trunk_weight_scale == 5.0 and cfg.strength == 0.5 and cfg.workers == task.config.workers
+    assert cfg.assist == "local"
+    assert make_task(load_config("demo", ["motion.assist=whole"])).correction_config(1.0).assist == "whole"
     assert {sk.JOINTS[j] for j in task.static_joints} >= {"left_foot", "right_foot"}
     generated = task.windows[0]
     poses = generated.poses.copy()
