@@ -235,19 +235,28 @@ def test_real_sigkills_at_seeded_moments_then_resume_give_the_uninterrupted_run(
     duration = time.perf_counter() - t0
     expected = records_without_timing(whole / "metrics.jsonl")
     run = tmp_path / "killed"
+
+    def records(d):
+        return len(read_jsonl(d / "metrics.jsonl")) if (d / "metrics.jsonl").exists() else 0
+
     rng = np.random.default_rng(0)
     mid_run_kills = 0
     for _ in range(12):
         cmd = [sys.executable, "-m", "motionloop", "loop", *args, "--out", str(run)]
         if (run / "config.toml").exists():
             cmd.append("--resume")
-        before = len(read_jsonl(run / "metrics.jsonl")) if (run / "metrics.jsonl").exists() else 0
+        before = records(run)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(float(rng.uniform(0.4, 0.9)) * duration)
+        # the kill lands at a seeded moment after this process has written its first record:
+        # timed from its start instead, a machine busier than during the uninterrupted run
+        # (interpreter start, imports) let every kill land before any record, none mid-run
+        while proc.poll() is None and records(run) <= before:
+            time.sleep(0.01)
+        time.sleep(float(rng.uniform(0.0, 0.5)) * duration)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            after = len(read_jsonl(run / "metrics.jsonl")) if (run / "metrics.jsonl").exists() else 0
+            after = records(run)
             mid_run_kills += before < after < len(expected)
             continue
         assert proc.returncode == 0
