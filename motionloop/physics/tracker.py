@@ -8,12 +8,13 @@ to the reference state and tracking continues; the reset is counted and the clip
 success.
 
 Local assistance (`assist`; no learning: the roll-back and re-simulation of sampling-based
-trackers such as SAMCON, with one alternative controller instead of random samples): the clip is tracked with `cfg` (normally residual-free); when the
-body falls (the error test above), the simulation is wound back `rewind_s` to a saved state
-and that stretch, up to `assist_after_s` past the fall, is tracked again with the `assist`
-controller (a bounded root residual); then tracking goes on with `cfg`. A second fall before
-the stretch ends is reset as usual. The residual is then spent only where the body could not
-follow without it, which is what the residual budget of `correct` asks for.
+trackers such as SAMCON, with one alternative controller instead of random samples): the
+clip is tracked with `cfg` (normally residual-free); when the body falls (the error test
+above), the simulation is wound back `rewind_s` to a saved state and that stretch, up to
+`assist_after_s` past the fall, is tracked again with the `assist` controller (a bounded
+root residual); then tracking goes on with `cfg`. A second fall before the stretch ends is
+reset as usual. The residual is then spent only where the body could not follow without it,
+which is what the residual budget of `correct` asks for.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def track(
     residual = np.zeros(ref.num_steps)
     residual_torque = np.zeros(ref.num_steps)
     assisted = np.zeros(ref.num_steps, dtype=bool)
-    resets, failures, reset_steps, falls = 0, 0, [], []
+    qp_failed = np.zeros(ref.num_steps, dtype=bool)  # per step: steps tracked again count once
+    resets, reset_steps, falls = 0, [], []
     saved: dict[int, np.ndarray] = {}  # control step -> state before its mj_step1
     state_size = mujoco.mj_stateSize(m, _STATE)
     window_end = -1  # last step of the current assisted stretch
@@ -161,7 +163,7 @@ def track(
         if k == ref.num_steps - 1:
             break
         cmd = (helper if assisted[k] else ctl).compute(d, ref, k)
-        failures += not cmd.ok
+        qp_failed[k] = not cmd.ok
         d.ctrl[:] = cmd.ctrl
         d.qfrc_applied[:ROOT_DOFS] = cmd.residual
         residual[k] = np.linalg.norm(cmd.residual[:3]) / h.weight
@@ -181,7 +183,7 @@ def track(
         residual[used],
         residual_torque[used],
         resets,
-        failures,
+        int(qp_failed.sum()),
         time.process_time() - t0,
         ref.dt,
         reset_steps,
