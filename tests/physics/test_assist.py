@@ -49,12 +49,12 @@ def test_a_fall_is_wound_back_and_only_that_stretch_gets_the_residual(falling):
     # the fall is seen at the same step, and instead of a reset the stretch is assisted
     assert helped.falls[0] == fall and helped.resets == 0
     dt = helped.control_dt
+    back, ahead = round(0.75 / dt), round(0.25 / dt)
     start = int(np.flatnonzero(helped.assisted)[0])
-    assert start % CHECKPOINT_STEPS == 0 and fall - round(0.75 / dt) - CHECKPOINT_STEPS < start <= fall - round(
-        0.75 / dt
-    )
-    stretch = np.flatnonzero(helped.assisted[start:])
-    assert stretch[-1] + start == fall + round(0.25 / dt)
+    # the latest saved state at least `back` steps before the fall, and on to `ahead` past it
+    assert start % CHECKPOINT_STEPS == 0 and fall - back - CHECKPOINT_STEPS < start <= fall - back
+    assert np.flatnonzero(helped.assisted)[-1] == fall + ahead
+    assert helped.assisted[start : fall + ahead + 1].all()
     # the residual exists only in the stretch; it is used there, within its bound
     np.testing.assert_array_equal(helped.residual_bw[~helped.assisted], 0.0)
     assert helped.residual_bw[helped.assisted].max() > 0.0
