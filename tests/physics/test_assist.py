@@ -128,3 +128,16 @@ def test_assistance_settings_are_checked():
         track(
             Humanoid(), standing(5), CorrectionConfig().free_tracker(), assist=CorrectionConfig().tracker, rewind_s=-1
         )
+
+
+def test_the_correct_table_names_each_clips_attempt():
+    from motionloop.physics.summary import table
+
+    clips = [standing(21), standing(21, lift=-3.0).replace(source="deep")]
+    _, reports = correct(clips, CorrectionConfig(), names=["stands", "deep"])
+    reports[0].attempt, reports[0].assisted_share = "local", 0.25  # as if it had fallen once
+    text = table(reports)
+    head, rows = text.splitlines()[0], text.splitlines()[2:4]
+    assert "attempt" in head.split()
+    assert rows[0].split()[:4] == ["stands", "yes", "yes", "local"] and "failed:" in rows[1]
+    assert "(50% of clips)" in text and "allowed on 25% of the control steps" in text
