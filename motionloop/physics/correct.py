@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from motionloop import raycluster
-from motionloop.config import check_choices
+from motionloop.config import at_least, check_choices
 from motionloop.errors import ConfigError, MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics import metrics as pm
@@ -124,9 +124,7 @@ class CorrectionConfig:
         if int(self.workers) < 0:
             raise ConfigError(f"CorrectionConfig.workers: must be >= 0, got {self.workers}")
         for name in ("rewind_s", "assist_after_s"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
-                raise ConfigError(f"CorrectionConfig.{name}: must be a number >= 0, got {v!r}")
+            at_least(f"CorrectionConfig.{name}", getattr(self, name), 0, integer=False)
         for name in ("budget_bw", "budget_peak_bw", "budget_window_s", "verify_mpjpe_mm"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
@@ -346,7 +344,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             fell = first.falls or first.reset_steps
             success_free = not fell
             free_fall_s = round(fell[0] * first.control_dt, 4) if fell else -1.0
-            share = float(first.assisted.mean()) if len(first.assisted) else 0.0
+            share = float(first.assisted.mean())
             attempts.append(_attempt("local" if first.falls else "free", first, share, h, motion, cfg))
         if not any(a.verified and a.name == "free" for a in attempts):
             attempts.append(_attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg))
@@ -379,8 +377,8 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             assisted_share=best.share,
             residual_peak_bw=best.peak,
             residual_torque_peak_bw=best.peak_t,
+            verified=best.verified,
         )
-        report.verified = report.success and glob <= cfg.verify_mpjpe_mm
         return out, report
     except Exception as e:
         msg = str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"

@@ -18,17 +18,19 @@ def summarize(reports: list[TrackingReport]) -> dict:
     ran = [r for r in reports if r.error is None]
     mpjpe = np.array([r.mpjpe_mm for r in ran], dtype=np.float64)
 
-    def rate(flag: str) -> float:
-        return float(np.mean([getattr(r, flag) for r in reports])) if reports else float("nan")
+    def rate(flags) -> float:
+        """Share of all clips (failed ones included) for which `flags` (one bool per report) holds."""
+        flags = list(flags)
+        return float(np.mean(flags)) if flags else float("nan")
 
     out = {
         "clips": len(reports),
         "failed": len(reports) - len(ran),
-        "success_rate": rate("success"),
-        "success_free_rate": rate("success_free"),
-        "verified_rate": rate("verified"),
-        "local_rate": float(np.mean([r.attempt == "local" for r in reports])) if reports else float("nan"),
-        "assisted_rate": float(np.mean([r.attempt == "assisted" for r in reports])) if reports else float("nan"),
+        "success_rate": rate(r.success for r in reports),
+        "success_free_rate": rate(r.success_free for r in reports),
+        "verified_rate": rate(r.verified for r in reports),
+        "local_rate": rate(r.attempt == "local" for r in reports),
+        "assisted_rate": rate(r.attempt == "assisted" for r in reports),
         "assisted_share": _mean(r.assisted_share for r in ran),
         "resets": int(sum(r.resets for r in ran)),
         "residual_bw": _mean(r.residual_bw for r in ran),

@@ -128,7 +128,7 @@ def track(
     state_size = mujoco.mj_stateSize(m, _STATE)
     window_end = -1  # last step of the current assisted stretch
     _set_state(h, d, ref, 0)
-    k = 0
+    k = frame = 0
     while k < ref.num_steps:
         if k % 32 == 0 and time.process_time() - t0 > cfg.time_limit_s:
             raise TrackingTimeout(f"{motion.source or 'clip'}: tracking exceeded {cfg.time_limit_s:.0f} s CPU")
@@ -150,13 +150,12 @@ def track(
                 window_end = k + ahead
                 mujoco.mj_setState(m, d, saved[start], _STATE)
                 saved = {j: v for j, v in saved.items() if j <= start}
-                k = start
+                k, frame = start, int(np.searchsorted(out_steps, start))  # frames from there are recorded again
                 continue
             _set_state(h, d, ref, k)
             resets += 1
             reset_steps.append(k)
             saved.clear()
-        frame = int(np.searchsorted(out_steps, k))
         while frame < motion.num_frames and out_steps[frame] == k:
             qpos_out[frame] = d.qpos
             frame += 1
