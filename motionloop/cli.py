@@ -275,6 +275,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         executor=args.executor,
         address=args.address,
         assist=args.assist,
+        unsmoothed_first=not args.smoothed_only,
     )
     if cfg.executor == "ray":
         raycluster.import_ray()  # before reading clips: one line saying how to install it
@@ -678,6 +679,13 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         help="%(choices)s; local: where the residual-free body falls, it is wound back 0.75 s and that stretch is "
         "tracked with the bounded root residual; whole: falls are reset and only the whole-clip attempt after them "
         "has the residual (default %(default)s)",
+    )
+    c.add_argument(
+        "--smoothed-only",
+        action="store_true",
+        help="track only the smoothed reference (default: first the unsmoothed one, and the smoothed one only for "
+        "clips whose unsmoothed attempts are not verified, which keeps clips that can be tracked as they are closer "
+        "to the data)",
     )
     c.add_argument(
         "--address",

@@ -140,6 +140,9 @@ def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     argv = ["correct", str(tmp_path / "in"), "--out", str(tmp_path / "out")]
     assert main([*argv, "--assist", mode] if mode != "local" else argv) == 0
     assert [c.assist for c in seen] == [mode]
+    assert seen[-1].unsmoothed_first is True
+    assert main([*argv, "--smoothed-only"]) == 0
+    assert seen[-1].unsmoothed_first is False and seen[-1].ladder() == [(None, "free"), (None, "assisted")]
 
 
 @pytest.mark.parametrize(

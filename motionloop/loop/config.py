@@ -194,6 +194,8 @@ class MotionConfig:
             `[motion.free_tracker]`).
         assist: physics.correct.CorrectionConfig.assist: "local" (the residual-free attempt
             gets the residual over the stretches where it fell) or "whole" (falls are reset).
+        unsmoothed_first: physics.correct.CorrectionConfig.unsmoothed_first: track the
+            unsmoothed reference first, the smoothed one only where that is not verified.
         workers: correction worker processes (0 = one per core).
         device: "auto" (CUDA when present), "cpu" or "cuda".
     """
@@ -220,6 +222,7 @@ class MotionConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     free_tracker: TrackerConfig = FREE_TRACKER
     assist: AssistMode = "local"
+    unsmoothed_first: bool = True
     workers: int = 2
     device: str = "auto"
 
@@ -245,6 +248,8 @@ class MotionConfig:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         choice("motion.project", self.project, Projection)
         choice("motion.assist", self.assist, AssistMode)
+        if not isinstance(self.unsmoothed_first, bool):
+            raise ConfigError(f"motion.unsmoothed_first: must be true or false, got {self.unsmoothed_first!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"motion.device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
         if self.init == "scratch" and self.init_steps < 1:

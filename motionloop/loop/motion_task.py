@@ -297,7 +297,12 @@ class MotionTask:
     def correction_config(self, strength: float) -> CorrectionConfig:
         m = self.config
         return CorrectionConfig(
-            strength=strength, workers=m.workers, tracker=m.tracker, free=m.free_tracker, assist=m.assist
+            strength=strength,
+            workers=m.workers,
+            tracker=m.tracker,
+            free=m.free_tracker,
+            assist=m.assist,
+            unsmoothed_first=m.unsmoothed_first,
         )
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:

@@ -7,6 +7,8 @@ import numpy as np
 from motionloop.physics.correct import TrackingReport
 from motionloop.physics.metrics import METRIC_KEYS
 
+TRACKED = ("free", "local", "assisted")  # TrackingReport.attempt of a clip whose output was tracked
+
 
 def _mean(values) -> float:
     vals = [v for v in values if v is not None and np.isfinite(v)]
@@ -32,6 +34,7 @@ def summarize(reports: list[TrackingReport]) -> dict:
         "local_rate": rate(r.attempt == "local" for r in reports),
         "assisted_rate": rate(r.attempt == "assisted" for r in reports),
         "assisted_share": _mean(r.assisted_share for r in ran),
+        "unsmoothed_rate": rate(r.attempt in TRACKED and r.smooth_s == 0 for r in reports),
         "resets": int(sum(r.resets for r in ran)),
         "residual_bw": _mean(r.residual_bw for r in ran),
         "residual_peak_bw": _mean(r.residual_peak_bw for r in ran),
@@ -87,6 +90,7 @@ def table(reports: list[TrackingReport]) -> str:
         f"  attempt: free = no residual anywhere, local = free with assisted stretches where it fell "
         f"({100 * s['local_rate']:.0f}% of clips), assisted = the whole clip with the residual "
         f"({100 * s['assisted_rate']:.0f}%); the residual was allowed on {100 * s['assisted_share']:.0f}% of the "
-        "control steps, mean over clips"
+        "control steps, mean over clips; "
+        f"{100 * s['unsmoothed_rate']:.0f}% of the outputs tracked the unsmoothed reference"
     )
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import pytest
 
 from motionloop.data.bundled import OBJECT_LABELS, load_bundled
 from motionloop.data.features import FEATURE_DIM
+from motionloop.errors import ConfigError
 from motionloop.io import read_jsonl
 from motionloop.loop import plot_run, run_loop
 from motionloop.loop.configio import from_dict
@@ -125,6 +126,11 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     assert cfg.tracker.trunk_weight_scale == 5.0 and cfg.strength == 0.5 and cfg.workers == task.config.workers
     assert cfg.assist == "local"
     assert make_task(load_config("demo", ["motion.assist=whole"])).correction_config(1.0).assist == "whole"
+    assert cfg.unsmoothed_first is True
+    single = make_task(load_config("demo", ["motion.unsmoothed_first=false"])).correction_config(1.0)
+    assert single.unsmoothed_first is False and single.ladder() == [(None, "free"), (None, "assisted")]
+    with pytest.raises(ConfigError, match="motion.unsmoothed_first"):
+        load_config("demo", ["motion.unsmoothed_first=2"])
     assert {sk.JOINTS[j] for j in task.static_joints} >= {"left_foot", "right_foot"}
     generated = task.windows[0]
     poses = generated.poses.copy()

@@ -1,0 +1,150 @@
+"""The ladder of attempts: residual-free before assisted, each on the unsmoothed reference
+before the smoothed one (CorrectionConfig.unsmoothed_first, CorrectionConfig.ladder)."""
+
+import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from clips import standing
+
+from motionloop.data.bundled import list_bundled
+from motionloop.errors import ConfigError
+from motionloop.motion import Motion
+from motionloop.physics import correct as pc
+from motionloop.physics.correct import Attempt, CorrectionConfig, correct
+from motionloop.physics.summary import summarize, table
+
+
+def _clip(clip_id: str) -> Motion:
+    return Motion.load(next(c for c in list_bundled() if c.id == clip_id).path)
+
+
+def _unsmoothed(cfg: CorrectionConfig) -> CorrectionConfig:
+    """`cfg` with controllers that do not smooth (so no smoothed rungs)."""
+    return dataclasses.replace(
+        cfg,
+        tracker=dataclasses.replace(cfg.tracker, smooth_s=0.0),
+        free=dataclasses.replace(cfg.free, smooth_s=0.0),
+    )
+
+
+def test_the_ladder_and_its_controllers():
+    cfg = CorrectionConfig()
+    assert cfg.ladder() == [(0.0, "free"), (None, "free"), (0.0, "assisted"), (None, "assisted")]
+    single = CorrectionConfig(unsmoothed_first=False)
+    assert single.ladder() == [(None, "free"), (None, "assisted")]
+    assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted")]
+    # controllers that do not smooth anyway need no second rung of each kind
+    assert _unsmoothed(cfg).ladder() == [(None, "free"), (None, "assisted")]
+    assert cfg.free_tracker(0.0).smooth_s == 0.0 and cfg.tracker_for_strength(0.0).smooth_s == 0.0
+    assert cfg.free_tracker().smooth_s == cfg.free.smooth_s > 0
+    assert cfg.tracker_for_strength().smooth_s == cfg.tracker.smooth_s > 0
+    assert cfg.free_tracker(0.0).residual_max_bw == 0.0
+    assert cfg.tracker_for_strength(0.0).w_residual == cfg.tracker_for_strength().w_residual
+    for bad in (1, "yes", None):
+        with pytest.raises(ConfigError, match="unsmoothed_first"):
+            CorrectionConfig(unsmoothed_first=bad)
+
+
+@pytest.mark.slow
+def test_a_clip_tracked_free_unsmoothed_stops_at_the_first_rung():
+    clip = _clip("bvht3_gesture_1")
+    (out,), (rep,) = correct([clip], CorrectionConfig())
+    assert (rep.attempt, rep.smooth_s, rep.success_free, rep.verified) == ("free", 0.0, True, True)
+    assert rep.free_fall_s == -1.0
+    # the same as one residual-free attempt on the unsmoothed reference
+    (one,), (one_rep,) = correct([clip], _unsmoothed(CorrectionConfig()))
+    np.testing.assert_array_equal(out.poses, one.poses)
+    np.testing.assert_array_equal(out.trans, one.trans)
+    assert one_rep.mpjpe_mm == rep.mpjpe_mm
+    assert summarize([rep])["unsmoothed_rate"] == 1.0
+
+
+@pytest.mark.slow
+def test_a_clip_that_falls_unsmoothed_is_tracked_free_smoothed():
+    # a CMU walk whose unsmoothed residual-free body falls, but not once smoothed; that
+    # attempt ends 42 mm from the input
+    clip = _clip("cmu01_03_walk_b")
+    _, (first,) = correct([clip], _unsmoothed(CorrectionConfig()))
+    assert not first.success_free and first.free_fall_s > 0 and not first.verified
+    # within close_mpjpe_mm, the smoothed residual-free attempt ends the ladder
+    (out,), (rep,) = correct([clip], CorrectionConfig(close_mpjpe_mm=50.0))
+    assert rep.success_free and (rep.attempt, rep.smooth_s, rep.verified) == ("free", 0.05, True)
+    assert 40.0 < rep.mpjpe_mm <= 50.0
+    assert rep.free_fall_s == first.free_fall_s  # when the first residual-free body fell
+    (smoothed,), (smoothed_rep,) = correct([clip], CorrectionConfig(unsmoothed_first=False, close_mpjpe_mm=50.0))
+    np.testing.assert_array_equal(out.poses, smoothed.poses)
+    assert smoothed_rep.mpjpe_mm == rep.mpjpe_mm
+    assert summarize([rep, first])["unsmoothed_rate"] == 0.5
+    assert "0% of the outputs tracked the unsmoothed reference" in table([rep])
+    # at the default 40 mm it does not: the unsmoothed whole-clip attempt follows, but it
+    # breaks the budget, so the smoothed residual-free one is still the output
+    (again,), (default,) = correct([clip], CorrectionConfig())
+    assert (default.attempt, default.smooth_s, default.mpjpe_mm) == ("free", 0.05, rep.mpjpe_mm)
+    np.testing.assert_array_equal(again.poses, out.poses)
+
+
+@pytest.mark.slow
+def test_a_clip_verified_only_with_the_residual_keeps_the_unsmoothed_output():
+    # a DeepMimic walk: its residual-free body reaches the end (success_free) but drifts too
+    # far from the input to be verified (MPJPE 189 mm unsmoothed, 126 smoothed); with the
+    # residual, the unsmoothed whole-clip attempt is verified, so the smoothed one is never
+    # tried
+    clip = _clip("dm_walker_walk")
+    (out,), (rep,) = correct([clip], CorrectionConfig())
+    assert (rep.attempt, rep.smooth_s, rep.verified, rep.success_free) == ("assisted", 0.0, True, True)
+    assert rep.free_fall_s == -1.0
+    (one,), (one_rep,) = correct([clip], dataclasses.replace(_unsmoothed(CorrectionConfig()), free=None))
+    np.testing.assert_array_equal(out.poses, one.poses)
+    assert one_rep.attempt == "assisted"
+
+
+# what each rung returns in the scripted ladders below: (name, ok, verified, mpjpe, fell)
+_FALLS = ("local", False, False, 150.0, True)  # fell, and its assisted stretches broke the budget
+_FAR = ("free", True, True, 60.0, False)  # residual-free and verified, but beyond close_mpjpe_mm
+_CLOSE = ("free", True, True, 30.0, False)
+_HELPED = ("assisted", True, True, 35.0, None)
+_BROKEN = ("assisted", False, False, 50.0, None)  # budget broken
+
+
+@pytest.mark.parametrize(
+    "script, tried, chosen",
+    [
+        # a close residual-free attempt ends the ladder at once
+        ([_CLOSE], 1, (0.0, "free")),
+        # a fall unsmoothed, close once smoothed
+        ([_FALLS, _CLOSE], 2, (None, "free")),
+        # residual-free but far: the unsmoothed assisted attempt follows, and is closer
+        ([_FAR, _FAR, _HELPED], 3, (0.0, "assisted")),
+        # the unsmoothed assisted attempt breaks the budget, but a verified attempt exists
+        ([_FAR, _FALLS, _BROKEN], 3, (0.0, "free")),
+        # nothing verified until the last rung
+        ([_FALLS, _FALLS, _BROKEN, _HELPED], 4, (None, "assisted")),
+        # nothing verified at all: the output is still the best attempt
+        ([_FALLS, _FALLS, _BROKEN, _BROKEN], 4, (0.0, "assisted")),
+    ],
+)
+def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen):
+    clip = standing(frames=10)
+    calls = []
+
+    def scripted(h, motion, fixed, cfg, smooth_s, kind):
+        name, ok, verified, mpjpe, fell = script[len(calls)]
+        calls.append((smooth_s, kind))
+        result = SimpleNamespace(
+            resets=0, residual_bw=np.zeros(4), residual_torque_bw=np.zeros(4), qp_failures=0, control_dt=0.0125
+        )
+        fall_s = 0.5 if fell else np.inf
+        smooth = 0.0 if smooth_s == 0.0 else cfg.tracker.smooth_s
+        return Attempt(name, result, 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s)
+
+    monkeypatch.setattr(pc, "_track_attempt", scripted)
+    _, (rep,) = correct([clip], CorrectionConfig())
+    ladder = CorrectionConfig().ladder()
+    assert calls == ladder[:tried]
+    expected = script[ladder.index(chosen)]
+    assert (rep.attempt, rep.mpjpe_mm, rep.smooth_s == 0.0) == (expected[0], expected[3], chosen[0] == 0.0)
+    assert (rep.success, rep.verified) == expected[1:3]
+    assert rep.success_free == any(s[4] is False for s in script[:tried])
+    assert rep.free_fall_s == (0.5 if script[0][4] else -1.0)
