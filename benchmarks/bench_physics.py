@@ -14,8 +14,11 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
 - corrupted: copies of the walking clips lifted 10 cm, sunk 5 cm, jittered, sliding;
 - generated: 128 samples of the shipped model (8 per label, DDIM-50, seed 7), the
   corrector's real input, with the same figures per label;
-- ablation (same run): real and generated at strength 1 with `assist = "whole"` (a
-  whole-clip assisted attempt after a fall, the scheme before local assistance);
+- ablations (same run), real and generated at strength 1, with the FID change of the real
+  clips: `smoothed_only` (only the smoothed reference, and any verified residual-free
+  attempt ends the ladder: the corrector before the unsmoothed attempts); `whole` (also
+  `assist = "whole"`: a whole-clip assisted attempt after a fall, the corrector before
+  local assistance);
 - cost: CPU seconds per motion-second, and the ratio to stepping the same model for the same
   time with zero control on the same executor (measured before and after, averaged).
 """
@@ -47,6 +50,11 @@ from motionloop.physics.summary import summarize
 STRENGTHS = (0.25, 0.5, 0.75, 1.0)
 WALKING = ("walk", "turn")
 EASY = ("walk", "turn", "stand", "gesture", "crawl")
+# earlier correctors, run beside the current one: the changes to CorrectionConfig
+ABLATIONS = {
+    "smoothed_only": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0},
+    "whole": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0, "assist": "whole"},
+}
 KEYS = (
     "clips",
     "success_rate",
@@ -163,7 +171,7 @@ def generated_set(n_per_label: int, seed: int) -> tuple[list[Motion], list[str]]
 def line(tag: str, s: dict) -> str:
     return (
         f"{tag}: success {s['success_rate']:.2f} free {s['success_free_rate']:.2f} verified "
-        f"{s['verified_rate']:.2f} | local {s['local_rate']:.2f} whole {s['assisted_rate']:.2f} (residual allowed "
+        f"{s['verified_rate']:.2f} unsmoothed {s['unsmoothed_rate']:.2f} | local {s['local_rate']:.2f} whole {s['assisted_rate']:.2f} (residual allowed "
         f"{100 * s['assisted_share']:.0f}% of the time) | residual {100 * s['residual_bw']:.1f} %BW | MPJPE mean {s['mpjpe_mm']:.0f} "
         f"median {s['mpjpe_median_mm']:.0f} mm, >150 mm {100 * s['mpjpe_over_150_share']:.0f}% | phys_err "
         f"{s['before_phys_err_mm']:.1f} -> {s['after_phys_err_mm']:.1f} mm"
@@ -239,11 +247,23 @@ def main() -> None:
             f"residual {100 * v['residual_bw']:4.1f} %BW MPJPE {v['mpjpe_mm']:4.0f} mm"
         )
 
-    # ablation in the same run: the earlier scheme, a whole-clip assisted attempt after a fall
-    whole = dataclasses.replace(base, assist="whole")
-    _, reports = correct(clips, whole, names=names)
-    result["figures"]["ablation_whole"] = {"real": summarize(reports), "real_by_label": by_label(reports, labels)}
-    print(line("real, assist whole (ablation)", result["figures"]["ablation_whole"]["real"]))
+    # ablations in the same run: the earlier correctors
+    ablations = {name: dataclasses.replace(base, **change) for name, change in ABLATIONS.items()}
+    result["figures"]["ablations"] = {}
+    for name, cfg in ablations.items():
+        out, reports = correct(clips, cfg, names=names)
+        summary = summarize(reports)
+        entry = {
+            "change": ABLATIONS[name],
+            "real": summary,
+            "real_by_label": by_label(reports, labels),
+            "real_cpu_s_per_motion_s": summary["cpu_s"] / seconds,
+        }
+        if not args.quick:
+            entry["real_fidelity"] = fidelity(clips, out)
+        result["figures"]["ablations"][name] = entry
+        fid = f", FID change {entry['real_fidelity']['fid_change']:+.1f}" if not args.quick else ""
+        print(line(f"real, ablation {name}", summary) + fid)
 
     walk = [(m, n) for m, n, lab in zip(clips, names, labels) if lab in WALKING]
     bad, bad_names = corrupted_set([m for m, _ in walk], [n for _, n in walk])
@@ -294,10 +314,14 @@ def main() -> None:
             "clips_reports": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, gen_labels)],
         }
         print(line("generated", summary))
-        _, reports = correct(gen, whole, names=gen_names)
-        result["figures"]["ablation_whole"]["generated"] = summarize(reports)
-        result["figures"]["ablation_whole"]["generated_by_label"] = by_label(reports, gen_labels)
-        print(line("generated, assist whole (ablation)", result["figures"]["ablation_whole"]["generated"]))
+        for name, cfg in ablations.items():
+            _, reports = correct(gen, cfg, names=gen_names)
+            summary = summarize(reports)
+            entry = result["figures"]["ablations"][name]
+            entry["generated"] = summary
+            entry["generated_by_label"] = by_label(reports, gen_labels)
+            entry["generated_cpu_s_per_motion_s"] = summary["cpu_s"] / gen_seconds
+            print(line(f"generated, ablation {name}", summary))
         for lab, v in result["figures"]["generated"]["by_label"].items():
             print(
                 f"  {lab:10s} success {v['success_rate']:.2f} free {v['success_free_rate']:.2f} residual "

@@ -3,10 +3,13 @@
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_smoothing.py [--workers 2]
 
 For each `smooth_s` (the Gaussian width that low-passes the reference before tracking, in
-both the residual-free and the assisted controller), the 47 bundled real clips without
-objects are corrected at strength 1, and the corrected clips are compared with the raw ones
-as bench_physics does (FID change with the same window draws, n = 128, draw seeds 0-4; trunk
-pitch). Writes benchmarks/results/bench_smoothing.json (name, config, machine, figures).
+both the residual-free and the assisted controller; `unsmoothed_first` off, so each row
+tracks with that smoothing only), and then for the default ladder (`unsmoothed_first`: each
+kind of attempt unsmoothed first, smoothed at 0.05 s only where needed), the 47 bundled real
+clips without objects are corrected at strength 1, and the corrected clips are compared with
+the raw ones as bench_physics does (FID change with the same window draws, n = 128, draw
+seeds 0-4; trunk pitch). Writes benchmarks/results/bench_smoothing.json (name, config,
+machine, figures).
 """
 
 from __future__ import annotations
@@ -38,20 +41,38 @@ def main() -> None:
     clips = [Motion.load(c.path) for c in entries]
     base = CorrectionConfig(workers=args.workers)
     rows = []
-    for s in SMOOTH_S:
-        cfg = dataclasses.replace(
-            base,
-            tracker=dataclasses.replace(base.tracker, smooth_s=s),
-            free=dataclasses.replace(base.free, smooth_s=s),
+    settings = [
+        (
+            f"{s:.3f}",
+            dataclasses.replace(
+                base,
+                unsmoothed_first=False,
+                tracker=dataclasses.replace(base.tracker, smooth_s=s),
+                free=dataclasses.replace(base.free, smooth_s=s),
+            ),
         )
+        for s in SMOOTH_S
+    ]
+    settings.append(("ladder", base))
+    seconds = float(sum(m.duration for m in clips))
+    for tag, cfg in settings:
         out, reports = correct(clips, cfg, names=[c.id for c in entries])
         summary = summarize(reports)
         fid = fidelity(clips, out)
-        rows.append({"smooth_s": s, "summary": summary, "fidelity": fid})
+        rows.append(
+            {
+                "smooth_s": tag,
+                "unsmoothed_first": cfg.unsmoothed_first,
+                "summary": summary,
+                "fidelity": fid,
+                "cpu_s_per_motion_s": summary["cpu_s"] / seconds,
+            }
+        )
         print(
-            f"smooth_s {s:.3f}: success {summary['success_rate']:.2f} free {summary['success_free_rate']:.2f} "
+            f"smooth_s {tag}: success {summary['success_rate']:.2f} free {summary['success_free_rate']:.2f} "
             f"verified {summary['verified_rate']:.2f} MPJPE {summary['mpjpe_mm']:.0f} mm | FID change "
-            f"{fid['fid_change']:+.1f} +- {fid['fid_change_se']:.1f}, trunk pitch change {fid['trunk_pitch_change_deg']:.1f} deg",
+            f"{fid['fid_change']:+.1f} +- {fid['fid_change_se']:.1f}, trunk pitch change {fid['trunk_pitch_change_deg']:.1f} deg, "
+            f"{rows[-1]['cpu_s_per_motion_s']:.3f} CPU s per motion s",
             flush=True,
         )
     result = {
