@@ -62,6 +62,7 @@ class Context:
     contacts: Contacts
     step_shift: np.ndarray = field(default_factory=lambda: np.zeros(3))
     _jac: dict = field(default_factory=dict)
+    _contact_jac: np.ndarray | None = None
 
     def body_jac(self, body: int) -> tuple[np.ndarray, np.ndarray]:
         """Translational and rotational Jacobians `(3, nv)` of a body origin (cached per step)."""
@@ -70,6 +71,12 @@ class Context:
             mujoco.mj_jacBody(self.h.model, self.d, jp, jr, body)
             self._jac[body] = (jp, jr)
         return self._jac[body]
+
+    def contact_jacs(self) -> np.ndarray:
+        """`point_jacs` of the contact points `(3 P, nv)` (cached per step)."""
+        if self._contact_jac is None:
+            self._contact_jac = self.point_jacs(self.contacts.points, self.contacts.bodies)
+        return self._contact_jac
 
     def point_jacs(self, points: np.ndarray, bodies: np.ndarray) -> np.ndarray:
         """Translational Jacobians `(3 P, nv)` of world points fixed to bodies."""
@@ -207,7 +214,7 @@ class NoSlipTask:
         c = ctx.contacts
         if not len(c):
             return []
-        Jc = ctx.point_jacs(c.points, c.bodies)
+        Jc = ctx.contact_jacs()
         w = np.where(c.swing, ctx.cfg.w_slip_swing, ctx.cfg.w_slip)
         return [Row(Jc, -ctx.cfg.kd_slip * (Jc @ ctx.d.qvel), np.repeat(w, 3))]
 
@@ -247,5 +254,5 @@ class CentroidalTask:
         force = h.mass * (cdd - h.model.opt.gravity)
         ldot = ref.angmom_rate[k] + cfg.kd_angmom * (ref.angmom[k] - L)
         # weights per (m/s^2)^2: a force error of m * 1 m/s^2 and a moment error of m * 1 m^2/s^2
-        weight = np.r_[np.full(3, cfg.w_com), np.full(3, cfg.w_angmom)] / h.mass**2
-        return WrenchRow(np.r_[force, ldot], weight), com, com_vel
+        weight = np.repeat([cfg.w_com, cfg.w_angmom], 3) / h.mass**2
+        return WrenchRow(np.concatenate([force, ldot]), weight), com, com_vel

@@ -105,10 +105,10 @@ def solve_qp(
     G = np.concatenate([B, np.eye(6)[:, free]], axis=1)  # (6, L + nr): root wrench of (lam, r)
     Cz = np.concatenate([C, Cr[:, free]], axis=1)
     H = G.T @ Si @ G + (Cz.T * Wc) @ Cz
-    H[np.diag_indices(L + nr)] += np.r_[eps, price[free]]
+    H[np.diag_indices(L + nr)] += np.concatenate([eps, price[free]])
     f = -(G.T @ Si @ w) - (Cz.T * Wc) @ wc
-    lower = np.r_[np.zeros(L), -cap[free]]
-    upper = np.r_[np.full(L, _INF), cap[free]]
+    lower = np.concatenate([np.zeros(L), -cap[free]])
+    upper = np.concatenate([np.full(L, _INF), cap[free]])
     ok = True
     if L + nr:
         z, _, exitflag, _ = daqp.solve(H, f, np.zeros((0, L + nr)), upper, lower, np.zeros(L + nr, dtype=np.int32))
@@ -238,7 +238,7 @@ class WholeBodyController:
 
         P = len(contacts)
         E = self._edges
-        Jc = ctx.point_jacs(contacts.points, contacts.bodies)  # (3P, nv)
+        Jc = ctx.contact_jacs()  # (3P, nv)
         # B: root generalized force of each edge force (the free joint's rows of J^T E^T)
         B = np.einsum("pcr,ec->rpe", Jc[:, :ROOT_DOFS].reshape(P, 3, ROOT_DOFS), E).reshape(ROOT_DOFS, 4 * P)
         # C: force and moment about the CoM of each edge force; Cr: of the residual (a world
