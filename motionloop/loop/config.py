@@ -194,8 +194,9 @@ class MotionConfig:
             `[motion.free_tracker]`).
         assist: physics.correct.CorrectionConfig.assist: "local" (the residual-free attempt
             gets the residual over the stretches where it fell) or "whole" (falls are reset).
-        unsmoothed_first: physics.correct.CorrectionConfig.unsmoothed_first: track the
-            unsmoothed reference first, the smoothed one only where that is not verified.
+        unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of
+            attempt on the unsmoothed reference before the smoothed one; the MPJPE within
+            which a residual-free attempt ends the ladder.
         workers: correction worker processes (0 = one per core).
         device: "auto" (CUDA when present), "cpu" or "cuda".
     """
@@ -223,6 +224,7 @@ class MotionConfig:
     free_tracker: TrackerConfig = FREE_TRACKER
     assist: AssistMode = "local"
     unsmoothed_first: bool = True
+    close_mpjpe_mm: float = 40.0
     workers: int = 2
     device: str = "auto"
 
@@ -250,6 +252,8 @@ class MotionConfig:
         choice("motion.assist", self.assist, AssistMode)
         if not isinstance(self.unsmoothed_first, bool):
             raise ConfigError(f"motion.unsmoothed_first: must be true or false, got {self.unsmoothed_first!r}")
+        if not (isinstance(self.close_mpjpe_mm, (int, float)) and 0 < self.close_mpjpe_mm < math.inf):
+            raise ConfigError(f"motion.close_mpjpe_mm: must be a finite number > 0, got {self.close_mpjpe_mm!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"motion.device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
         if self.init == "scratch" and self.init_steps < 1:

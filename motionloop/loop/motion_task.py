@@ -303,6 +303,7 @@ class MotionTask:
             free=m.free_tracker,
             assist=m.assist,
             unsmoothed_first=m.unsmoothed_first,
+            close_mpjpe_mm=m.close_mpjpe_mm,
         )
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:

@@ -127,10 +127,15 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     assert cfg.assist == "local"
     assert make_task(load_config("demo", ["motion.assist=whole"])).correction_config(1.0).assist == "whole"
     assert cfg.unsmoothed_first is True
-    single = make_task(load_config("demo", ["motion.unsmoothed_first=false"])).correction_config(1.0)
+    assert cfg.close_mpjpe_mm == 40.0
+    overrides = ["motion.unsmoothed_first=false", "motion.close_mpjpe_mm=100"]
+    single = make_task(load_config("demo", overrides)).correction_config(1.0)
+    assert single.close_mpjpe_mm == 100.0
     assert single.unsmoothed_first is False and single.ladder() == [(None, "free"), (None, "assisted")]
     with pytest.raises(ConfigError, match="motion.unsmoothed_first"):
         load_config("demo", ["motion.unsmoothed_first=2"])
+    with pytest.raises(ConfigError, match="motion.close_mpjpe_mm"):
+        load_config("demo", ["motion.close_mpjpe_mm=0"])
     assert {sk.JOINTS[j] for j in task.static_joints} >= {"left_foot", "right_foot"}
     generated = task.windows[0]
     poses = generated.poses.copy()
