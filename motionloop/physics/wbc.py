@@ -135,18 +135,19 @@ class WholeBodyController:
         self._M = np.zeros((self.nv, self.nv))
         self._foot_bodies = [int(h.body_id[j]) for j in FOOT_JOINTS]
         self._edges = pyramid(cfg.friction)
-        # the sole-corner spheres of each foot segment (the only zero-mass sphere geoms)
+        # the sole-corner spheres of each foot segment, Reference.stance order (the only
+        # zero-mass sphere geoms)
         is_sole = (m.geom_type == mujoco.mjtGeom.mjGEOM_SPHERE) & np.isin(m.geom_bodyid, self._foot_bodies)
-        self._sole_geoms = [np.flatnonzero(is_sole & (m.geom_bodyid == b)) for b in self._foot_bodies]
+        self.sole_geoms = [np.flatnonzero(is_sole & (m.geom_bodyid == b)) for b in self._foot_bodies]
         self._geom_segment = np.full(m.ngeom, -1)
-        for seg, gs in enumerate(self._sole_geoms):
+        for seg, gs in enumerate(self.sole_geoms):
             self._geom_segment[gs] = seg
         self._pelvis = int(h.body_id[sk.PELVIS])
         self.joint_task = JointTask(h, cfg)
         self.motion_tasks = [
             FlatFootTask(h),
             SwingFootTask(h),
-            HoldFootTask(self._sole_geoms, self._foot_bodies),
+            HoldFootTask(self.sole_geoms, self._foot_bodies),
             NoSlipTask(),
         ]
         self.centroidal = CentroidalTask(h)
@@ -180,7 +181,7 @@ class WholeBodyController:
             pts.append(d.contact.pos[:n][near][body_pts])
             bodies.append(m.geom_bodyid[other[body_pts]])
             segs.append(np.full(int(body_pts.sum()), -1))
-        for seg, geoms in enumerate(self._sole_geoms):
+        for seg, geoms in enumerate(self.sole_geoms):
             if seg in touching:
                 gap = cfg.sole_gap
             elif planted[seg] and cfg.plan_contact_height > 0:

@@ -167,3 +167,35 @@ def test_residual_components_are_bounded_by_residual_max_bw():
         assert np.all(np.abs(r[3:]) <= 0.05 * h.weight * TORQUE_ARM * (1 + 1e-9))
     free = track(h, floating, CorrectionConfig().free_tracker())
     assert np.all(free.residual_bw == 0.0) and np.all(free.residual_torque_bw == 0.0)
+
+
+@pytest.mark.parametrize(
+    "lift, planted, settled",
+    [
+        (0.01, True, True),  # planted soles a centimetre up: lowered onto the floor
+        (0.04, True, True),
+        (0.08, True, False),  # beyond SETTLE_MAX_M: something else is going on; left as is
+        (0.01, False, False),  # no planted segment: nothing to stand on
+        (0.0, True, False),  # already on the floor
+    ],
+)
+def test_the_start_state_puts_hovering_planted_feet_on_the_floor(lift, planted, settled):
+    from motionloop.physics.tracker import SETTLE_MAX_M, _set_state
+
+    assert SETTLE_MAX_M == 0.05
+    h = Humanoid()
+    ctl = WholeBodyController(h, FREE_TRACKER)
+    ref = build_reference(h, standing(11, lift=lift), control_rate(h, FREE_TRACKER), 0.0)
+    # the stance as the case says (the contact test itself plants soles up to a few cm)
+    ref = dataclasses.replace(ref, stance=np.full_like(ref.stance, planted))
+    d = mujoco.MjData(h.model)
+    _set_state(h, d, ref, 0, ctl.sole_geoms)
+    low = min(float((d.geom_xpos[g, 2] - h.model.geom_size[g, 0]).min()) for g in ctl.sole_geoms)
+    if settled:
+        assert abs(low) < 1e-9 and d.qpos[2] < ref.qpos[0, 2]
+    else:
+        assert d.qpos[2] == ref.qpos[0, 2]
+    # only the height changes, and the velocities are the reference's
+    np.testing.assert_array_equal(d.qpos[3:], ref.qpos[0, 3:])
+    np.testing.assert_array_equal(d.qpos[:2], ref.qpos[0, :2])
+    np.testing.assert_array_equal(d.qvel, ref.qvel[0])
