@@ -683,9 +683,9 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--smoothed-only",
         action="store_true",
-        help="track only the smoothed reference (default: first the unsmoothed one, and the smoothed one only for "
-        "clips whose unsmoothed attempts are not verified, which keeps clips that can be tracked as they are closer "
-        "to the data)",
+        help="track only the smoothed reference (default: each kind of attempt first on the unsmoothed reference, "
+        "which keeps clips that can be tracked as they are closer to the data, then on the smoothed one where that "
+        "was not enough)",
     )
     c.add_argument(
         "--address",

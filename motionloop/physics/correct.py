@@ -14,10 +14,9 @@ reference and then, if that was not enough, on the controllers' own smoothing
 (`TrackerConfig.smooth_s`): smoothing helps the body follow noisy clips but moves the output
 away from the data. The order (`CorrectionConfig.ladder`): residual-free unsmoothed, then
 smoothed, stopping at one that never fell and ended within `close_mpjpe_mm` (40 mm) of the
-input; then the whole clip with the
-residual, unsmoothed, then smoothed, stopping once any attempt is verified. Of all attempts
-the output is a success before a failure (a reset or the budget broken), then verified
-before not, then fewer resets, then the closer one. A clip that cannot be corrected (bad
+input; then the whole clip with the residual, unsmoothed, then smoothed, stopping once any
+attempt is verified. Of all attempts the output is a success before a failure (a reset or
+the budget broken), then verified before not, then fewer resets, then the closer one. A clip that cannot be corrected (bad
 values, absurd placement, time limit) comes back unchanged with a report that says why; it
 never stops the batch.
 
@@ -83,9 +82,9 @@ class CorrectionConfig:
         unsmoothed_first: try each kind of attempt first on the unsmoothed reference
             (`smooth_s` 0), and on the controllers' own `smooth_s` only if that was not
             enough (`ladder`). Smoothing lets the body follow clips whose noise it cannot
-            (without it, on the 47 real clips: success 0.60 unsmoothed, 0.81 at 0.05 s), but it
-            is what moves corrected real clips away from the data (FID change +2.7
-            unsmoothed, +7.6 at 0.05 s; bench_smoothing). Trying the unsmoothed reference
+            (one smoothing for every attempt, 47 real clips: success 0.60 unsmoothed, 0.81
+            at 0.05 s), but it is what moves corrected real clips away from the data (FID
+            change +2.7 unsmoothed, +7.6 at 0.05 s; bench_smoothing). Trying the unsmoothed reference
             first keeps the clips that can be tracked as they are, at the cost of more
             attempts on the others.
         rewind_s, assist_after_s: with "local", how far before a fall tracking is wound
@@ -101,7 +100,9 @@ class CorrectionConfig:
             of the input ends the ladder; a farther one (even if verified) is followed by the
             remaining attempts, and the closest verified output is kept. On the 47 real
             clips, stopping at any verified residual-free attempt gave MPJPE mean / median
-            62 / 51 mm, at 40 mm 59 / 43, with the same FID change and success.
+            62 / 51 mm, at 40 mm 59 / 43, with the same FID change and success (both rules
+            replayed on the same stored attempts, before the start-state settling of
+            tracker._set_state).
         workers: 1 = serial, N = local process pool, 0 = one per core (executor "local"; with
             "ray" it must stay 1).
         executor: "local" (serial or process pool, by `workers`) or "ray" (batches of clips
