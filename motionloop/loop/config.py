@@ -252,7 +252,8 @@ class MotionConfig:
         choice("motion.assist", self.assist, AssistMode)
         if not isinstance(self.unsmoothed_first, bool):
             raise ConfigError(f"motion.unsmoothed_first: must be true or false, got {self.unsmoothed_first!r}")
-        if not (isinstance(self.close_mpjpe_mm, (int, float)) and 0 < self.close_mpjpe_mm < math.inf):
+        close = self.close_mpjpe_mm
+        if isinstance(close, bool) or not (isinstance(close, (int, float)) and 0 < close < math.inf):
             raise ConfigError(f"motion.close_mpjpe_mm: must be a finite number > 0, got {self.close_mpjpe_mm!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"motion.device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")

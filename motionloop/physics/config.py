@@ -21,10 +21,11 @@ class TrackerConfig:
             steps is used (tracker.control_rate).
         smooth_s: Gaussian width (s) that low-passes the reference before its splines are
             fitted; mocap noise at 20 fps otherwise becomes accelerations of several g. It
-            trades tracking against fidelity (bench_smoothing, 47 real clips): 0 / 0.025 /
-            0.05 s give success 0.60 / 0.64 / 0.81 and an FID change of the corrected clips
-            of +2.7 / +2.8 / +7.6. `correct` tries the unsmoothed reference first
-            (CorrectionConfig.unsmoothed_first) and this smoothing only where that fails.
+            trades tracking against fidelity (bench_smoothing, 47 real clips, one smoothing
+            for every attempt): 0 / 0.025 / 0.05 s give success 0.62 / 0.64 / 0.81 and an
+            FID change of the corrected clips of +2.2 / +2.1 / +8.1. `correct` tries the
+            unsmoothed reference first (CorrectionConfig.unsmoothed_first) and this
+            smoothing only where that fails.
         kp_com, kd_com, w_com: the CoM's PD law and weight (CentroidalTask). Soft gains keep
             a residual-free body from rocking itself over (see FREE_TRACKER); stiff ones track
             closer when a residual is allowed.

@@ -82,9 +82,9 @@ class CorrectionConfig:
         unsmoothed_first: try each kind of attempt first on the unsmoothed reference
             (`smooth_s` 0), and on the controllers' own `smooth_s` only if that was not
             enough (`ladder`). Smoothing lets the body follow clips whose noise it cannot
-            (one smoothing for every attempt, 47 real clips: success 0.60 unsmoothed, 0.81
+            (one smoothing for every attempt, 47 real clips: success 0.62 unsmoothed, 0.81
             at 0.05 s), but it is what moves corrected real clips away from the data (FID
-            change +2.7 unsmoothed, +7.6 at 0.05 s; bench_smoothing). Trying the unsmoothed reference
+            change +2.2 unsmoothed, +8.1 at 0.05 s; bench_smoothing). Trying the unsmoothed reference
             first keeps the clips that can be tracked as they are, at the cost of more
             attempts on the others.
         rewind_s, assist_after_s: with "local", how far before a fall tracking is wound
