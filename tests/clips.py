@@ -1,11 +1,18 @@
-"""Synthetic clips shared by the tests (importable because pytest puts tests/ on the path)."""
+"""Clips shared by the tests, synthetic and bundled (importable because pytest puts tests/ on
+the path)."""
 
 import numpy as np
 
 from motionloop import skeleton as sk
+from motionloop.data.bundled import list_bundled
 from motionloop.motion import Motion
 
 UPRIGHT_AA = np.array([np.pi / 2, 0.0, 0.0])
+
+
+def bundled_clip(clip_id: str) -> Motion:
+    """The bundled clip with id `clip_id` (`motionloop data list`)."""
+    return Motion.load(next(c for c in list_bundled() if c.id == clip_id).path)
 
 
 def standing(frames: int = 61, fps: float = 20.0, lift: float = 0.0) -> Motion:

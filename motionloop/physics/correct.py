@@ -16,9 +16,9 @@ away from the data. The order (`CorrectionConfig.ladder`): residual-free unsmoot
 smoothed, stopping at one that never fell and ended within `close_mpjpe_mm` (40 mm) of the
 input; then the whole clip with the residual, unsmoothed, then smoothed, stopping once any
 attempt is verified. Of all attempts the output is a success before a failure (a reset or
-the budget broken), then verified before not, then fewer resets, then the closer one. A clip that cannot be corrected (bad
-values, absurd placement, time limit) comes back unchanged with a report that says why; it
-never stops the batch.
+the budget broken), then verified before not, then fewer resets, then the closer one. A
+clip that cannot be corrected (bad values, absurd placement, time limit) comes back
+unchanged with a report that says why; it never stops the batch.
 
 What a report's verdicts mean (and what the field calls them):
 - `success_free`: a residual-free attempt (either smoothing) was tracked to the end with no
@@ -84,9 +84,9 @@ class CorrectionConfig:
             enough (`ladder`). Smoothing lets the body follow clips whose noise it cannot
             (one smoothing for every attempt, 47 real clips: success 0.62 unsmoothed, 0.81
             at 0.05 s), but it is what moves corrected real clips away from the data (FID
-            change +2.2 unsmoothed, +8.1 at 0.05 s; bench_smoothing). Trying the unsmoothed reference
-            first keeps the clips that can be tracked as they are, at the cost of more
-            attempts on the others.
+            change +2.2 unsmoothed, +8.1 at 0.05 s; bench_smoothing). Trying the unsmoothed
+            reference first keeps the clips that can be tracked as they are, at the cost of
+            more attempts on the others.
         rewind_s, assist_after_s: with "local", how far before a fall tracking is wound
             back, and how long after it the residual stays allowed, s. Chosen with local
             assistance alone (no whole-clip attempt after it) on bench_physics's 47 real and

@@ -5,11 +5,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from clips import standing
+from clips import bundled_clip, standing
 
-from motionloop.data.bundled import list_bundled
 from motionloop.errors import ConfigError, MotionloopError
-from motionloop.motion import Motion
 from motionloop.physics.correct import Attempt, CorrectionConfig, best_attempt, correct
 from motionloop.physics.model import Humanoid
 from motionloop.physics.repair import repair
@@ -22,7 +20,7 @@ FALLING = "cmu01_03_walk_d"
 
 @pytest.fixture(scope="module")
 def falling():
-    clip = Motion.load(next(c for c in list_bundled() if c.id == FALLING).path)
+    clip = bundled_clip(FALLING)
     cfg = CorrectionConfig()
     h = Humanoid()
     fixed = repair(clip, cfg.repair_for_strength(), h)
@@ -78,7 +76,7 @@ def test_a_second_fall_inside_the_stretch_is_reset(falling):
 
 @pytest.mark.slow
 def test_correct_reports_a_clip_that_fell_and_the_attempt_it_chose():
-    clip = Motion.load(next(c for c in list_bundled() if c.id == FALLING).path)
+    clip = bundled_clip(FALLING)
     # one pass (the smoothed reference), so the two settings' attempts compare like with like
     _, (rep,) = correct([clip], CorrectionConfig(unsmoothed_first=False))
     assert not rep.success_free and 0.9 < rep.free_fall_s < 1.3

@@ -6,18 +6,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from clips import standing
+from clips import bundled_clip, standing
 
-from motionloop.data.bundled import list_bundled
 from motionloop.errors import ConfigError
-from motionloop.motion import Motion
 from motionloop.physics import correct as pc
 from motionloop.physics.correct import Attempt, CorrectionConfig, correct
 from motionloop.physics.summary import summarize, table
-
-
-def _clip(clip_id: str) -> Motion:
-    return Motion.load(next(c for c in list_bundled() if c.id == clip_id).path)
 
 
 def _unsmoothed(cfg: CorrectionConfig) -> CorrectionConfig:
@@ -49,7 +43,7 @@ def test_the_ladder_and_its_controllers():
 
 @pytest.mark.slow
 def test_a_clip_tracked_free_unsmoothed_stops_at_the_first_rung():
-    clip = _clip("bvht3_gesture_1")
+    clip = bundled_clip("bvht3_gesture_1")
     (out,), (rep,) = correct([clip], CorrectionConfig())
     assert (rep.attempt, rep.smooth_s, rep.success_free, rep.verified) == ("free", 0.0, True, True)
     assert rep.free_fall_s == -1.0
@@ -65,7 +59,7 @@ def test_a_clip_tracked_free_unsmoothed_stops_at_the_first_rung():
 def test_a_clip_that_falls_unsmoothed_is_tracked_free_smoothed():
     # a CMU walk whose unsmoothed residual-free body falls, but not once smoothed; that
     # attempt ends 39 mm from the input
-    clip = _clip("cmu01_03_walk_b")
+    clip = bundled_clip("cmu01_03_walk_b")
     _, (first,) = correct([clip], _unsmoothed(CorrectionConfig()))
     assert not first.success_free and first.free_fall_s > 0 and not first.verified
     # within close_mpjpe_mm (40), the smoothed residual-free attempt ends the ladder
@@ -92,7 +86,7 @@ def test_a_clip_verified_only_with_the_residual_keeps_the_unsmoothed_output():
     # far from the input to be verified (MPJPE 189 mm unsmoothed, 126 smoothed); with the
     # residual, the unsmoothed whole-clip attempt is verified, so the smoothed one is never
     # tried
-    clip = _clip("dm_walker_walk")
+    clip = bundled_clip("dm_walker_walk")
     (out,), (rep,) = correct([clip], CorrectionConfig())
     assert (rep.attempt, rep.smooth_s, rep.verified, rep.success_free) == ("assisted", 0.0, True, True)
     assert rep.free_fall_s == -1.0
