@@ -461,7 +461,9 @@ def _run_ray(config: LoopConfig, root: Path, done: dict, progress: bool, address
     if config.task == "motion" and config.motion.workers != 1:
         # a task has one CPU: its corrections run in the task's own process
         worker_config = dataclasses.replace(config, motion=dataclasses.replace(config.motion, workers=1))
-    options = dict(num_cpus=1, max_retries=RAY_RETRIES, retry_exceptions=False)
+    # SPREAD: chains are long CPU-bound tasks; the default policy packs them on the driver's node
+    # while its CPUs look free, and under load a busy head could run every chain itself
+    options = dict(num_cpus=1, max_retries=RAY_RETRIES, retry_exceptions=False, scheduling_strategy="SPREAD")
     base_task = ray.remote(_ray_base).options(name="motionloop-base", **options)
     chain_task = ray.remote(_ray_chain).options(name="motionloop-chain", **options)
     bases = {
