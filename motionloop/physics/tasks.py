@@ -254,5 +254,5 @@ class CentroidalTask:
         force = h.mass * (cdd - h.model.opt.gravity)
         ldot = ref.angmom_rate[k] + cfg.kd_angmom * (ref.angmom[k] - L)
         # weights per (m/s^2)^2: a force error of m * 1 m/s^2 and a moment error of m * 1 m^2/s^2
-        weight = np.repeat([cfg.w_com, cfg.w_angmom], 3) / h.mass**2
+        weight = np.array([cfg.w_com] * 3 + [cfg.w_angmom] * 3) / h.mass**2
         return WrenchRow(np.concatenate([force, ldot]), weight), com, com_vel

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import daqp
 import mujoco
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 from motionloop import skeleton as sk
 from motionloop.physics.config import TrackerConfig
@@ -49,6 +49,7 @@ from motionloop.physics.tasks import (
 )
 
 _INF = 1e30
+_EYE6 = np.eye(6)
 
 
 @dataclass
@@ -95,18 +96,22 @@ def solve_qp(
     price, cap (6,)`, `eps (L,)` > 0). `x` in closed form, `(lam, r)` by daqp (module docstring).
     """
     L = B.shape[1]
-    chol = cho_factor(Q, check_finite=False)
-    X = cho_solve(chol, np.column_stack([q, M6.T]), check_finite=False)
+    # LAPACK directly: the scipy.linalg wrappers' checks cost more than these small solves
+    chol, info = dpotrf(Q, lower=0, clean=0)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"the motion cost is not positive definite (dpotrf info {info})")
+    X, _ = dpotrs(chol, np.column_stack([q, M6.T]), lower=0)
     x0, QiM6t = X[:, 0], X[:, 1:]  # tracking optimum (n,), Q^-1 M6^T (n, 6)
     Si = np.linalg.inv(M6 @ QiM6t)  # S^-1 (6, 6)
     w = M6 @ x0 + h6  # root wrench the tracking optimum asks for
     free = cap > 0  # residual rows that exist
     nr = int(free.sum())
-    G = np.concatenate([B, np.eye(6)[:, free]], axis=1)  # (6, L + nr): root wrench of (lam, r)
+    G = np.concatenate([B, _EYE6[:, free]], axis=1)  # (6, L + nr): root wrench of (lam, r)
     Cz = np.concatenate([C, Cr[:, free]], axis=1)
-    H = G.T @ Si @ G + (Cz.T * Wc) @ Cz
+    GtSi, CztW = G.T @ Si, Cz.T * Wc
+    H = GtSi @ G + CztW @ Cz
     H[np.diag_indices(L + nr)] += np.concatenate([eps, price[free]])
-    f = -(G.T @ Si @ w) - (Cz.T * Wc) @ wc
+    f = -(GtSi @ w) - CztW @ wc
     lower = np.concatenate([np.zeros(L), -cap[free]])
     upper = np.concatenate([np.full(L, _INF), cap[free]])
     ok = True
@@ -247,7 +252,7 @@ class WholeBodyController:
         arms = contacts.points - com
         C = np.concatenate([np.tile(E.T, (1, P)), (skew(arms) @ E.T).transpose(1, 0, 2).reshape(3, 4 * P)])
         Cr = np.zeros((6, 6))
-        Cr[:3, :3] = np.eye(3)
+        Cr[:3, :3] = _EYE6[:3, :3]
         Cr[3:, :3] = skew((d.xpos[self._pelvis] - com)[None])[0]
         Cr[3:, 3:] = d.xmat[self._pelvis].reshape(3, 3)
         eps = np.full(4 * P, cfg.w_force / h.weight**2)
