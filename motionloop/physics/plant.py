@@ -38,6 +38,10 @@ _TOES = slice(4, 8)
 _ANKLES = (sk.LEFT_ANKLE, sk.RIGHT_ANKLE)
 GRAVITY = 9.81
 MAX_FLIGHT_ERROR_M = 0.1  # a no-contact run whose pelvis strays this far from free fall is no flight
+# a planted foot is levelled only when its sole is within this angle of facing the floor: the
+# feet of a body lying prone (a crawl) stand on their toe tips, soles facing back or up, and
+# turning them flat lifts the hips off the floor (dm_crawl tracked 203 mm from its input so)
+LEVEL_MAX_TILT_DEG = 45.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,12 @@ def _extend(values: np.ndarray, held: np.ndarray) -> np.ndarray:
     return values[nearest]
 
 
+def sole_tilt_deg(R: np.ndarray) -> np.ndarray:
+    """Angle `(...)` in degrees between the soles of feet with global rotations `R (..., 3, 3)`
+    and the floor (0: the sole, local -y, faces straight down)."""
+    return np.degrees(np.arccos(np.clip(R[..., 2, 1], -1.0, 1.0)))
+
+
 def _level(R: np.ndarray) -> np.ndarray:
     """The rotations `(T, 3, 3)` nearest `R` whose sole (local -y) faces straight down."""
     up = np.broadcast_to([0.0, 0.0, 1.0], R[:, :, 1].shape)
@@ -154,8 +164,9 @@ def plant_corrections(
         if not planted.any():
             continue
         R = glob[:, ankle]
-        if cfg.level and (mode == FLAT).any():
-            w = fade_weights(mode == FLAT, frames)
+        level = (mode == FLAT) & (sole_tilt_deg(R) <= LEVEL_MAX_TILT_DEG)
+        if cfg.level and level.any():
+            w = fade_weights(level, frames)
             q = rot.quat_slerp(rot.mat_to_quat(R), rot.mat_to_quat(_level(R)), w)
             target_rot[:, f] = rot.quat_to_mat(q)
         # the sole's corners with the new orientation, the ankle where it is

@@ -19,9 +19,11 @@ import numpy as np
 from motionloop import skeleton as sk
 from motionloop.physics.config import TrackerConfig
 from motionloop.physics.model import Humanoid
+from motionloop.physics.plant import LEVEL_MAX_TILT_DEG
 from motionloop.physics.reference import Reference
 
 FOOT_JOINTS = (sk.LEFT_ANKLE, sk.LEFT_FOOT, sk.RIGHT_ANKLE, sk.RIGHT_FOOT)  # Reference.stance order
+_LEVEL_MIN_COS = float(np.cos(np.radians(LEVEL_MAX_TILT_DEG)))
 
 
 @dataclass
@@ -138,8 +140,14 @@ class FlatFootTask:
 
     @staticmethod
     def active(ctx: Context, seg: int) -> bool:
+        """Planted, low, and with its sole facing the floor within LEVEL_MAX_TILT_DEG: the toe
+        tips a prone body stands on are not turned flat (plant.py)."""
         body = int(ctx.h.body_id[FOOT_JOINTS[seg]])
-        return bool(ctx.ref.stance[ctx.k, seg]) and ctx.d.xpos[body, 2] <= ctx.cfg.flat_foot_height
+        return (
+            bool(ctx.ref.stance[ctx.k, seg])
+            and ctx.d.xpos[body, 2] <= ctx.cfg.flat_foot_height
+            and ctx.d.xmat[body, 7] >= _LEVEL_MIN_COS  # the sole normal's (body y axis) z
+        )
 
     def rows(self, ctx: Context) -> list[Row]:
         cfg, out = ctx.cfg, []

@@ -76,6 +76,21 @@ def test_flat_foot_task_turns_a_tilted_planted_foot_level(setup):
     assert not FlatFootTask(h).rows(_ctx(h, ref, stance=np.zeros(4, dtype=bool))[0])
 
 
+@pytest.mark.parametrize("pitch_deg, levelled", [(40.0, True), (50.0, False), (100.0, False)])
+def test_flat_foot_task_leaves_a_foot_on_its_toe_tips(setup, pitch_deg, levelled):
+    """A planted foot whose sole is turned more than LEVEL_MAX_TILT_DEG (45) from the floor,
+    as a prone body's feet are, is not levelled: turning it flat would lift the body."""
+    h, ref = setup
+    qpos = ref.qpos[0].copy()
+    qpos[h.hinge_qpos[sk.LEFT_ANKLE, 0]] += np.radians(pitch_deg)
+    ctx, _ = _ctx(h, ref, qpos=qpos, qvel=np.zeros(h.nv))
+    body = int(h.body_id[sk.LEFT_ANKLE])
+    tilt = np.degrees(np.arccos(ctx.d.xmat[body].reshape(3, 3)[2, 1]))
+    assert tilt == pytest.approx(pitch_deg, abs=1.0)
+    assert [FlatFootTask.active(ctx, seg) for seg in range(4)] == [levelled, levelled, True, True]
+    assert len(FlatFootTask(h).rows(ctx)) == (4 if levelled else 2)
+
+
 def test_swing_foot_task_goes_for_the_shifted_target(setup):
     h, ref = setup
     ctx, _ = _ctx(h, ref, stance=np.array([False, False, True, True]), qvel=np.zeros(h.nv))
