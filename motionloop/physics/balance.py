@@ -14,7 +14,8 @@ pelvis horizontally by `delta` while the legs keep the feet where they are (two-
 the needed ZMP by about `delta` (less the legs' share of the mass, and a term in `delta`'s
 acceleration, which the smoothing keeps small). We ask for the shift that brings every support
 frame's ZMP inside its support polygon (shrunk by a margin), smooth it in time (a
-spring-regularised least-squares fit, solved banded), apply it, and repeat a few times.
+spring-regularised least-squares fit, solved banded), apply it, and repeat a few times,
+keeping the pass that leaves the ZMP least outside (no shift, if none improves on the input).
 Flight frames get no target and are bridged by the smoothing.
 """
 
@@ -200,7 +201,8 @@ def balance_repair(h: Humanoid, motion: Motion, cfg: BalanceConfig = BalanceConf
     """The clip with its pelvis shifted so the needed ZMP stays over the support.
 
     Returns the repaired clip and `{zmp_out_before_m, zmp_out_after_m, max_shift_m}`: mean
-    distance (over support frames) of the needed ZMP outside the support, and the largest shift.
+    distance (over support frames) of the needed ZMP outside the support, before and in the
+    returned clip (the best pass), and the largest shift.
     """
     off = h.spec.offsets_array()
     out = motion
@@ -223,14 +225,19 @@ def balance_repair(h: Humanoid, motion: Motion, cfg: BalanceConfig = BalanceConf
             weight[t] = 1.0 if outside[-1] > 0 else cfg.rest_weight
         err = float(np.mean(outside)) if outside else 0.0
         if it == 0:
-            before = err
-        after = err
+            before = after = err
+        if err < after or it == 0:
+            after, best, best_out = err, total, out
         if it == cfg.iterations or err < 1e-4:
             break
         # ask the ZMP to move by `need` on top of what the current shift already does
         A = _zmp_operator(height, fz_over_m, 1.0 / motion.fps, CARRIED_MASS)
         total = np.clip(_fit_shift(A, A @ total + need, weight, anchor, cfg.smooth), -cfg.max_shift_m, cfg.max_shift_m)
         out = _shift_pelvis(motion, total, off)
+    # the pass that left the ZMP least outside (no shift at all if none helped): a few frames
+    # far outside, such as a generated clip's last frames falling off one foot, can ask for a
+    # shift that the smoothing spreads over the whole clip and that leaves it worse
+    total, out = best, best_out
     if cfg.amount < 1.0:
         total = cfg.amount * total
         out = _shift_pelvis(motion, total, off)

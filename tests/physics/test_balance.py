@@ -1,5 +1,7 @@
+import itertools
+
 import numpy as np
-from clips import standing
+from clips import bundled_clip, standing
 
 from motionloop import skeleton as sk
 from motionloop.physics.balance import (
@@ -9,6 +11,8 @@ from motionloop.physics.balance import (
     zmp_and_support,
 )
 from motionloop.physics.model import default_humanoid
+from motionloop.physics.plant import plant_feet
+from motionloop.physics.repair import ground
 
 
 def _leaning(bend: float, frames: int = 21):
@@ -71,3 +75,17 @@ def test_a_body_part_hovering_near_the_floor_keeps_the_pelvis():
     lowered = clip.replace(trans=clip.trans - [0.0, 0.0, 0.084 - LEANING_HEIGHT + 0.01])
     fixed, _info = balance_repair(h, lowered)
     np.testing.assert_allclose(fixed.trans, lowered.trans, atol=1e-9)
+
+
+def test_more_passes_never_leave_the_zmp_further_outside():
+    """The repair returns its best pass (no shift if none helped). On dm_walk the fit of the
+    last pass overshoots: 2.3 cm outside with an 18.7 cm shift, where an earlier pass had
+    2.1 cm with 7.1 cm."""
+    h = default_humanoid()
+    clip = plant_feet(ground(bundled_clip("dm_walk")), offsets=h.spec.offsets_array())
+    outs = [balance_repair(h, clip, BalanceConfig(iterations=n))[1] for n in range(4)]
+    assert outs[0]["max_shift_m"] == 0.0 and outs[0]["zmp_out_after_m"] == outs[0]["zmp_out_before_m"]
+    after = [o["zmp_out_after_m"] for o in outs]
+    assert all(b <= a for a, b in itertools.pairwise(after)), after
+    assert after[-1] < 0.5 * after[0]
+    assert outs[-1]["max_shift_m"] < 0.1
