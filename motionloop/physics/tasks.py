@@ -84,8 +84,9 @@ class Context:
         """Translational Jacobians `(3 P, nv)` of world points fixed to bodies."""
         if not len(points):
             return np.zeros((0, self.h.nv))
-        jp = np.stack([self.body_jac(int(b))[0] for b in bodies])  # (P, 3, nv)
-        jr = np.stack([self.body_jac(int(b))[1] for b in bodies])
+        jacs = [self.body_jac(int(b)) for b in bodies]
+        jp = np.stack([j[0] for j in jacs])  # (P, 3, nv)
+        jr = np.stack([j[1] for j in jacs])
         # v_point = v_origin + w x (p - origin) = v_origin - skew(p - origin) w
         return (jp - skew(points - self.d.xpos[bodies]) @ jr).reshape(-1, self.h.nv)
 

@@ -147,6 +147,11 @@ class WholeBodyController:
         self._geom_segment = np.full(m.ngeom, -1)
         for seg, gs in enumerate(self.sole_geoms):
             self._geom_segment[gs] = seg
+        # every sole corner in one array, segment by segment: its segment, body and radius
+        self._soles = np.concatenate(self.sole_geoms)
+        self._sole_segment = self._geom_segment[self._soles]
+        self._sole_body = m.geom_bodyid[self._soles]
+        self._sole_radius = m.geom_size[self._soles, 0]
         self._pelvis = int(h.body_id[sk.PELVIS])
         self.joint_task = JointTask(h, cfg)
         self.motion_tasks = [
@@ -174,34 +179,35 @@ class WholeBodyController:
         """
         m, floor, cfg = self.h.model, self.h.floor_geom, self.cfg
         n = d.ncon
-        pts, bodies, segs = [np.zeros((0, 3))], [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)]
         touching: set[int] = set()
+        body_pts, body_ids = np.zeros((0, 3)), np.zeros(0, dtype=int)
         if n:
-            geom = d.contact.geom[:n]
-            near = ((geom == floor).any(axis=1)) & (d.contact.dist[:n] <= cfg.contact_margin)
+            con = d.contact
+            geom = con.geom[:n]
+            near = ((geom[:, 0] == floor) | (geom[:, 1] == floor)) & (con.dist[:n] <= cfg.contact_margin)
             other = np.where(geom[:, 0] == floor, geom[:, 1], geom[:, 0])[near]
             seg = self._geom_segment[other]
             touching = set(seg[seg >= 0].tolist())
-            body_pts = seg < 0
-            pts.append(d.contact.pos[:n][near][body_pts])
-            bodies.append(m.geom_bodyid[other[body_pts]])
-            segs.append(np.full(int(body_pts.sum()), -1))
-        for seg, geoms in enumerate(self.sole_geoms):
+            off_feet = seg < 0
+            body_pts, body_ids = con.pos[:n][near][off_feet], m.geom_bodyid[other[off_feet]]
+        gap = np.full(len(self.sole_geoms), -np.inf)  # how high a segment's offered corners may be
+        for seg in range(len(self.sole_geoms)):
             if seg in touching:
-                gap = cfg.sole_gap
+                gap[seg] = cfg.sole_gap
             elif planted[seg] and cfg.plan_contact_height > 0:
-                gap = cfg.plan_contact_height
-            else:
-                continue
-            bottom = d.geom_xpos[geoms].copy()
-            bottom[:, 2] -= m.geom_size[geoms, 0]
-            keep = bottom[:, 2] <= gap
-            pts.append(bottom[keep])
-            bodies.append(np.full(int(keep.sum()), self._foot_bodies[seg]))
-            segs.append(np.full(int(keep.sum()), seg))
-        segs_all = np.concatenate(segs)
-        swing = (segs_all >= 0) & ~planted[np.maximum(segs_all, 0)]
-        return Contacts(np.concatenate(pts), np.concatenate(bodies), segs_all, touching, swing)
+                gap[seg] = cfg.plan_contact_height
+        bottom = d.geom_xpos[self._soles]
+        bottom[:, 2] -= self._sole_radius
+        keep = bottom[:, 2] <= gap[self._sole_segment]
+        segs = np.concatenate([np.full(len(body_pts), -1), self._sole_segment[keep]])
+        swing = (segs >= 0) & ~planted[np.maximum(segs, 0)]
+        return Contacts(
+            np.concatenate([body_pts, bottom[keep]]),
+            np.concatenate([body_ids, self._sole_body[keep]]),
+            segs,
+            touching,
+            swing,
+        )
 
     def _step_shift(self, ctx: Context, com: np.ndarray, com_vel: np.ndarray) -> np.ndarray:
         """Where swing feet should land off their reference spot: on the capture point's error
