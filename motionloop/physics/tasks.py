@@ -134,7 +134,8 @@ class JointTask:
 
 
 class FlatFootTask:
-    """A planted foot segment near the floor lies flat: its sole normal turns to vertical."""
+    """A planted foot segment near the floor, its sole within LEVEL_MAX_TILT_DEG of facing it,
+    lies flat: its sole normal turns to vertical."""
 
     def __init__(self, h: Humanoid):
         self.bodies = [int(h.body_id[j]) for j in FOOT_JOINTS]
