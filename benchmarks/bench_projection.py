@@ -48,6 +48,7 @@ def twice(clips: list[Motion], names: list[str], cfg: CorrectionConfig) -> dict:
     once, first = correct(clips, cfg, names=names)
     _, second = correct(once, cfg, names=[f"{n}+again" for n in names])
     moved = np.array([r.mpjpe_mm for r in second])
+    again = [b.success_free for a, b in zip(first, second) if a.success_free]  # of the first pass's free clips
     seconds = float(sum(m.duration for m in clips))
     s1, s2 = summarize(first), summarize(second)
     return {
@@ -57,11 +58,7 @@ def twice(clips: list[Motion], names: list[str], cfg: CorrectionConfig) -> dict:
         "second_moved_mm_mean": float(moved.mean()),
         "second_moved_mm_median": float(np.median(moved)),
         **{f"second_moved_under_{int(t)}mm_share": float((moved < t).mean()) for t in NEAR_MM},
-        "second_free_of_first_free": float(
-            np.mean([b.success_free for a, b in zip(first, second) if a.success_free])
-            if any(r.success_free for r in first)
-            else 0.0
-        ),
+        "second_free_of_first_free": float(np.mean(again)) if again else 0.0,
     }
 
 
