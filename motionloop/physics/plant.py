@@ -16,6 +16,12 @@ Per foot and frame, the mode comes from which of its two segments is planted
 - the ankle moves by that correction through two-bone leg IK (only hip and knee turn), and
   both the correction and the levelling fade in and out over `ramp_s` around each run, so the
   swing leg does not jump.
+
+A foot laid flat may be out of the leg's reach: at push-off the heel has risen, the leg is
+straight, and turning the sole level about the ankle asks the ankle to go lower than the leg
+is long, so the IK leaves the flat foot hovering a centimetre or more above the floor while
+it is called planted. With `max_pelvis_drop_m`, the pelvis is lowered there (smoothly, by at
+most that much) until the planted feet reach the floor (`reach_drop`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from motionloop import body as bd
 from motionloop import rotations as rot
@@ -42,6 +49,9 @@ MAX_FLIGHT_ERROR_M = 0.1  # a no-contact run whose pelvis strays this far from f
 # feet of a body lying prone (a crawl) stand on their toe tips, soles facing back or up, and
 # turning them flat lifts the hips off the floor (dm_crawl tracked 203 mm from its input so)
 LEVEL_MAX_TILT_DEG = 45.0
+DROP_PASSES = 3  # reach_drop is measured and applied this many times at most (a lower pelvis bends the legs)
+DROP_TOL_M = 0.001  # m: a drop this small is not applied
+REACH_SLACK_M = 0.003  # m: a planted foot counts as reached when the leg is this much short of straight
 
 
 @dataclass(frozen=True)
@@ -53,16 +63,21 @@ class PlantConfig:
     level: turn flat-planted feet level.
     fill_support: stand on the lower foot where no foot is planted outside free flight
         (foot_modes).
+    max_pelvis_drop_m: lower the pelvis by up to this much where a planted foot is out of the
+        leg's reach (module docstring; 0 = never), m.
     """
 
     ramp_s: float = 0.1
     max_correction_m: float = 0.3
     level: bool = True
     fill_support: bool = True
+    max_pelvis_drop_m: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.ramp_s < 0 or self.max_correction_m <= 0:
-            raise ConfigError(f"PlantConfig: ramp_s must be >= 0 and max_correction_m > 0, got {self}")
+        if self.ramp_s < 0 or self.max_correction_m <= 0 or not self.max_pelvis_drop_m >= 0:
+            raise ConfigError(
+                f"PlantConfig: ramp_s and max_pelvis_drop_m must be >= 0 and max_correction_m > 0, got {self}"
+            )
 
 
 def foot_modes(soles: np.ndarray, dt: float, pelvis: np.ndarray | None = None) -> np.ndarray:
@@ -202,6 +217,15 @@ def plant_feet(motion: Motion, cfg: PlantConfig = PlantConfig(), offsets: np.nda
     corr, target_rot, modes = plant_corrections(motion, cfg, off)
     if not (modes != SWING).any():
         return motion
+    if cfg.max_pelvis_drop_m > 0:
+        total = np.zeros(motion.num_frames)
+        for _ in range(DROP_PASSES):
+            drop = np.minimum(reach_drop(motion, corr, modes, cfg, off), cfg.max_pelvis_drop_m - total)
+            if drop.max() <= DROP_TOL_M:
+                break
+            total += drop
+            motion = motion.replace(trans=motion.trans - (drop[:, None] * [0.0, 0.0, 1.0]).astype(motion.trans.dtype))
+            corr, target_rot, modes = plant_corrections(motion, cfg, off)
     pos, glob = motion.fk(off)
     for f, leg in enumerate(LEGS):
         glob = reach(glob, pos, leg, pos[:, leg[2]] + corr[:, f], off)
@@ -212,3 +236,25 @@ def plant_feet(motion: Motion, cfg: PlantConfig = PlantConfig(), offsets: np.nda
         glob[:, toe] = target_rot[:, f] @ toe_local
         pos, _ = sk.fk_mats(sk.local_rotations(glob), motion.trans, off)
     return motion.replace(poses=rot.mat_to_aa(sk.local_rotations(glob)))
+
+
+def reach_drop(
+    motion: Motion, corr: np.ndarray, modes: np.ndarray, cfg: PlantConfig, offsets: np.ndarray
+) -> np.ndarray:
+    """How far `(T,)` (m, >= 0) to lower the pelvis so that every planted ankle's target
+    (`corr (T, 2, 3)`, `modes (T, 2)` of plant_corrections) is within the straight leg's
+    reach, less REACH_SLACK_M. The need of each frame is spread over `ramp_s` either side (a
+    running maximum, then a Gaussian of half that width), so the pelvis sinks and rises
+    smoothly around it; a target further out horizontally than the leg can reach at all
+    counts as at 95 % of it."""
+    pos, _ = motion.fk(offsets)
+    need = np.zeros(motion.num_frames)
+    for f, (hip, knee, ankle) in enumerate(LEGS):
+        leg = float(np.linalg.norm(offsets[knee]) + np.linalg.norm(offsets[ankle])) - REACH_SLACK_M
+        to = pos[:, ankle] + corr[:, f] - pos[:, hip]
+        across = np.minimum(np.linalg.norm(to[:, :2], axis=-1), 0.95 * leg)
+        short = -to[:, 2] - np.sqrt(leg * leg - across * across)  # how much lower the hip must be
+        need = np.maximum(need, np.where(modes[:, f] != SWING, short, 0.0))
+    need = np.maximum(need, 0.0)
+    frames = max(1, round(cfg.ramp_s * motion.fps))
+    return gaussian_filter1d(maximum_filter1d(need, 2 * frames + 1), frames / 2, mode="nearest")

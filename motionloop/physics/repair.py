@@ -24,7 +24,7 @@ from motionloop.physics.balance import BalanceConfig, balance_repair
 from motionloop.physics.flight import ballistic_repair
 from motionloop.physics.model import Humanoid, default_humanoid
 from motionloop.physics.plan import centroidal_repair
-from motionloop.physics.plant import plant_feet
+from motionloop.physics.plant import PlantConfig, plant_feet
 
 SLOW_FOOT_MPS = 0.4  # horizontal foot speed below which a foot may be supporting
 
@@ -40,6 +40,8 @@ class RepairConfig:
     percentile: which low percentile of support-frame heights is put at the floor.
     max_offset_m: a clip further than this from the floor is rejected (PlacementError).
     lock_feet: put planted feet flat (or on heel or toes) on the floor and hold them still (plant.py).
+    pelvis_drop_m: with lock_feet, lower the pelvis by up to this much where a planted foot
+        laid flat is out of the leg's reach (plant.PlantConfig.max_pelvis_drop_m; 0 = never), m.
     balance: shift the pelvis so the needed ZMP stays over the support (balance.py).
     balance_amount: share of that shift applied, in [0, 1].
     ballistic: put the CoM of flight phases on their free-fall parabola (flight.py).
@@ -54,6 +56,7 @@ class RepairConfig:
     percentile: float = 10.0
     max_offset_m: float = 1.0
     lock_feet: bool = True
+    pelvis_drop_m: float = 0.0
     balance: bool = True
     balance_amount: float = 1.0
     ballistic: bool = True
@@ -66,6 +69,8 @@ class RepairConfig:
             raise ConfigError(f"RepairConfig.balance_amount: must be in [0, 1], got {self.balance_amount}")
         if self.max_offset_m <= 0:
             raise ConfigError(f"RepairConfig.max_offset_m: must be > 0, got {self.max_offset_m}")
+        if not self.pelvis_drop_m >= 0:
+            raise ConfigError(f"RepairConfig.pelvis_drop_m: must be >= 0, got {self.pelvis_drop_m}")
 
 
 def ground_offset(motion: Motion, percentile: float = 10.0) -> float:
@@ -88,7 +93,8 @@ def repair(motion: Motion, cfg: RepairConfig = RepairConfig(), h: Humanoid | Non
     if cfg.ground:
         motion = ground(motion, cfg)
     if cfg.lock_feet and motion.num_frames > 1:
-        motion = plant_feet(motion, offsets=(h or default_humanoid()).spec.offsets_array())
+        plant = PlantConfig(max_pelvis_drop_m=cfg.pelvis_drop_m)
+        motion = plant_feet(motion, plant, offsets=(h or default_humanoid()).spec.offsets_array())
     if cfg.balance and cfg.balance_amount > 0 and motion.num_frames > 2:
         motion, _ = balance_repair(h or default_humanoid(), motion, BalanceConfig(amount=cfg.balance_amount))
     if cfg.ballistic and motion.num_frames > 2:

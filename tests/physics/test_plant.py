@@ -6,6 +6,7 @@ from motionloop import body as bd
 from motionloop import rotations as rot
 from motionloop import skeleton as sk
 from motionloop.data import corrupt
+from motionloop.errors import ConfigError
 from motionloop.physics import metrics as pm
 from motionloop.physics.plant import (
     FLAT,
@@ -18,6 +19,7 @@ from motionloop.physics.plant import (
     foot_modes,
     plant_corrections,
     plant_feet,
+    reach_drop,
     sole_tilt_deg,
     support_gaps,
 )
@@ -63,6 +65,37 @@ def test_a_tilted_planted_foot_is_laid_flat_on_the_floor():
     assert (foot_modes(_soles(tilted), 0.05)[:, 0] == FLAT).all()
     after = _soles(plant_feet(tilted))[:, 0, :, 2]
     assert np.abs(after).max() < 1e-3  # every corner of the sole on the floor
+
+
+def test_the_pelvis_is_lowered_where_the_flat_feet_are_out_of_reach():
+    """A body whose straight legs end 3 cm above the floor: its feet count as planted (within
+    the stance height), but the IK cannot put them down; lowered by up to
+    `max_pelvis_drop_m`, the pelvis brings them down."""
+    clip = standing(21, lift=0.03)
+    hovering = plant_feet(clip)  # the default: never lowered
+    assert pm.lowest_points(hovering).min() > 0.025
+    np.testing.assert_array_equal(hovering.trans, clip.trans)
+    down = plant_feet(clip, PlantConfig(max_pelvis_drop_m=0.05))
+    assert np.abs(pm.lowest_points(down)).max() < 1e-3
+    drop = clip.trans[:, 2] - down.trans[:, 2]
+    assert 0.03 < drop.min() and drop.max() < 0.035  # what reaching needs, not the whole 5 cm
+    np.testing.assert_allclose(down.trans[:, :2], clip.trans[:, :2])
+    capped = plant_feet(clip, PlantConfig(max_pelvis_drop_m=0.01))
+    np.testing.assert_allclose(clip.trans[:, 2] - capped.trans[:, 2], 0.01, atol=1e-6)
+    with pytest.raises(ConfigError, match="max_pelvis_drop_m"):
+        PlantConfig(max_pelvis_drop_m=-0.01)
+
+
+def test_a_lowered_pelvis_sinks_and_rises_smoothly_around_the_need():
+    clip = standing(41)
+    trans = clip.trans.copy()
+    trans[18:23, 2] += 0.03  # five frames (0.25 s) whose straight legs cannot reach the floor
+    lifted = clip.replace(trans=trans)
+    corr, _, modes = plant_corrections(lifted)
+    drop = reach_drop(lifted, corr, modes, PlantConfig(), sk.REST_OFFSETS)
+    # elsewhere only the reach slack of a straight leg (REACH_SLACK_M)
+    assert drop[18:23].min() > 0.03 and drop[:10].max() < 0.003 and drop[31:].max() < 0.003
+    assert np.abs(np.diff(drop)).max() < 0.012  # spread over the 0.1 s ramp, no step
 
 
 def test_sole_tilt_is_the_angle_between_sole_and_floor():
