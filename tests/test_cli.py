@@ -142,7 +142,8 @@ def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     assert [c.assist for c in seen] == [mode]
     assert seen[-1].unsmoothed_first is True
     assert main([*argv, "--smoothed-only"]) == 0
-    assert seen[-1].unsmoothed_first is False and seen[-1].ladder() == [(None, "free"), (None, "assisted")]
+    assert seen[-1].unsmoothed_first is False
+    assert seen[-1].ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 from typing import Literal, get_args
 
@@ -115,6 +116,16 @@ class TrackerConfig:
 # same stability) and a weighted angular momentum. On the 47 bundled clips, residual-free:
 # kp_com 100 / kd 40 reached the end on 16, 30 / 12 on 22-24, 10 / 7 on 22.
 FREE_TRACKER = TrackerConfig(kp_com=30.0, kd_com=12.0, w_angmom=100.0, w_root_rot=10.0, residual_max_bw=0.0)
+
+# The second residual-free controller of `correct` (CorrectionConfig.firm), for clips the first
+# lets fall: the centre of mass weighted 2x over the motion tasks. The contact forces the QP
+# picks are a compromise between the root wrench the motion tasks' optimum asks for and the
+# centroidal one; where a planted foot rolls or is pulled flat, the motion tasks asked for
+# root accelerations of 20-90 m/s^2 (dm_walker_turn_left0) and the planned CoM acceleration
+# had the opposite sign of the wanted one. It is tracked on a reference whose pelvis is
+# lowered where flat feet are out of reach (RepairConfig.pelvis_drop_m): a hovering planted
+# foot is lifted off the floor by the tracker, and the body loses the support behind it.
+FIRM_TRACKER = dataclasses.replace(FREE_TRACKER, w_com=200.0)
 
 # where correction allows the root residual (physics.correct.CorrectionConfig.assist)
 AssistMode = Literal["local", "whole"]

@@ -35,6 +35,7 @@ def summarize(reports: list[TrackingReport]) -> dict:
         "assisted_rate": rate(r.attempt == "assisted" for r in reports),
         "assisted_share": _mean(r.assisted_share for r in ran),
         "unsmoothed_rate": rate(r.attempt in TRACKED and r.smooth_s == 0 for r in reports),
+        "firm_rate": rate(r.firm for r in reports),
         "resets": int(sum(r.resets for r in ran)),
         "residual_bw": _mean(r.residual_bw for r in ran),
         "residual_peak_bw": _mean(r.residual_peak_bw for r in ran),
@@ -91,6 +92,7 @@ def table(reports: list[TrackingReport]) -> str:
         f"({100 * s['local_rate']:.0f}% of clips), assisted = the whole clip with the residual "
         f"({100 * s['assisted_rate']:.0f}%); the residual was allowed on {100 * s['assisted_share']:.0f}% of the "
         "control steps, mean over clips; "
-        f"{100 * s['unsmoothed_rate']:.0f}% of the outputs tracked the unsmoothed reference"
+        f"{100 * s['unsmoothed_rate']:.0f}% of the outputs tracked the unsmoothed reference, "
+        f"{100 * s['firm_rate']:.0f}% are the firm controller's (where both free attempts fell)"
     )
     return "\n".join(lines)

@@ -131,7 +131,8 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     overrides = ["motion.unsmoothed_first=false", "motion.close_mpjpe_mm=100"]
     single = make_task(load_config("demo", overrides)).correction_config(1.0)
     assert single.close_mpjpe_mm == 100.0
-    assert single.unsmoothed_first is False and single.ladder() == [(None, "free"), (None, "assisted")]
+    assert single.unsmoothed_first is False
+    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
     with pytest.raises(ConfigError, match="motion.unsmoothed_first"):
         load_config("demo", ["motion.unsmoothed_first=2"])
     with pytest.raises(ConfigError, match="motion.close_mpjpe_mm"):

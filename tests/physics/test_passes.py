@@ -20,17 +20,32 @@ def _unsmoothed(cfg: CorrectionConfig) -> CorrectionConfig:
         cfg,
         tracker=dataclasses.replace(cfg.tracker, smooth_s=0.0),
         free=dataclasses.replace(cfg.free, smooth_s=0.0),
+        firm=None if cfg.firm is None else dataclasses.replace(cfg.firm, smooth_s=0.0),
     )
 
 
 def test_the_ladder_and_its_controllers():
     cfg = CorrectionConfig()
-    assert cfg.ladder() == [(0.0, "free"), (None, "free"), (0.0, "assisted"), (None, "assisted")]
+    assert cfg.ladder() == [(0.0, "free"), (None, "free"), (None, "firm"), (0.0, "assisted"), (None, "assisted")]
     single = CorrectionConfig(unsmoothed_first=False)
-    assert single.ladder() == [(None, "free"), (None, "assisted")]
+    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
     assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted")]
+    assert CorrectionConfig(firm=None).ladder() == [
+        (0.0, "free"),
+        (None, "free"),
+        (0.0, "assisted"),
+        (None, "assisted"),
+    ]
     # controllers that do not smooth anyway need no second rung of each kind
-    assert _unsmoothed(cfg).ladder() == [(None, "free"), (None, "assisted")]
+    assert _unsmoothed(cfg).ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    # the firm rung: residual-free on its own smoothing, its reference's pelvis lowered where
+    # planted feet are out of reach
+    assert cfg.firm_tracker().residual_max_bw == 0.0 and cfg.firm_tracker().w_com > cfg.free.w_com
+    assert cfg.firm_repair().pelvis_drop_m == cfg.firm_pelvis_drop_m > 0
+    assert cfg.repair_for_strength().pelvis_drop_m == 0.0
+    assert CorrectionConfig(firm=None).firm_tracker() is None
+    with pytest.raises(ConfigError, match="firm_pelvis_drop_m"):
+        CorrectionConfig(firm_pelvis_drop_m=-0.01)
     assert cfg.free_tracker(0.0).smooth_s == 0.0 and cfg.tracker_for_strength(0.0).smooth_s == 0.0
     assert cfg.free_tracker().smooth_s == cfg.free.smooth_s > 0
     assert cfg.tracker_for_strength().smooth_s == cfg.tracker.smooth_s > 0
@@ -60,7 +75,7 @@ def test_a_clip_that_falls_unsmoothed_is_tracked_free_smoothed():
     # a CMU walk whose unsmoothed residual-free body falls, but not once smoothed; that
     # attempt ends 39 mm from the input
     clip = bundled_clip("cmu01_03_walk_b")
-    _, (first,) = correct([clip], _unsmoothed(CorrectionConfig()))
+    _, (first,) = correct([clip], _unsmoothed(CorrectionConfig(firm=None)))
     assert not first.success_free and first.free_fall_s > 0 and not first.verified
     # within close_mpjpe_mm (40), the smoothed residual-free attempt ends the ladder
     (out,), (rep,) = correct([clip], CorrectionConfig())
@@ -101,23 +116,27 @@ _FAR = ("free", True, True, 60.0, False)  # residual-free and verified, but beyo
 _CLOSE = ("free", True, True, 30.0, False)
 _HELPED = ("assisted", True, True, 35.0, None)
 _BROKEN = ("assisted", False, False, 50.0, None)  # budget broken
+_F0, _F, _FIRM, _A0, _A = CorrectionConfig().ladder()
 
 
 @pytest.mark.parametrize(
     "script, tried, chosen",
     [
         # a close residual-free attempt ends the ladder at once
-        ([_CLOSE], 1, (0.0, "free")),
+        ([_CLOSE], [_F0], 0),
         # a fall unsmoothed, close once smoothed
-        ([_FALLS, _CLOSE], 2, (None, "free")),
-        # residual-free but far: the unsmoothed assisted attempt follows, and is closer
-        ([_FAR, _FAR, _HELPED], 3, (0.0, "assisted")),
+        ([_FALLS, _CLOSE], [_F0, _F], 1),
+        # residual-free but far: the firm rung is skipped (a free attempt reached the end); the
+        # unsmoothed assisted attempt follows, and is closer
+        ([_FAR, _FAR, _HELPED], [_F0, _F, _A0], 2),
         # the unsmoothed assisted attempt breaks the budget, but a verified attempt exists
-        ([_FAR, _FALLS, _BROKEN], 3, (0.0, "free")),
-        # nothing verified until the last rung
-        ([_FALLS, _FALLS, _BROKEN, _HELPED], 4, (None, "assisted")),
+        ([_FAR, _FALLS, _BROKEN], [_F0, _F, _A0], 0),
+        # both free attempts fell: the firm one is tried, and ends the ladder if it is close
+        ([_FALLS, _FALLS, _CLOSE], [_F0, _F, _FIRM], 2),
+        # the firm attempt fell too; nothing verified until the last rung
+        ([_FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], [_F0, _F, _FIRM, _A0, _A], 4),
         # nothing verified at all: the output is still the best attempt
-        ([_FALLS, _FALLS, _BROKEN, _BROKEN], 4, (0.0, "assisted")),
+        ([_FALLS, _FALLS, _FALLS, _BROKEN, _BROKEN], [_F0, _F, _FIRM, _A0, _A], 3),
     ],
 )
 def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen):
@@ -132,14 +151,29 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen):
         )
         fall_s = 0.5 if fell else np.inf
         smooth = 0.0 if smooth_s == 0.0 else cfg.tracker.smooth_s
-        return Attempt(name, result, 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s)
+        return Attempt(name, result, 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s, kind == "firm")
 
     monkeypatch.setattr(pc, "_track_attempt", scripted)
     _, (rep,) = correct([clip], CorrectionConfig())
-    ladder = CorrectionConfig().ladder()
-    assert calls == ladder[:tried]
-    expected = script[ladder.index(chosen)]
-    assert (rep.attempt, rep.mpjpe_mm, rep.smooth_s == 0.0) == (expected[0], expected[3], chosen[0] == 0.0)
-    assert (rep.success, rep.verified) == expected[1:3]
-    assert rep.success_free == any(s[4] is False for s in script[:tried])
+    assert calls == tried
+    expected = script[chosen]
+    assert (rep.attempt, rep.mpjpe_mm, rep.smooth_s == 0.0) == (expected[0], expected[3], tried[chosen][0] == 0.0)
+    assert (rep.success, rep.verified, rep.firm) == (*expected[1:3], tried[chosen][1] == "firm")
+    assert rep.success_free == any(s[4] is False for s in script)
     assert rep.free_fall_s == (0.5 if script[0][4] else -1.0)
+
+
+@pytest.mark.slow
+def test_a_walker_turn_that_falls_free_is_tracked_residual_free_by_the_firm_controller():
+    """dm_walker_turn_left0 starts at a push-off: the heel of the rear foot is up and the leg
+    straight, so laid flat that foot hovered above the floor, the tracker lifted it, and the
+    body lost the support behind it. Both free attempts fall; the firm one, on the reference
+    with the pelvis lowered 2 cm at most, reaches the end."""
+    clip = bundled_clip("dm_walker_turn_left0")
+    _, (without,) = correct([clip], CorrectionConfig(firm=None))
+    assert not without.success_free and not without.firm
+    _, (rep,) = correct([clip], CorrectionConfig())
+    assert rep.success_free and rep.verified
+    assert rep.firm and rep.attempt == "free" and rep.mpjpe_mm < without.mpjpe_mm
+    assert summarize([rep, without])["firm_rate"] == 0.5
+    assert "50% are the firm controller's" in table([rep, without])
