@@ -81,7 +81,8 @@ class CorrectionConfig:
             it says); None skips that attempt.
         firm, firm_pelvis_drop_m: a second residual-free controller (physics.config.
             FIRM_TRACKER), tried only where every `free` attempt fell, on the reference
-            repaired with `RepairConfig.pelvis_drop_m` = `firm_pelvis_drop_m` (m); None
+            repaired with `RepairConfig.pelvis_drop_m` = `firm_pelvis_drop_m` (m), without
+            assistance; it stops at a fall and is kept only if it reaches the end. None
             skips it. The controllers fall on different clips. Residual-free tracking alone
             (no assistance), clips that reached the end on some rung: 47 real clips 27 ->
             29 (walk/turn/stand/gesture/crawl 24 -> 25 of 27), 128 generated (bench_physics)
@@ -198,8 +199,8 @@ class CorrectionConfig:
     def ladder(self) -> list[tuple[float | None, str]]:
         """The attempts of `correct_one` in order, as (reference smoothing, kind): kind "free"
         is the residual-free controller (with local assistance, by `assist`), "firm" the
-        second residual-free controller (the same, tried only where every "free" attempt
-        fell), "assisted" the whole clip with the residual; smoothing 0 is the unsmoothed
+        second residual-free controller (tried only where every "free" attempt fell; no
+        assistance, and kept only if it reaches the end), "assisted" the whole clip with the residual; smoothing 0 is the unsmoothed
         reference, None the controller's own `smooth_s`. Residual-free before assisted, and
         with `unsmoothed_first` (unless the controllers do not smooth anyway) each unsmoothed
         before smoothed; the firm controller on its own smoothing only; no residual-free
@@ -384,19 +385,25 @@ def best_attempt(attempts: list[Attempt]) -> Attempt:
 
 def _track_attempt(
     h: Humanoid, motion: Motion, fixed: Motion, cfg: CorrectionConfig, smooth_s: float | None, kind: str
-) -> Attempt:
-    """One rung of `CorrectionConfig.ladder`: a residual-free controller ("free" or "firm",
-    with local assistance where it fell, if `cfg.assist` is "local") or the whole clip with
-    the residual, on the reference `fixed` smoothed by `smooth_s` (None: the controller's
-    own)."""
-    if kind in ("free", "firm"):
-        free_cfg = cfg.free_tracker(smooth_s) if kind == "free" else cfg.firm_tracker()
-        assist_cfg = cfg.tracker_for_strength(free_cfg.smooth_s) if cfg.assist == "local" else None
+) -> Attempt | None:
+    """One rung of `CorrectionConfig.ladder` on the reference `fixed`: the residual-free
+    controller (with local assistance where it fell, if `cfg.assist` is "local"), the firm
+    one (None if it fell: it is tried only for a residual-free end, and stops at a fall), or
+    the whole clip with the residual, smoothed by `smooth_s` (None: the controller's own)."""
+    if kind == "firm":
+        firm_cfg = cfg.firm_tracker()
+        result = track(h, fixed, firm_cfg, stop_at_fall=True)
+        if result.stopped_at >= 0:
+            return None
+        return _attempt("free", result, 0.0, h, motion, cfg, firm_cfg.smooth_s, np.inf, firm=True)
+    if kind == "free":
+        free_cfg = cfg.free_tracker(smooth_s)
+        assist_cfg = cfg.tracker_for_strength(smooth_s) if cfg.assist == "local" else None
         first = track(h, fixed, free_cfg, assist=assist_cfg, rewind_s=cfg.rewind_s, assist_after_s=cfg.assist_after_s)
         fell = first.falls or first.reset_steps
         name, share = "local" if first.falls else "free", float(first.assisted.mean())
         fall_s = fell[0] * first.control_dt if fell else np.inf
-        return _attempt(name, first, share, h, motion, cfg, free_cfg.smooth_s, fall_s, kind == "firm")
+        return _attempt(name, first, share, h, motion, cfg, free_cfg.smooth_s, fall_s)
     assist_cfg = cfg.tracker_for_strength(smooth_s)
     return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s)
 
@@ -448,8 +455,11 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                 reference = repair(motion, cfg.firm_repair(), h)
             else:
                 reference = fixed
-            attempts.append(_track_attempt(h, motion, reference, cfg, smooth, kind))
-            last = attempts[-1]
+            attempt = _track_attempt(h, motion, reference, cfg, smooth, kind)
+            if attempt is None:
+                continue  # the firm controller fell
+            attempts.append(attempt)
+            last = attempt
             if kind != "assisted" and last.name == "free" and last.verified and last.mpjpe[0] <= cfg.close_mpjpe_mm:
                 break  # residual-free, and close to the input
             if kind == "assisted" and any(a.verified for a in attempts):

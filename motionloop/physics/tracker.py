@@ -53,6 +53,8 @@ class TrackResult:
         reset_steps: control steps at which the fail-safe reset the body.
         falls: control steps at which the body fell and was wound back to be assisted.
         assisted: `(K,)` bool, control steps tracked with the assisting controller.
+        stopped_at: control step at which tracking ended at a fall (`stop_at_fall`; -1: it
+            ran to the end). The states recorded after it are zero.
     """
 
     qpos: np.ndarray
@@ -65,6 +67,7 @@ class TrackResult:
     reset_steps: list[int] = field(default_factory=list)
     falls: list[int] = field(default_factory=list)
     assisted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    stopped_at: int = -1
 
 
 # a reference whose planted soles hover up to this high (m) at the step the simulation starts
@@ -114,10 +117,13 @@ def track(
     assist: TrackerConfig | None = None,
     rewind_s: float = 0.75,
     assist_after_s: float = 0.25,
+    stop_at_fall: bool = False,
 ) -> TrackResult:
     """Track `motion` (or a prepared `reference` of it) with the whole-body controller; with
     `assist`, a fall winds back `rewind_s` and tracks the stretch with `assist` (module
-    docstring)."""
+    docstring). With `stop_at_fall` (not with `assist`), tracking ends at the first fall: the
+    result counts it as a reset, says where (`stopped_at`), and its states after it are zero.
+    A try that is worth something only if it reaches the end costs no more than it needs."""
     t0 = time.process_time()
     m = h.model
     d = mujoco.MjData(m)
@@ -128,6 +134,8 @@ def track(
             f"reference period {ref.dt} s is not a whole number of physics steps "
             f"({m.opt.timestep} s); build it at control_rate(h, cfg)"
         )
+    if stop_at_fall and assist is not None:
+        raise MotionloopError("track: stop_at_fall ends at a fall; it cannot also be assisted there")
     if rewind_s < 0 or assist_after_s < 0:
         raise MotionloopError(f"rewind_s and assist_after_s must be >= 0, got {rewind_s}, {assist_after_s}")
     ctl = WholeBodyController(h, cfg)
@@ -141,6 +149,7 @@ def track(
     assisted = np.zeros(ref.num_steps, dtype=bool)
     qp_failed = np.zeros(ref.num_steps, dtype=bool)  # per step: steps tracked again count once
     resets, reset_steps, falls = 0, [], []
+    stopped = -1
     saved: dict[int, np.ndarray] = {}  # control step -> state before its mj_step1
     state_size = mujoco.mj_stateSize(m, _STATE)
     window_end = -1  # last step of the current assisted stretch
@@ -159,6 +168,11 @@ def track(
         # command (together they are one mj_step, for the Euler and implicit integrators)
         mujoco.mj_step1(m, d)
         if _body_error(h, d, ref.body_pos[k]) > cfg.reset_error_m:
+            if stop_at_fall:
+                resets += 1
+                reset_steps.append(k)
+                stopped = k
+                break
             if helper is not None and k > window_end:
                 # wind back and track the stretch before and just after the fall with help
                 start = max((j for j in saved if j <= k - back), default=min(saved))
@@ -188,6 +202,11 @@ def track(
         for _ in range(substeps - 1):
             mujoco.mj_step(m, d)
         if not np.all(np.isfinite(d.qpos)):
+            if stop_at_fall:
+                resets += 1
+                reset_steps.append(k + 1)
+                stopped = k + 1
+                break
             _set_state(h, d, ref, k + 1, ctl.sole_geoms)
             resets += 1
             reset_steps.append(k + 1)
@@ -205,4 +224,5 @@ def track(
         reset_steps,
         falls,
         assisted[used],
+        stopped,
     )

@@ -65,6 +65,24 @@ def test_a_fall_is_wound_back_and_only_that_stretch_gets_the_residual(falling):
 
 
 @pytest.mark.slow
+def test_a_try_that_stops_at_its_fall_is_the_plain_track_up_to_it(falling):
+    """`stop_at_fall` (the firm controller's try in `correct`): the same simulation as a plain
+    track up to the first fall, which ends it."""
+    _, cfg, h, fixed, free, _ = falling
+    stopped = track(h, fixed, cfg.free_tracker(), stop_at_fall=True)
+    fall = free.reset_steps[0]
+    assert stopped.stopped_at == fall and stopped.reset_steps == [fall] and stopped.resets == 1
+    assert free.stopped_at == -1
+    frame = int(np.searchsorted(np.round(np.arange(len(fixed.poses)) / fixed.fps / free.control_dt), fall))
+    np.testing.assert_array_equal(stopped.qpos[:frame], free.qpos[:frame])
+    assert not stopped.qpos[frame:].any()
+    np.testing.assert_array_equal(stopped.residual_bw[: fall - 1], free.residual_bw[: fall - 1])
+    assert stopped.cpu_s < free.cpu_s
+    with pytest.raises(MotionloopError, match="stop_at_fall"):
+        track(h, fixed, cfg.free_tracker(), assist=cfg.tracker_for_strength(), stop_at_fall=True)
+
+
+@pytest.mark.slow
 def test_a_second_fall_inside_the_stretch_is_reset(falling):
     _, cfg, h, fixed, free, _ = falling
     # an "assisting" controller that is the free one falls again at the same step

@@ -146,6 +146,8 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen):
     def scripted(h, motion, fixed, cfg, smooth_s, kind):
         name, ok, verified, mpjpe, fell = script[len(calls)]
         calls.append((smooth_s, kind))
+        if kind == "firm" and fell:
+            return None  # the firm try stops at its fall and is not kept
         result = SimpleNamespace(
             resets=0, residual_bw=np.zeros(4), residual_torque_bw=np.zeros(4), qp_failures=0, control_dt=0.0125
         )
@@ -174,6 +176,6 @@ def test_a_walker_turn_that_falls_free_is_tracked_residual_free_by_the_firm_cont
     assert not without.success_free and not without.firm
     _, (rep,) = correct([clip], CorrectionConfig())
     assert rep.success_free and rep.verified
-    assert rep.firm and rep.attempt == "free" and rep.mpjpe_mm < without.mpjpe_mm
+    assert rep.firm and rep.attempt == "free" and rep.assisted_share == 0.0 and rep.mpjpe_mm < without.mpjpe_mm
     assert summarize([rep, without])["firm_rate"] == 0.5
     assert "50% are the firm controller's" in table([rep, without])
