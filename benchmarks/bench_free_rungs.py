@@ -1,0 +1,137 @@
+"""Which clips does each residual-free controller carry to the end, and how robust is the count?
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_free_rungs.py [--workers 2] [--draws 3] [--quick]
+
+`success_free` counts a clip when any residual-free rung of `correct`'s ladder reaches its end
+without a fall: the default controller on the unsmoothed and on the smoothed reference, and,
+where both fall, the firm controller (CorrectionConfig.firm) on its own reference, whose
+pelvis is lowered where planted feet are out of reach. This benchmark tracks every clip with
+each of the three alone (no assistance, no early stop) and counts, per rung and for the
+union with and without the firm rung, the clips that reached the end (no reset), overall and
+on walk/turn/stand/gesture/crawl.
+
+A single run is deterministic, and one changed gain or repair moves a few clips either way:
+a count of 27 against 29 may be luck. So each count is also taken with the start state
+perturbed (`--draws` draws: every start velocity component plus N(0, 0.02) m/s or rad/s,
+seeded per clip and draw), which says whether a difference outlives such noise. Clips: the
+47 bundled real clips without objects and bench_physics's generated set (8 per label of the
+shipped model, DDIM-50, seed 7; `--quick`: real clips only, one draw). Writes
+benchmarks/results/bench_free_rungs.json (name, config, machine, figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+from bench_physics import GENERATED_PER_LABEL, GENERATED_SEED, generated_set
+
+from motionloop.bench import machine
+from motionloop.data.bundled import OBJECT_LABELS, list_bundled
+from motionloop.io import write_text
+from motionloop.motion import Motion
+from motionloop.physics.correct import CorrectionConfig
+from motionloop.physics.executor import make_executor
+from motionloop.physics.model import Humanoid
+from motionloop.physics.reference import build_reference
+from motionloop.physics.repair import repair
+from motionloop.physics.tracker import control_rate, track
+
+EASY = ("walk", "turn", "stand", "gesture", "crawl")
+START_NOISE = 0.02  # m/s or rad/s per velocity component of the start state
+RUNGS = ("free_unsmoothed", "free_smoothed", "firm")
+
+
+def reaches_end(job: tuple[str, Motion, str, int]) -> bool:
+    """Whether one rung's residual-free controller tracks the clip to its end (no reset);
+    `draw` -1 is the unperturbed start, else the seed of the start-velocity noise."""
+    name, motion, rung, draw = job
+    cfg = CorrectionConfig()
+    h = Humanoid()
+    try:
+        fixed = repair(motion, cfg.firm_repair() if rung == "firm" else cfg.repair_for_strength(), h)
+    except Exception:  # a clip the corrector rejects (absurd placement) reaches nothing
+        return False
+    ctl = cfg.firm_tracker() if rung == "firm" else cfg.free_tracker(0.0 if rung == "free_unsmoothed" else None)
+    ref = build_reference(h, fixed, control_rate(h, ctl), ctl.smooth_s)
+    if draw >= 0:
+        rng = np.random.default_rng([draw, zlib.crc32(name.encode())])
+        ref.qvel[0] += rng.normal(0.0, START_NOISE, ref.qvel.shape[1])
+    return track(h, fixed, ctl, reference=ref).resets == 0
+
+
+def counts(names: list[str], labels: list[str], ok: dict[str, np.ndarray]) -> dict:
+    """Per rung and union: clips that reached the end, overall and on the easy labels."""
+    easy = np.isin(labels, EASY)
+    sets = dict(ok)
+    sets["free_rungs"] = ok["free_unsmoothed"] | ok["free_smoothed"]
+    sets["with_firm"] = sets["free_rungs"] | ok["firm"]
+    out = {k: {"all": int(v.sum()), "easy": int(v[easy].sum())} for k, v in sets.items()}
+    out["gained_by_firm"] = sorted(n for n, a, b in zip(names, sets["free_rungs"], sets["with_firm"]) if b and not a)
+    return out
+
+
+def measure(clips: list[Motion], names: list[str], labels: list[str], draws: list[int], workers: int) -> dict:
+    jobs = [(n, m, rung, d) for d in draws for rung in RUNGS for n, m in zip(names, clips)]
+    flags = np.array(list(make_executor(workers).map(reaches_end, jobs))).reshape(len(draws), len(RUNGS), len(clips))
+    per_draw = {}
+    for d, f in zip(draws, flags):
+        per_draw["unperturbed" if d < 0 else f"draw_{d}"] = counts(names, labels, dict(zip(RUNGS, f)))
+    return {"clips": len(clips), "easy_clips": int(np.isin(labels, EASY).sum()), "per_draw": per_draw}
+
+
+def line(tag: str, f: dict) -> str:
+    parts = []
+    for draw, c in f["per_draw"].items():
+        parts.append(
+            f"{draw}: free rungs {c['free_rungs']['all']} (easy {c['free_rungs']['easy']}), with firm "
+            f"{c['with_firm']['all']} (easy {c['with_firm']['easy']}); rungs alone "
+            + " / ".join(str(c[r]["all"]) for r in RUNGS)
+        )
+    return f"{tag} ({f['clips']} clips, {f['easy_clips']} easy): " + "; ".join(parts)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--draws", type=int, default=3, help="perturbed draws besides the unperturbed run")
+    ap.add_argument("--quick", action="store_true", help="real clips only, one perturbed draw")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_free_rungs.json"))
+    args = ap.parse_args()
+    draws = [-1, *range(1, (1 if args.quick else args.draws) + 1)]
+    entries = [c for c in list_bundled() if c.label not in OBJECT_LABELS]
+    real = [Motion.load(c.path) for c in entries]
+    figures = {"real": measure(real, [c.id for c in entries], [c.label for c in entries], draws, args.workers)}
+    print(line("real", figures["real"]), flush=True)
+    if not args.quick:
+        clips, names = generated_set(GENERATED_PER_LABEL, GENERATED_SEED)
+        figures["generated"] = measure(clips, names, [c.label for c in clips], draws, args.workers)
+        print(line("generated", figures["generated"]), flush=True)
+    cfg = CorrectionConfig()
+    result = {
+        "name": "bench_free_rungs",
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "config": {
+            "rungs": list(RUNGS),
+            "firm_pelvis_drop_m": cfg.firm_pelvis_drop_m,
+            "firm_w_com": cfg.firm.w_com,
+            "free_w_com": cfg.free.w_com,
+            "start_noise": START_NOISE,
+            "draws": draws,
+            "workers": args.workers,
+            "real_clips": len(entries),
+            "generated": None if args.quick else {"per_label": GENERATED_PER_LABEL, "seed": GENERATED_SEED},
+        },
+        "machine": machine(),
+        "figures": figures,
+    }
+    write_text(Path(args.out), json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
