@@ -15,10 +15,11 @@ reference and then, if that was not enough, on the controllers' own smoothing
 away from the data. The order (`CorrectionConfig.ladder`): residual-free unsmoothed, then
 smoothed, stopping at one that never fell and ended within `close_mpjpe_mm` (40 mm) of the
 input; where both fell, a second residual-free controller (`firm`) on a reference whose
-pelvis is lowered where the planted feet are out of reach; then the whole clip with the
-residual, unsmoothed, then smoothed, stopping once any attempt is verified. Of all attempts the output is a success before a failure (a reset or
-the budget broken), then verified before not, then fewer resets, then the closer one. A
-clip that cannot be corrected (bad values, absurd placement, time limit) comes back
+pelvis is lowered where the planted feet are out of reach, kept only if it reaches the end;
+then the whole clip with the residual, unsmoothed, then smoothed, stopping once any attempt
+is verified. Of all attempts the output is a success before a failure (a reset or the
+budget broken), then verified before not, then fewer resets, then the closer one. A clip
+that cannot be corrected (bad values, absurd placement, time limit) comes back
 unchanged with a report that says why; it never stops the batch.
 
 What a report's verdicts mean (and what the field calls them):
@@ -200,11 +201,12 @@ class CorrectionConfig:
         """The attempts of `correct_one` in order, as (reference smoothing, kind): kind "free"
         is the residual-free controller (with local assistance, by `assist`), "firm" the
         second residual-free controller (tried only where every "free" attempt fell; no
-        assistance, and kept only if it reaches the end), "assisted" the whole clip with the residual; smoothing 0 is the unsmoothed
-        reference, None the controller's own `smooth_s`. Residual-free before assisted, and
-        with `unsmoothed_first` (unless the controllers do not smooth anyway) each unsmoothed
-        before smoothed; the firm controller on its own smoothing only; no residual-free
-        rungs without a `free` controller."""
+        assistance, and kept only if it reaches the end), "assisted" the whole clip with the
+        residual; smoothing 0 is the unsmoothed reference, None the controller's own
+        `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
+        controllers do not smooth anyway) each unsmoothed before smoothed; the firm
+        controller on its own smoothing only; no residual-free rungs without a `free`
+        controller."""
         own = {self.tracker.smooth_s} | ({self.free.smooth_s} if self.free is not None else set())
         smoothing = [0.0, None] if self.unsmoothed_first and own != {0.0} else [None]
         rungs = [(smooth, "free") for smooth in smoothing] if self.free is not None else []
