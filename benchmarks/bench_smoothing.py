@@ -3,7 +3,7 @@
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_smoothing.py [--workers 2]
 
 For each `smooth_s` (the Gaussian width that low-passes the reference before tracking, in
-both the residual-free and the assisted controller; `unsmoothed_first` off, so each row
+the residual-free, firm and assisted controllers; `unsmoothed_first` off, so each row
 tracks with that smoothing only), and then for the default ladder (`unsmoothed_first`: each
 kind of attempt unsmoothed first, smoothed at 0.05 s only where needed), the 47 bundled real
 clips without objects are corrected at strength 1, and the corrected clips are compared with
@@ -49,6 +49,7 @@ def main() -> None:
                 unsmoothed_first=False,
                 tracker=dataclasses.replace(base.tracker, smooth_s=s),
                 free=dataclasses.replace(base.free, smooth_s=s),
+                firm=dataclasses.replace(base.firm, smooth_s=s),
             ),
         )
         for s in SMOOTH_S
