@@ -22,17 +22,14 @@ benchmarks/results/bench_free_rungs.json (name, config, machine, figures).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 from bench_physics import GENERATED_PER_LABEL, GENERATED_SEED, generated_set
 
-from motionloop.bench import machine
+from motionloop.bench import write_result
 from motionloop.data.bundled import OBJECT_LABELS, list_bundled
-from motionloop.io import write_text
 from motionloop.motion import Motion
 from motionloop.physics.correct import CorrectionConfig
 from motionloop.physics.executor import make_executor
@@ -46,22 +43,27 @@ START_NOISE = 0.02  # m/s or rad/s per velocity component of the start state
 RUNGS = ("free_unsmoothed", "free_smoothed", "firm")
 
 
-def reaches_end(job: tuple[str, Motion, str, int]) -> bool:
-    """Whether one rung's residual-free controller tracks the clip to its end (no reset);
-    `draw` -1 is the unperturbed start, else the seed of the start-velocity noise."""
-    name, motion, rung, draw = job
+def reaches_end(job: tuple[str, Motion, str, list[int]]) -> list[bool]:
+    """Whether one rung's residual-free controller tracks the clip to its end (no reset), for
+    each draw: -1 is the unperturbed start, else the seed of the start-velocity noise."""
+    name, motion, rung, draws = job
     cfg = CorrectionConfig()
     h = Humanoid()
     try:
         fixed = repair(motion, cfg.firm_repair() if rung == "firm" else cfg.repair_for_strength(), h)
     except Exception:  # a clip the corrector rejects (absurd placement) reaches nothing
-        return False
+        return [False] * len(draws)
     ctl = cfg.firm_tracker() if rung == "firm" else cfg.free_tracker(0.0 if rung == "free_unsmoothed" else None)
     ref = build_reference(h, fixed, control_rate(h, ctl), ctl.smooth_s)
-    if draw >= 0:
-        rng = np.random.default_rng([draw, zlib.crc32(name.encode())])
-        ref.qvel[0] += rng.normal(0.0, START_NOISE, ref.qvel.shape[1])
-    return track(h, fixed, ctl, reference=ref).resets == 0
+    start = ref.qvel[0].copy()
+    out = []
+    for draw in draws:
+        ref.qvel[0] = start
+        if draw >= 0:
+            rng = np.random.default_rng([draw, zlib.crc32(name.encode())])
+            ref.qvel[0] = start + rng.normal(0.0, START_NOISE, len(start))
+        out.append(track(h, fixed, ctl, reference=ref, stop_at_fall=True).resets == 0)
+    return out
 
 
 def counts(names: list[str], labels: list[str], ok: dict[str, np.ndarray]) -> dict:
@@ -76,8 +78,9 @@ def counts(names: list[str], labels: list[str], ok: dict[str, np.ndarray]) -> di
 
 
 def measure(clips: list[Motion], names: list[str], labels: list[str], draws: list[int], workers: int) -> dict:
-    jobs = [(n, m, rung, d) for d in draws for rung in RUNGS for n, m in zip(names, clips)]
-    flags = np.array(list(make_executor(workers).map(reaches_end, jobs))).reshape(len(draws), len(RUNGS), len(clips))
+    jobs = [(n, m, rung, draws) for rung in RUNGS for n, m in zip(names, clips)]
+    flags = np.array(list(make_executor(workers).map(reaches_end, jobs)))  # (rungs x clips, draws)
+    flags = flags.reshape(len(RUNGS), len(clips), len(draws)).transpose(2, 0, 1)  # (draws, rungs, clips)
     per_draw = {}
     for d, f in zip(draws, flags):
         per_draw["unperturbed" if d < 0 else f"draw_{d}"] = counts(names, labels, dict(zip(RUNGS, f)))
@@ -112,25 +115,18 @@ def main() -> None:
         figures["generated"] = measure(clips, names, [c.label for c in clips], draws, args.workers)
         print(line("generated", figures["generated"]), flush=True)
     cfg = CorrectionConfig()
-    result = {
-        "name": "bench_free_rungs",
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "config": {
-            "rungs": list(RUNGS),
-            "firm_pelvis_drop_m": cfg.firm_pelvis_drop_m,
-            "firm_w_com": cfg.firm.w_com,
-            "free_w_com": cfg.free.w_com,
-            "start_noise": START_NOISE,
-            "draws": draws,
-            "workers": args.workers,
-            "real_clips": len(entries),
-            "generated": None if args.quick else {"per_label": GENERATED_PER_LABEL, "seed": GENERATED_SEED},
-        },
-        "machine": machine(),
-        "figures": figures,
+    config = {
+        "rungs": list(RUNGS),
+        "firm_pelvis_drop_m": cfg.firm_pelvis_drop_m,
+        "firm_w_com": cfg.firm.w_com,
+        "free_w_com": cfg.free.w_com,
+        "start_noise": START_NOISE,
+        "draws": draws,
+        "workers": args.workers,
+        "real_clips": len(entries),
+        "generated": None if args.quick else {"per_label": GENERATED_PER_LABEL, "seed": GENERATED_SEED},
     }
-    write_text(Path(args.out), json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, "bench_free_rungs", config, figures)
 
 
 if __name__ == "__main__":
