@@ -84,13 +84,12 @@ class CorrectionConfig:
             FIRM_TRACKER), tried only where every `free` attempt fell, on the reference
             repaired with `RepairConfig.pelvis_drop_m` = `firm_pelvis_drop_m` (m), without
             assistance; it stops at a fall and is kept only if it reaches the end. None
-            skips it. The controllers fall on different clips. Residual-free tracking alone
-            (no assistance), clips that reached the end on some rung: 47 real clips 27 ->
-            29 (walk/turn/stand/gesture/crawl 24 -> 25 of 27), 128 generated (bench_physics)
+            skips it. The controllers fall on different clips (benchmarks/bench_free_rungs):
+            clips that some residual-free rung tracks to the end, 47 real clips 27 -> 29
+            (walk/turn/stand/gesture/crawl 24 -> 25 of 27), bench_physics's 128 generated
             45 -> 50; with the start velocity perturbed (N(0, 0.02) per dof, 3 draws) real
-            27 / 26 / 26 -> 28 / 27 / 29, generated (1 draw) 42 -> 48. The lowered pelvis
-            alone gave real +1.5 and generated +2.5 on average, the firmer CoM alone +1.0
-            (easy labels unchanged) and +3.0.
+            26 / 27 / 26 -> 27 / 30 / 29 (easy 25 in each), generated 43 / 45 / 44 -> 47 /
+            48 / 50.
         assist: "local" (falls of the free attempt are wound back and assisted locally) or
             "whole" (they are reset; only the whole-clip assisted attempt has a residual).
         unsmoothed_first: try each kind of attempt first on the unsmoothed reference
