@@ -266,6 +266,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
     from motionloop import raycluster
     from motionloop.io import append_jsonl
     from motionloop.motion import load_clips_skipping
+    from motionloop.physics.config import FIRM_TRACKER
     from motionloop.physics.correct import CorrectionConfig, correct
     from motionloop.physics.summary import summarize, table
 
@@ -276,6 +277,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         address=args.address,
         assist=args.assist,
         unsmoothed_first=not args.smoothed_only,
+        firm=None if args.no_firm else FIRM_TRACKER,
     )
     if cfg.executor == "ray":
         raycluster.import_ray()  # before reading clips: one line saying how to install it
@@ -686,6 +688,13 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         help="track only the smoothed reference (default: each kind of attempt first on the unsmoothed reference, "
         "which keeps clips that can be tracked as they are closer to the data, then on the smoothed one where that "
         "was not enough)",
+    )
+    c.add_argument(
+        "--no-firm",
+        action="store_true",
+        help="no second residual-free controller (default: where both residual-free attempts fall, a controller with "
+        "a firmer centre of mass tracks a reference whose pelvis is lowered up to 2 cm where planted feet are out of "
+        "reach, and counts if it reaches the end)",
     )
     c.add_argument(
         "--address",

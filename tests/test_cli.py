@@ -144,6 +144,9 @@ def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     assert main([*argv, "--smoothed-only"]) == 0
     assert seen[-1].unsmoothed_first is False
     assert seen[-1].ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    assert main([*argv, "--no-firm"]) == 0
+    assert seen[-1].firm is None and "firm" not in [kind for _, kind in seen[-1].ladder()]
+    assert seen[-2].firm is not None
 
 
 @pytest.mark.parametrize(

@@ -194,6 +194,8 @@ class MotionConfig:
             `[motion.free_tracker]`).
         assist: physics.correct.CorrectionConfig.assist: "local" (the residual-free attempt
             gets the residual over the stretches where it fell) or "whole" (falls are reset).
+        firm: physics.correct.CorrectionConfig.firm on (the default FIRM_TRACKER) or off: a
+            second residual-free controller where both residual-free attempts fell.
         unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of
             attempt on the unsmoothed reference before the smoothed one; the MPJPE within
             which a residual-free attempt ends the ladder.
@@ -224,6 +226,7 @@ class MotionConfig:
     free_tracker: TrackerConfig = FREE_TRACKER
     assist: AssistMode = "local"
     unsmoothed_first: bool = True
+    firm: bool = True
     close_mpjpe_mm: float = 40.0
     workers: int = 2
     device: str = "auto"
@@ -250,8 +253,9 @@ class MotionConfig:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         choice("motion.project", self.project, Projection)
         choice("motion.assist", self.assist, AssistMode)
-        if not isinstance(self.unsmoothed_first, bool):
-            raise ConfigError(f"motion.unsmoothed_first: must be true or false, got {self.unsmoothed_first!r}")
+        for name in ("unsmoothed_first", "firm"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"motion.{name}: must be true or false, got {getattr(self, name)!r}")
         close = self.close_mpjpe_mm
         if isinstance(close, bool) or not (isinstance(close, (int, float)) and 0 < close < math.inf):
             raise ConfigError(f"motion.close_mpjpe_mm: must be a finite number > 0, got {self.close_mpjpe_mm!r}")

@@ -61,6 +61,7 @@ from motionloop.model.config import TrainConfig
 from motionloop.model.sample import sample
 from motionloop.model.train import fine_tune, resolve_device, train
 from motionloop.motion import Motion, load_clips, save_clips
+from motionloop.physics.config import FIRM_TRACKER
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
 from motionloop.physics.summary import summarize
 from motionloop.resources import BASE_MODEL
@@ -303,6 +304,7 @@ class MotionTask:
             free=m.free_tracker,
             assist=m.assist,
             unsmoothed_first=m.unsmoothed_first,
+            firm=FIRM_TRACKER if m.firm else None,
             close_mpjpe_mm=m.close_mpjpe_mm,
         )
 

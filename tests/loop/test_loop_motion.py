@@ -135,6 +135,10 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     assert single.ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
     with pytest.raises(ConfigError, match="motion.unsmoothed_first"):
         load_config("demo", ["motion.unsmoothed_first=2"])
+    assert cfg.firm is not None and single.firm is not None
+    assert make_task(load_config("demo", ["motion.firm=false"])).correction_config(1.0).firm is None
+    with pytest.raises(ConfigError, match="motion.firm"):
+        load_config("demo", ["motion.firm=1"])
     with pytest.raises(ConfigError, match="motion.close_mpjpe_mm"):
         load_config("demo", ["motion.close_mpjpe_mm=0"])
     assert {sk.JOINTS[j] for j in task.static_joints} >= {"left_foot", "right_foot"}
