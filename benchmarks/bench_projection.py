@@ -16,16 +16,13 @@ bench_projection.json (name, config, machine, figures).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from bench_physics import GENERATED_PER_LABEL, GENERATED_SEED, generated_set
 
-from motionloop.bench import machine
+from motionloop.bench import write_result
 from motionloop.data.bundled import OBJECT_LABELS, list_bundled
-from motionloop.io import write_text
 from motionloop.motion import Motion
 from motionloop.physics.correct import CorrectionConfig, correct
 from motionloop.physics.summary import summarize
@@ -89,20 +86,13 @@ def main() -> None:
         clips, names = generated_set(GENERATED_PER_LABEL, GENERATED_SEED)
         figures["generated"] = twice(clips, names, cfg)
         print(line("generated", figures["generated"]), flush=True)
-    result = {
-        "name": "bench_projection",
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "config": {
-            "strength": cfg.strength,
-            "workers": args.workers,
-            "real_clips": len(entries),
-            "generated": None if args.quick else {"per_label": GENERATED_PER_LABEL, "seed": GENERATED_SEED},
-        },
-        "machine": machine(),
-        "figures": figures,
+    config = {
+        "strength": cfg.strength,
+        "workers": args.workers,
+        "real_clips": len(entries),
+        "generated": None if args.quick else {"per_label": GENERATED_PER_LABEL, "seed": GENERATED_SEED},
     }
-    write_text(Path(args.out), json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, "bench_projection", config, figures)
 
 
 if __name__ == "__main__":
