@@ -43,26 +43,31 @@ START_NOISE = 0.02  # m/s or rad/s per velocity component of the start state
 RUNGS = ("free_unsmoothed", "free_smoothed", "firm")
 
 
-def reaches_end(job: tuple[str, Motion, str, list[int]]) -> list[bool]:
-    """Whether one rung's residual-free controller tracks the clip to its end (no reset), for
-    each draw: -1 is the unperturbed start, else the seed of the start-velocity noise."""
-    name, motion, rung, draws = job
+def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
+    """Whether each rung's residual-free controller (RUNGS order) tracks the clip to its end
+    (no reset), for each draw: -1 is the unperturbed start, else the seed of the
+    start-velocity noise. The two free rungs share their repaired reference."""
+    name, motion, draws = job
     cfg = CorrectionConfig()
     h = Humanoid()
     try:
-        fixed = repair(motion, cfg.firm_repair() if rung == "firm" else cfg.repair_for_strength(), h)
+        fixed = repair(motion, cfg.repair_for_strength(), h)
+        firm_fixed = repair(motion, cfg.firm_repair(), h)
     except Exception:  # a clip the corrector rejects (absurd placement) reaches nothing
-        return [False] * len(draws)
-    ctl = cfg.firm_tracker() if rung == "firm" else cfg.free_tracker(0.0 if rung == "free_unsmoothed" else None)
-    ref = build_reference(h, fixed, control_rate(h, ctl), ctl.smooth_s)
-    start = ref.qvel[0].copy()
+        return [[False] * len(draws) for _ in RUNGS]
+    rungs = [(fixed, cfg.free_tracker(0.0)), (fixed, cfg.free_tracker()), (firm_fixed, cfg.firm_tracker())]
     out = []
-    for draw in draws:
-        ref.qvel[0] = start
-        if draw >= 0:
-            rng = np.random.default_rng([draw, zlib.crc32(name.encode())])
-            ref.qvel[0] = start + rng.normal(0.0, START_NOISE, len(start))
-        out.append(track(h, fixed, ctl, reference=ref, stop_at_fall=True).resets == 0)
+    for clip, ctl in rungs:
+        ref = build_reference(h, clip, control_rate(h, ctl), ctl.smooth_s)
+        start = ref.qvel[0].copy()
+        flags = []
+        for draw in draws:
+            ref.qvel[0] = start
+            if draw >= 0:
+                rng = np.random.default_rng([draw, zlib.crc32(name.encode())])
+                ref.qvel[0] = start + rng.normal(0.0, START_NOISE, len(start))
+            flags.append(track(h, clip, ctl, reference=ref, stop_at_fall=True).resets == 0)
+        out.append(flags)
     return out
 
 
@@ -78,9 +83,9 @@ def counts(names: list[str], labels: list[str], ok: dict[str, np.ndarray]) -> di
 
 
 def measure(clips: list[Motion], names: list[str], labels: list[str], draws: list[int], workers: int) -> dict:
-    jobs = [(n, m, rung, draws) for rung in RUNGS for n, m in zip(names, clips)]
-    flags = np.array(list(make_executor(workers).map(reaches_end, jobs)))  # (rungs x clips, draws)
-    flags = flags.reshape(len(RUNGS), len(clips), len(draws)).transpose(2, 0, 1)  # (draws, rungs, clips)
+    jobs = [(n, m, draws) for n, m in zip(names, clips)]
+    flags = np.array(list(make_executor(workers).map(reaches_end, jobs)))  # (clips, rungs, draws)
+    flags = flags.transpose(2, 1, 0)  # (draws, rungs, clips)
     per_draw = {}
     for d, f in zip(draws, flags):
         per_draw["unperturbed" if d < 0 else f"draw_{d}"] = counts(names, labels, dict(zip(RUNGS, f)))
