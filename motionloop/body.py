@@ -10,6 +10,7 @@ fractions of a 70 kg body.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,9 +80,16 @@ def _lerp(a, b, t):
 def geometry(offsets: np.ndarray | None = None) -> list[Capsule | Box]:
     """The geoms of the body with rest offsets `offsets (24, 3)` (default skeleton if None).
 
-    Limb capsules follow the bones; trunk and head sizes scale with standing height.
+    Limb capsules follow the bones; trunk and head sizes scale with standing height. Built
+    once per skeleton (metrics call this for every frame).
     """
     off = sk.REST_OFFSETS if offsets is None else np.asarray(offsets, dtype=np.float64)
+    return list(_geometry(off.tobytes(), off.shape))
+
+
+@functools.lru_cache(maxsize=64)
+def _geometry(key: bytes, shape: tuple[int, ...]) -> tuple[Capsule | Box, ...]:
+    off = np.frombuffer(key, dtype=np.float64).reshape(shape)
     s = sk.height_of(off) / sk.height_of()
     geoms: list[Capsule | Box] = [
         Capsule(sk.PELVIS, (-0.065 * s, -0.045 * s, -0.01 * s), (0.065 * s, -0.045 * s, -0.01 * s), 0.085 * s),
@@ -134,7 +142,7 @@ def geometry(offsets: np.ndarray | None = None) -> list[Capsule | Box]:
         # toes: from the ball joint forward, sole level with the rear foot's
         toe_sole = -(ankle_h + float(ball[1]))
         geoms.append(Box(j["foot"], (0.0, toe_sole / 2, 0.035 * s), (0.045 * s, -toe_sole / 2, 0.035 * s)))
-    return geoms
+    return tuple(geoms)
 
 
 def world_extremes(geoms: list[Capsule | Box], positions: np.ndarray, glob: np.ndarray) -> np.ndarray:

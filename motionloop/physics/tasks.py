@@ -65,6 +65,7 @@ class Context:
     step_shift: np.ndarray = field(default_factory=lambda: np.zeros(3))
     _jac: dict = field(default_factory=dict)
     _contact_jac: np.ndarray | None = None
+    _flat: list[bool] | None = None
 
     def body_jac(self, body: int) -> tuple[np.ndarray, np.ndarray]:
         """Translational and rotational Jacobians `(3, nv)` of a body origin (cached per step)."""
@@ -82,13 +83,20 @@ class Context:
 
     def point_jacs(self, points: np.ndarray, bodies: np.ndarray) -> np.ndarray:
         """Translational Jacobians `(3 P, nv)` of world points fixed to bodies."""
-        if not len(points):
-            return np.zeros((0, self.h.nv))
-        jacs = [self.body_jac(int(b)) for b in bodies]
-        jp = np.stack([j[0] for j in jacs])  # (P, 3, nv)
-        jr = np.stack([j[1] for j in jacs])
+        P, nv = len(points), self.h.nv
+        if not P:
+            return np.zeros((0, nv))
+        jp, jr = np.empty((P, 3, nv)), np.empty((P, 3, nv))
+        for i, b in enumerate(bodies.tolist()):
+            jp[i], jr[i] = self.body_jac(b)
         # v_point = v_origin + w x (p - origin) = v_origin - skew(p - origin) w
-        return (jp - skew(points - self.d.xpos[bodies]) @ jr).reshape(-1, self.h.nv)
+        return (jp - skew(points - self.d.xpos[bodies]) @ jr).reshape(-1, nv)
+
+    def flat_active(self, seg: int) -> bool:
+        """`FlatFootTask.active` for foot segment `seg` (cached per step)."""
+        if self._flat is None:
+            self._flat = [FlatFootTask.active(self, s) for s in range(len(FOOT_JOINTS))]
+        return self._flat[seg]
 
 
 def skew(v: np.ndarray) -> np.ndarray:
@@ -128,7 +136,7 @@ class JointTask:
         # a flat-planted foot's ankle gives way to FlatFootTask (copying a reference ankle angle
         # that tilts the sole by a few mm puts the foot on one edge)
         for seg, dofs in enumerate(self._foot_dofs):
-            if FlatFootTask.active(ctx, seg):
+            if ctx.flat_active(seg):
                 w[dofs] *= ctx.cfg.flat_foot_joint_scale
         return w, acc
 
@@ -154,7 +162,7 @@ class FlatFootTask:
     def rows(self, ctx: Context) -> list[Row]:
         cfg, out = ctx.cfg, []
         for seg, body in enumerate(self.bodies):
-            if not self.active(ctx, seg):
+            if not ctx.flat_active(seg):
                 continue
             jr = ctx.body_jac(body)[1]
             normal = ctx.d.xmat[body].reshape(3, 3)[:, 1]  # the sole's normal (the body's y axis)
@@ -193,22 +201,24 @@ class HoldFootTask:
     """A segment the reference plants that came off the floor (unloaded as the body rolled
     over it) goes back down where it is: its lowest corner stops and descends."""
 
-    def __init__(self, sole_geoms: list[np.ndarray], foot_bodies: list[int]):
-        self.sole_geoms, self.foot_bodies = sole_geoms, foot_bodies
+    def __init__(self, sole_geoms: list[np.ndarray], foot_bodies: list[int], radii: list[np.ndarray]):
+        self.sole_geoms, self.foot_bodies, self.radii = sole_geoms, foot_bodies, radii
+        self._body = [np.array([b]) for b in foot_bodies]
 
     def rows(self, ctx: Context) -> list[Row]:
-        cfg, m, d, out = ctx.cfg, ctx.h.model, ctx.d, []
+        cfg, d, out = ctx.cfg, ctx.d, []
         if cfg.w_hold <= 0:
             return out
         for seg, geoms in enumerate(self.sole_geoms):
             if not ctx.ref.stance[ctx.k, seg] or seg in ctx.contacts.touching:
                 continue
-            z = d.geom_xpos[geoms, 2] - m.geom_size[geoms, 0]
+            z = d.geom_xpos[geoms, 2] - self.radii[seg]
             low = int(np.argmin(z))
             if z[low] > cfg.hold_height:
                 continue
-            p = d.geom_xpos[geoms[low]] - np.array([0.0, 0.0, m.geom_size[geoms[low], 0]])
-            Jp = ctx.point_jacs(p[None], np.array([self.foot_bodies[seg]]))
+            p = d.geom_xpos[geoms[low]].copy()
+            p[2] -= self.radii[seg][low]
+            Jp = ctx.point_jacs(p[None], self._body[seg])
             v = Jp @ d.qvel
             acc = -cfg.kd_slip * v
             acc[2] = -cfg.kp_foot * z[low] - cfg.kd_foot * v[2]

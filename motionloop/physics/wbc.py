@@ -50,6 +50,7 @@ from motionloop.physics.tasks import (
 
 _INF = 1e30
 _EYE6 = np.eye(6)
+_EMPTY = np.zeros(0)
 
 
 @dataclass
@@ -105,24 +106,32 @@ def solve_qp(
     Si = np.linalg.inv(M6 @ QiM6t)  # S^-1 (6, 6)
     w = M6 @ x0 + h6  # root wrench the tracking optimum asks for
     free = cap > 0  # residual rows that exist
-    nr = int(free.sum())
-    G = np.concatenate([B, _EYE6[:, free]], axis=1)  # (6, L + nr): root wrench of (lam, r)
-    Cz = np.concatenate([C, Cr[:, free]], axis=1)
+    if free.all():
+        # root wrench and CoM wrench of (lam, r): (6, L + 6)
+        G, Cz = np.concatenate((B, _EYE6), axis=1), np.concatenate((C, Cr), axis=1)
+        r_price, r_cap = price, cap
+    elif free.any():
+        G, Cz = np.concatenate((B, _EYE6[:, free]), axis=1), np.concatenate((C, Cr[:, free]), axis=1)
+        r_price, r_cap = price[free], cap[free]
+    else:
+        G, Cz = B, C
+        r_price = r_cap = _EMPTY
+    n = L + len(r_cap)
     GtSi, CztW = G.T @ Si, Cz.T * Wc
     H = GtSi @ G + CztW @ Cz
-    H[np.diag_indices(L + nr)] += np.concatenate([eps, price[free]])
+    H.flat[:: n + 1] += np.concatenate((eps, r_price))  # the diagonal
     f = -(GtSi @ w) - CztW @ wc
-    lower = np.concatenate([np.zeros(L), -cap[free]])
-    upper = np.concatenate([np.full(L, _INF), cap[free]])
+    lower = np.concatenate((np.zeros(L), -r_cap))
+    upper = np.concatenate((np.full(L, _INF), r_cap))
     ok = True
-    if L + nr:
-        z, _, exitflag, _ = daqp.solve(H, f, np.zeros((0, L + nr)), upper, lower, np.zeros(L + nr, dtype=np.int32))
+    if n:
+        z, _, exitflag, _ = daqp.solve(H, f, np.empty((0, n)), upper, lower, np.zeros(n, dtype=np.int32))
         ok = exitflag == 1
         if not ok:
-            z = np.zeros(L + nr)
-        z = np.clip(z, lower, upper)
+            z = np.zeros(n)
+        z = np.minimum(np.maximum(z, lower), upper)
     else:
-        z = np.zeros(0)
+        z = _EMPTY
     lam = z[:L]
     r = np.zeros(6)
     r[free] = z[L:]
@@ -157,7 +166,7 @@ class WholeBodyController:
         self.motion_tasks = [
             FlatFootTask(h),
             SwingFootTask(h),
-            HoldFootTask(self.sole_geoms, self._foot_bodies),
+            HoldFootTask(self.sole_geoms, self._foot_bodies, [m.geom_size[g, 0] for g in self.sole_geoms]),
             NoSlipTask(),
         ]
         self.centroidal = CentroidalTask(h)
@@ -166,6 +175,13 @@ class WholeBodyController:
         self._res_price = cfg.w_residual / (h.weight * arm) ** 2
         self._res_cap = cfg.residual_max_bw * h.weight * arm
         self._shift = np.zeros(3)
+        self._tiles: dict[int, np.ndarray] = {}
+
+    def _edge_forces(self, points: int) -> np.ndarray:
+        """The force rows of the CoM wrench of every edge force at `points` points: `(3, 4 P)`."""
+        if points not in self._tiles:
+            self._tiles[points] = np.tile(self._edges.T, (1, points))
+        return self._tiles[points]
 
     # -------------------------------------------------------------------- contacts
     def contacts(self, d: mujoco.MjData, planted: np.ndarray) -> Contacts:
@@ -245,7 +261,7 @@ class WholeBodyController:
             q = RW @ np.concatenate([r.acc for r in rows])
         else:
             Q, q = np.zeros((nv, nv)), np.zeros(nv)
-        Q[np.diag_indices(nv)] += w_diag
+        Q.flat[:: nv + 1] += w_diag  # the diagonal
         q += w_diag * a_diag
 
         P = len(contacts)
@@ -256,9 +272,8 @@ class WholeBodyController:
         # C: force and moment about the CoM of each edge force; Cr: of the residual (a world
         # force at the pelvis origin, a torque in the pelvis frame: the free joint's dofs)
         arms = contacts.points - com
-        C = np.concatenate([np.tile(E.T, (1, P)), (skew(arms) @ E.T).transpose(1, 0, 2).reshape(3, 4 * P)])
-        Cr = np.zeros((6, 6))
-        Cr[:3, :3] = _EYE6[:3, :3]
+        C = np.concatenate([self._edge_forces(P), (skew(arms) @ E.T).transpose(1, 0, 2).reshape(3, 4 * P)])
+        Cr = _EYE6.copy()
         Cr[3:, :3] = skew((d.xpos[self._pelvis] - com)[None])[0]
         Cr[3:, 3:] = d.xmat[self._pelvis].reshape(3, 3)
         eps = np.full(4 * P, cfg.w_force / h.weight**2)
