@@ -35,33 +35,47 @@ def pyramid(mu: float = FRICTION) -> np.ndarray:
     return np.array([[mu, 0, 1], [-mu, 0, 1], [0, mu, 1], [0, -mu, 1]], dtype=np.float64)
 
 
-def candidate_points(h: Humanoid, qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+class _Candidates:
+    """The body points `candidate_points` looks at, in joint frames: the sole corners of the
+    four foot boxes (body.sole_points order) and the capsules' end points and radii."""
+
+    def __init__(self, h: Humanoid):
+        geoms = bd.geometry(h.spec.offsets_array())
+        boxes = [g for g in geoms if isinstance(g, bd.Box)]
+        caps = [g for g in geoms if isinstance(g, bd.Capsule)]
+        self.sole_joint = np.repeat([g.joint for g in boxes], 4)  # (16,)
+        self.sole_local = np.concatenate([g.sole() for g in boxes])  # (16, 3)
+        self.cap_joint = np.array([g.joint for g in caps])
+        self.cap_a = np.array([g.a for g in caps], dtype=np.float64)  # (C, 3)
+        self.cap_b = np.array([g.b for g in caps], dtype=np.float64)
+        self.cap_radius = np.array([g.radius for g in caps])
+        self.ids = np.concatenate([h.body_id[self.sole_joint], h.body_id[self.cap_joint]])
+
+    def points(self, pos: np.ndarray, glob: np.ndarray) -> np.ndarray:
+        """World points `(16 + C, 3)` for joint positions `pos (24, 3)` and rotations `glob (24, 3, 3)`."""
+        sj, cj = self.sole_joint, self.cap_joint
+        soles = pos[sj] + np.einsum("pij,pj->pi", glob[sj], self.sole_local)
+        a = pos[cj] + np.einsum("pij,pj->pi", glob[cj], self.cap_a)
+        b = pos[cj] + np.einsum("pij,pj->pi", glob[cj], self.cap_b)
+        low = np.where((a[:, 2] <= b[:, 2])[:, None], a, b)
+        low[:, 2] -= self.cap_radius
+        return np.concatenate([soles, low])
+
+
+def candidate_points(h: Humanoid, qpos: np.ndarray, layout: _Candidates | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Body points that may touch the floor at `qpos`: `(points (P, 3), body ids (P,))`.
 
     Sole corners of both feet plus the lowest point of every capsule, kept when within
-    `CONTACT_HEIGHT` above or `MAX_DEPTH` below the floor. Uses (and overwrites) `h.data` kinematics.
+    `CONTACT_HEIGHT` above or `MAX_DEPTH` below the floor. Uses (and overwrites) `h.data`
+    kinematics. `layout`: `_Candidates(h)`, built once by a caller that asks for many frames.
     """
+    layout = layout or _Candidates(h)
     d = h.data
     d.qpos[:] = qpos
     mujoco.mj_kinematics(h.model, d)
-    pos = d.xpos[h.body_id]
-    glob = d.xmat[h.body_id].reshape(-1, 3, 3)
-    geoms = bd.geometry(h.spec.offsets_array())
-    pts, ids = [], []
-    # sole_points lists the boxes' corners in geometry order, 4 per box
-    pts.append(bd.sole_points(geoms, pos, glob).reshape(-1, 3))
-    ids += [h.body_id[g.joint] for g in geoms if isinstance(g, bd.Box) for _ in range(4)]
-    for g in geoms:
-        if isinstance(g, bd.Capsule):
-            p, r = pos[g.joint], glob[g.joint]
-            a, b = p + r @ np.asarray(g.a), p + r @ np.asarray(g.b)
-            low = a if a[2] <= b[2] else b
-            pts.append((low - np.array([0.0, 0.0, g.radius]))[None])
-            ids.append(h.body_id[g.joint])
-    pts = np.concatenate(pts)
-    ids = np.asarray(ids)
+    pts = layout.points(d.xpos[h.body_id], d.xmat[h.body_id].reshape(-1, 3, 3))
     keep = (pts[:, 2] <= CONTACT_HEIGHT) & (pts[:, 2] >= -MAX_DEPTH)
-    return pts[keep], ids[keep]
+    return pts[keep], layout.ids[keep]
 
 
 def root_demand(h: Humanoid, qpos: np.ndarray, qvel: np.ndarray, qacc: np.ndarray) -> np.ndarray:
@@ -112,9 +126,10 @@ def feasibility_profile(motion: Motion, h: Humanoid | None = None) -> np.ndarray
     qvel = h.qvel_from_qpos(qpos, dt)
     qacc = np.gradient(qvel, dt, axis=0) if len(qpos) > 2 else np.zeros_like(qvel)
     out = np.zeros(len(qpos))
+    layout = _Candidates(h)
     for t in range(len(qpos)):
         demand = root_demand(h, qpos[t], qvel[t], qacc[t])[:ROOT_DOFS]
-        pts, ids = candidate_points(h, qpos[t])
+        pts, ids = candidate_points(h, qpos[t], layout)
         res = min_root_residual(demand, contact_basis(h, pts, ids), h.weight)
         out[t] = np.linalg.norm(res[:3]) / h.weight
     return out
