@@ -1,0 +1,147 @@
+"""Correction cost of two checkouts, paired clip by clip: is one of them really cheaper?
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_cost_ab.py --base REV [--new DIR] [--rounds 2]
+
+These machines' speed drifts by tens of percent within minutes, so two bench_physics runs
+cannot show a 10 % change in cost. This benchmark starts one worker process per checkout,
+each importing motionloop from its own tree, and sends both the same clip in turn,
+alternating which goes first, so that drift hits both alike. It sums each side's `cpu_s`
+(the correction's CPU seconds: repair and every tracking attempt, as bench_physics counts
+cost) over the 47 bundled real clips without objects, `--rounds` times, and reports CPU
+seconds per motion-second for each and their ratio (new / base), with whether each clip's
+output is bit for bit the same (a digest of its poses and translation, and the attempt it
+came from).
+
+`--base` is a git revision of this repository (checked out to a temporary worktree) or a
+directory holding a checkout; `--new` defaults to this checkout. Single-threaded workers
+(OMP_NUM_THREADS=1), one correction at a time. Writes benchmarks/results/bench_cost_ab.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker(tree: str) -> None:
+    """Serve clip ids from stdin: correct each with the default config, print `cpu_s digest attempt`."""
+    sys.path.insert(0, tree)
+    import motionloop
+
+    if not Path(motionloop.__file__).resolve().is_relative_to(Path(tree).resolve()):
+        raise SystemExit(f"worker for {tree} imported motionloop from {motionloop.__file__}")
+    from motionloop.data.bundled import list_bundled
+    from motionloop.motion import Motion
+    from motionloop.physics.correct import CorrectionConfig, correct_one
+
+    entries = {c.id: c for c in list_bundled()}
+    cfg = CorrectionConfig(workers=1)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        out, report = correct_one((name, Motion.load(entries[name].path), cfg))
+        digest = hashlib.sha1(out.poses.tobytes() + out.trans.tobytes()).hexdigest()[:16]
+        print(f"{report.cpu_s} {digest} {report.attempt}", flush=True)
+
+
+def start(tree: str) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    p = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", tree],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tempfile.gettempdir(),  # not a directory that holds another motionloop
+    )
+    if p.stdout.readline().strip() != "ready":
+        raise SystemExit(f"the worker for {tree} did not start")
+    return p
+
+
+def ask(p: subprocess.Popen, name: str) -> tuple[float, str]:
+    p.stdin.write(name + "\n")
+    p.stdin.flush()
+    reply = p.stdout.readline().split()
+    if len(reply) != 3:
+        raise SystemExit(f"a worker failed on {name}")
+    return float(reply[0]), " ".join(reply[1:])
+
+
+def checkout(rev_or_dir: str, tmp: str) -> str:
+    """A directory holding `rev_or_dir`: the directory itself, or a worktree of the revision."""
+    if Path(rev_or_dir).is_dir():
+        return str(Path(rev_or_dir).resolve())
+    path = str(Path(tmp) / "base")
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", path, rev_or_dir], check=True)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", help="git revision or checkout directory to compare against")
+    ap.add_argument("--new", default=str(ROOT), help="checkout directory (default: this one)")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_cost_ab.json"))
+    args = ap.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
+    if not args.base:
+        ap.error("--base is required")
+
+    from motionloop.bench import write_result
+    from motionloop.data.bundled import OBJECT_LABELS, list_bundled
+    from motionloop.motion import Motion
+
+    entries = [c for c in list_bundled() if c.label not in OBJECT_LABELS]
+    seconds = sum(Motion.load(c.path).duration for c in entries)
+    with tempfile.TemporaryDirectory() as tmp:
+        base_rev = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", args.base], capture_output=True, text=True
+        ).stdout.strip()
+        trees = [checkout(args.base, tmp), str(Path(args.new).resolve())]
+        try:
+            procs = [start(t) for t in trees]
+            cpu, same = [0.0, 0.0], 0
+            for r in range(args.rounds):
+                for i, c in enumerate(entries):
+                    replies = {}
+                    for side in (0, 1) if (i + r) % 2 == 0 else (1, 0):
+                        replies[side] = ask(procs[side], c.id)
+                    for side in (0, 1):
+                        cpu[side] += replies[side][0]
+                    same += replies[0][1] == replies[1][1]
+                print(f"round {r + 1}: base {cpu[0]:.1f} s, new {cpu[1]:.1f} s (so far)", flush=True)
+            for p in procs:
+                p.stdin.close()
+                p.wait()
+        finally:
+            if not Path(args.base).is_dir():
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", trees[0]], check=False)
+    total = seconds * args.rounds
+    write_result(
+        args.out,
+        "bench_cost_ab",
+        {"base": args.base, "base_rev": base_rev, "new": args.new, "rounds": args.rounds, "clips": len(entries)},
+        {
+            "motion_seconds": seconds,
+            "base_cpu_s_per_motion_s": cpu[0] / total,
+            "new_cpu_s_per_motion_s": cpu[1] / total,
+            "ratio_new_to_base": cpu[1] / cpu[0],
+            "identical_outputs": same,
+            "corrections_per_side": len(entries) * args.rounds,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
