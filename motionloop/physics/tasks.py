@@ -199,7 +199,8 @@ class SwingFootTask:
 
 class HoldFootTask:
     """A segment the reference plants that came off the floor (unloaded as the body rolled
-    over it) goes back down where it is: its lowest corner stops and descends."""
+    over it) goes back down where it is: its lowest corner stops and descends. Built from each
+    foot segment's (Reference.stance order) sole-corner sphere geoms, body id and sphere radii."""
 
     def __init__(self, sole_geoms: list[np.ndarray], foot_bodies: list[int], radii: list[np.ndarray]):
         self.sole_geoms, self.foot_bodies, self.radii = sole_geoms, foot_bodies, radii
