@@ -35,7 +35,7 @@ def pyramid(mu: float = FRICTION) -> np.ndarray:
     return np.array([[mu, 0, 1], [-mu, 0, 1], [0, mu, 1], [0, -mu, 1]], dtype=np.float64)
 
 
-class _Candidates:
+class CandidateLayout:
     """The body points `candidate_points` looks at, in joint frames: the sole corners of the
     four foot boxes (body.sole_points order) and the capsules' end points and radii."""
 
@@ -62,14 +62,16 @@ class _Candidates:
         return np.concatenate([soles, low])
 
 
-def candidate_points(h: Humanoid, qpos: np.ndarray, layout: _Candidates | None = None) -> tuple[np.ndarray, np.ndarray]:
+def candidate_points(
+    h: Humanoid, qpos: np.ndarray, layout: CandidateLayout | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Body points that may touch the floor at `qpos`: `(points (P, 3), body ids (P,))`.
 
     Sole corners of both feet plus the lowest point of every capsule, kept when within
     `CONTACT_HEIGHT` above or `MAX_DEPTH` below the floor. Uses (and overwrites) `h.data`
-    kinematics. `layout`: `_Candidates(h)`, built once by a caller that asks for many frames.
+    kinematics. `layout`: `CandidateLayout(h)`, built once by a caller that asks for many frames.
     """
-    layout = layout or _Candidates(h)
+    layout = layout or CandidateLayout(h)
     d = h.data
     d.qpos[:] = qpos
     mujoco.mj_kinematics(h.model, d)
@@ -126,7 +128,7 @@ def feasibility_profile(motion: Motion, h: Humanoid | None = None) -> np.ndarray
     qvel = h.qvel_from_qpos(qpos, dt)
     qacc = np.gradient(qvel, dt, axis=0) if len(qpos) > 2 else np.zeros_like(qvel)
     out = np.zeros(len(qpos))
-    layout = _Candidates(h)
+    layout = CandidateLayout(h)
     for t in range(len(qpos)):
         demand = root_demand(h, qpos[t], qvel[t], qacc[t])[:ROOT_DOFS]
         pts, ids = candidate_points(h, qpos[t], layout)
