@@ -1,6 +1,6 @@
 """Correction cost of two checkouts, paired clip by clip: is one of them really cheaper?
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_cost_ab.py --base REV [--new DIR] [--rounds 2]
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_cost_ab.py --base REV [--new DIR] [--rounds 2] [--clips N]
 
 These machines' speed drifts by tens of percent within minutes, so two bench_physics runs
 cannot show a 10 % change in cost. This benchmark starts one worker process per checkout,
@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--base", help="git revision or checkout directory to compare against")
     ap.add_argument("--new", default=str(ROOT), help="checkout directory (default: this one)")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--clips", type=int, default=0, help="only the first N clips (a smoke run; 0: all)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_cost_ab.json"))
     args = ap.parse_args()
@@ -103,10 +104,14 @@ def main() -> None:
     from motionloop.motion import Motion
 
     entries = [c for c in list_bundled() if c.label not in OBJECT_LABELS]
+    entries = entries[: args.clips] if args.clips > 0 else entries
     seconds = sum(Motion.load(c.path).duration for c in entries)
     with tempfile.TemporaryDirectory() as tmp:
         base_rev = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", args.base], capture_output=True, text=True
+        ).stdout.strip()
+        new_rev = subprocess.run(
+            ["git", "-C", args.new, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip()
         trees = [checkout(args.base, tmp), str(Path(args.new).resolve())]
         try:
@@ -131,7 +136,14 @@ def main() -> None:
     write_result(
         args.out,
         "bench_cost_ab",
-        {"base": args.base, "base_rev": base_rev, "new": args.new, "rounds": args.rounds, "clips": len(entries)},
+        {
+            "base": args.base,
+            "base_rev": base_rev,
+            "new": args.new,
+            "new_head": new_rev,  # the checkout's HEAD; its working tree may hold more
+            "rounds": args.rounds,
+            "clips": len(entries),
+        },
         {
             "motion_seconds": seconds,
             "base_cpu_s_per_motion_s": cpu[0] / total,
