@@ -86,3 +86,12 @@ def test_write_result_writes_the_common_record(tmp_path, capsys):
     assert on_disk == rec and set(rec) == {"name", "command", "config", "machine", "figures"}
     assert rec["figures"] == {"seconds": 1.5} and rec["machine"]["cpus"] >= 1
     assert '"name": "demo"' in capsys.readouterr().out
+
+
+def test_geometry_is_built_once_per_skeleton_but_handed_out_as_a_fresh_list():
+    a = bd.geometry()
+    assert a == bd.geometry(sk.REST_OFFSETS)
+    a.pop()  # a caller's list is its own
+    assert len(bd.geometry()) == len(a) + 1
+    tall = bd.geometry(sk.REST_OFFSETS * 1.2)
+    assert tall != bd.geometry() and tall[0].radius > bd.geometry()[0].radius  # a taller body, thicker
