@@ -174,7 +174,6 @@ class WholeBodyController:
         arm = np.array([1.0, 1.0, 1.0, TORQUE_ARM, TORQUE_ARM, TORQUE_ARM])
         self._res_price = cfg.w_residual / (h.weight * arm) ** 2
         self._res_cap = cfg.residual_max_bw * h.weight * arm
-        self._shift = np.zeros(3)
         self._tiles: dict[int, np.ndarray] = {}
 
     def _edge_forces(self, points: int) -> np.ndarray:
