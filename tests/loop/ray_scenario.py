@@ -10,7 +10,7 @@ MODE:
   SIGKILLed once two chains advance at once, one of them there; if the run fails anyway it
   is resumed on the head alone.
 - `kill-driver`: the loop runs as a `motionloop loop --executor ray --address` process, is
-  SIGKILLed once a quarter of the records are in, and `--resume` (same cluster) finishes it.
+  SIGKILLed while a chain is part way through, and `--resume` (same cluster) finishes it.
 - `kill-driver-local`: as `kill-driver` with a local Ray instance, which dies with the driver
   while the workers it started live on: they must stop writing at once.
 - `local`: executor "ray" with a local Ray instance (no cluster, all CPUs).
@@ -140,7 +140,7 @@ def main() -> None:
         run_loop(config, run, progress=False, executor="ray")
         result["chains"] = chains(handler.lines)
     elif mode == "kill-driver-local":
-        kill_driver_then_resume(config_path, run, result["expected"], result, [])
+        kill_driver_then_resume(config_path, run, config.generations, result, [])
     elif mode == "error":  # a file where a chain's directory goes: that chain cannot write
         arm = config.arms[0]
         run.mkdir(parents=True)
@@ -164,13 +164,17 @@ def main() -> None:
     print(json.dumps(result))
 
 
-def kill_driver_then_resume(config_path: str, run: Path, expected: int, result: dict, extra: list[str]) -> None:
-    """`motionloop loop --executor ray` SIGKILLed once a quarter of the records are in, then `--resume`."""
+def kill_driver_then_resume(config_path: str, run: Path, generations: int, result: dict, extra: list[str]) -> None:
+    """`motionloop loop --executor ray` SIGKILLed while a chain is part way through, then `--resume`.
+
+    The kill waits for a chain that is advancing and has neither just begun nor nearly ended
+    (not for a share of the records: on a node slow to take its task, the first chain can
+    complete alone before any other begins, and the resumed run then has no chain to continue)."""
     cmd = [sys.executable, "-m", "motionloop", "loop", "--config", config_path, "--out", str(run), "--quiet"]
     cmd += ["--executor", "ray", *extra]
     env = {**os.environ, **RAY_ENV}
     driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    while driver.poll() is None and records(run) < expected // 4:
+    while driver.poll() is None and not busy_chains(run, generations):
         time.sleep(0.05)
     result["killed_at"] = records(run)
     driver.send_signal(signal.SIGKILL)
@@ -190,7 +194,7 @@ def scenario(mode: str, config_path: str, config, run: Path, cluster: LocalClust
     result["cluster_up_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     if mode == "kill-driver":
-        kill_driver_then_resume(config_path, run, expected, result, ["--address", cluster.address])
+        kill_driver_then_resume(config_path, run, config.generations, result, ["--address", cluster.address])
     else:
         killer = None
         if mode == "kill-worker":
