@@ -178,7 +178,8 @@ def line(tag: str, s: dict) -> str:
         f"{tag}: success {s['success_rate']:.2f} free {s['success_free_rate']:.2f} verified "
         f"{s['verified_rate']:.2f} unsmoothed {s['unsmoothed_rate']:.2f} | local {s['local_rate']:.2f} whole {s['assisted_rate']:.2f} (residual allowed "
         f"{100 * s['assisted_share']:.0f}% of the time) | residual {100 * s['residual_bw']:.1f} %BW | MPJPE mean {s['mpjpe_mm']:.0f} "
-        f"median {s['mpjpe_median_mm']:.0f} mm, >150 mm {100 * s['mpjpe_over_150_share']:.0f}% | phys_err "
+        f"median {s['mpjpe_median_mm']:.0f} mm, >150 mm {100 * s['mpjpe_over_150_share']:.0f}%, pelvis-relative mean "
+        f"{s['mpjpe_local_mm']:.0f} median {s['mpjpe_local_median_mm']:.0f} mm | phys_err "
         f"{s['before_phys_err_mm']:.1f} -> {s['after_phys_err_mm']:.1f} mm"
     )
 

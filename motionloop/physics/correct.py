@@ -282,6 +282,7 @@ def failed_report(
         residual_bw=nan,
         residual_bw_max=nan,
         mpjpe_mm=nan,
+        mpjpe_local_mm=nan,
         feasibility_bw=feasibility,
         cpu_s=cpu_s,
         before=before,

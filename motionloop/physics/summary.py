@@ -19,6 +19,7 @@ def summarize(reports: list[TrackingReport]) -> dict:
     """Batch figures: success rate, means over corrected clips, physics before -> after."""
     ran = [r for r in reports if r.error is None]
     mpjpe = np.array([r.mpjpe_mm for r in ran], dtype=np.float64)
+    local = np.array([r.mpjpe_local_mm for r in ran], dtype=np.float64)
 
     def rate(flags) -> float:
         """Share of all clips (failed ones included) for which `flags` (one bool per report) holds."""
@@ -43,6 +44,9 @@ def summarize(reports: list[TrackingReport]) -> dict:
         "mpjpe_mm": _mean(mpjpe),
         "mpjpe_median_mm": float(np.median(mpjpe)) if len(mpjpe) else float("nan"),
         "mpjpe_over_150_share": float(np.mean(mpjpe > 150.0)) if len(mpjpe) else float("nan"),
+        # pelvis-relative (PHC's "MPJPE", beside its global "g-MPJPE", which mpjpe_mm is)
+        "mpjpe_local_mm": _mean(local),
+        "mpjpe_local_median_mm": float(np.median(local)) if len(local) else float("nan"),
         "feasibility_bw": _mean(r.feasibility_bw for r in reports),
         "feasibility_after_bw": _mean(r.feasibility_after_bw for r in ran),
         "cpu_s": float(sum(r.cpu_s for r in reports)),

@@ -8,6 +8,7 @@ from motionloop.physics import metrics as pm
 from motionloop.physics.config import TrackerConfig
 from motionloop.physics.correct import CorrectionConfig, correct
 from motionloop.physics.model import Humanoid
+from motionloop.physics.summary import summarize
 from motionloop.physics.tracker import track
 
 
@@ -27,6 +28,19 @@ def test_floating_clip_is_put_on_the_floor():
     assert pm.physics_metrics(clip)["float_mm"] > 100
     assert rep.after["float_mm"] < 2.0
     assert out[0].source == "corrected"
+
+
+def test_mpjpe_is_reported_global_and_pelvis_relative():
+    # put on the floor, the lifted clip moves ~12 cm as a whole: the global MPJPE (PHC's
+    # g-MPJPE) counts it, the pelvis-relative one (PHC's MPJPE) does not
+    lifted, deep = standing(41, lift=0.12), standing(21, lift=-3.0).replace(source="deep")
+    _, (rep, bad) = correct([lifted, deep], CorrectionConfig())
+    assert rep.success and bad.error is not None
+    assert 100.0 < rep.mpjpe_mm < 140.0 and rep.mpjpe_local_mm < 20.0
+    assert np.isnan(bad.mpjpe_mm) and np.isnan(bad.mpjpe_local_mm)
+    s = summarize([rep, bad])  # the failed clip is not in the means
+    assert s["mpjpe_mm"] == rep.mpjpe_mm and s["mpjpe_median_mm"] == rep.mpjpe_mm
+    assert s["mpjpe_local_mm"] == s["mpjpe_local_median_mm"] == rep.mpjpe_local_mm
 
 
 def test_strength_zero_returns_clip_unchanged():
