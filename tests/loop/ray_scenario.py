@@ -188,7 +188,6 @@ def kill_driver_then_resume(config_path: str, run: Path, generations: int, resul
 
 
 def scenario(mode: str, config_path: str, config, run: Path, cluster: LocalCluster, result: dict, handler) -> None:
-    expected = result["expected"]
     t0 = time.perf_counter()
     cluster.start(workers=1)
     result["cluster_up_s"] = time.perf_counter() - t0
