@@ -3,12 +3,13 @@
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_free_rungs.py [--workers 2] [--draws 3] [--quick]
 
 `success_free` counts a clip when any residual-free rung of `correct`'s ladder reaches its end
-without a fall: the default controller on the unsmoothed and on the smoothed reference, and,
-where both fall, the firm controller (CorrectionConfig.firm) on its own reference, whose
+without a fall: the default controller on the unsmoothed reference without the balance shift
+(CorrectionConfig.unbalanced), on the unsmoothed and on the smoothed balanced reference, and,
+where all fall, the firm controller (CorrectionConfig.firm) on its own reference, whose
 pelvis is lowered where planted feet are out of reach. This benchmark tracks every clip with
-each of the three alone (no assistance, no early stop) and counts, per rung and for the
-union with and without the firm rung, the clips that reached the end (no reset), overall and
-on walk/turn/stand/gesture/crawl.
+each of the four alone (no assistance, no early stop) and counts, per rung and for the
+unions (the two balanced free rungs; with the firm rung; with the unbalanced rung as well),
+the clips that reached the end (no reset), overall and on walk/turn/stand/gesture/crawl.
 
 A single run is deterministic, and one changed gain or repair moves a few clips either way:
 a count of 27 against 29 may be luck. So each count is also taken with the start state
@@ -40,7 +41,7 @@ from motionloop.physics.tracker import control_rate, track
 
 EASY = ("walk", "turn", "stand", "gesture", "crawl")
 START_NOISE = 0.02  # m/s or rad/s per velocity component of the start state
-RUNGS = ("free_unsmoothed", "free_smoothed", "firm")
+RUNGS = ("free_unsmoothed", "free_smoothed", "firm", "unbalanced")
 
 
 def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
@@ -53,9 +54,15 @@ def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
     try:
         fixed = repair(motion, cfg.repair_for_strength(), h)
         firm_fixed = repair(motion, cfg.firm_repair(), h)
+        unbalanced = repair(motion, cfg.unbalanced_repair(), h)
     except Exception:  # a clip the corrector rejects (absurd placement) reaches nothing
         return [[False] * len(draws) for _ in RUNGS]
-    rungs = [(fixed, cfg.free_tracker(0.0)), (fixed, cfg.free_tracker()), (firm_fixed, cfg.firm_tracker())]
+    rungs = [
+        (fixed, cfg.free_tracker(0.0)),
+        (fixed, cfg.free_tracker()),
+        (firm_fixed, cfg.firm_tracker()),
+        (unbalanced, cfg.free_tracker(0.0)),
+    ]
     out = []
     for clip, ctl in rungs:
         ref = build_reference(h, clip, control_rate(h, ctl), ctl.smooth_s)
@@ -77,8 +84,12 @@ def counts(names: list[str], labels: list[str], ok: dict[str, np.ndarray]) -> di
     sets = dict(ok)
     sets["free_rungs"] = ok["free_unsmoothed"] | ok["free_smoothed"]
     sets["with_firm"] = sets["free_rungs"] | ok["firm"]
+    sets["with_unbalanced"] = sets["with_firm"] | ok["unbalanced"]
     out = {k: {"all": int(v.sum()), "easy": int(v[easy].sum())} for k, v in sets.items()}
     out["gained_by_firm"] = sorted(n for n, a, b in zip(names, sets["free_rungs"], sets["with_firm"]) if b and not a)
+    out["gained_by_unbalanced"] = sorted(
+        n for n, a, b in zip(names, sets["with_firm"], sets["with_unbalanced"]) if b and not a
+    )
     return out
 
 
@@ -97,7 +108,8 @@ def line(tag: str, f: dict) -> str:
     for draw, c in f["per_draw"].items():
         parts.append(
             f"{draw}: free rungs {c['free_rungs']['all']} (easy {c['free_rungs']['easy']}), with firm "
-            f"{c['with_firm']['all']} (easy {c['with_firm']['easy']}); rungs alone "
+            f"{c['with_firm']['all']} (easy {c['with_firm']['easy']}), with unbalanced "
+            f"{c['with_unbalanced']['all']} (easy {c['with_unbalanced']['easy']}); rungs alone "
             + " / ".join(str(c[r]["all"]) for r in RUNGS)
         )
     return f"{tag} ({f['clips']} clips, {f['easy_clips']} easy): " + "; ".join(parts)

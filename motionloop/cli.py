@@ -278,6 +278,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         assist=args.assist,
         unsmoothed_first=not args.smoothed_only,
         firm=None if args.no_firm else FIRM_TRACKER,
+        unbalanced=not args.no_unbalanced,
     )
     if cfg.executor == "ray":
         raycluster.import_ray()  # before reading clips: one line saying how to install it
@@ -695,6 +696,13 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         help="no second residual-free controller (default: where both residual-free attempts fall, a controller with "
         "a firmer centre of mass tracks a reference whose pelvis is lowered up to 2 cm where planted feet are out of "
         "reach, and counts if it reaches the end)",
+    )
+    c.add_argument(
+        "--no-unbalanced",
+        action="store_true",
+        help="no first residual-free attempt on the reference without the balance shift (default: it is tried first, "
+        "and keeps clips the body can follow unshifted closer to the data; the balanced attempts follow where it was "
+        "not enough)",
     )
     c.add_argument(
         "--address",

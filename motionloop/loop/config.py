@@ -196,6 +196,8 @@ class MotionConfig:
             gets the residual over the stretches where it fell) or "whole" (falls are reset).
         firm: physics.correct.CorrectionConfig.firm on (the default FIRM_TRACKER) or off: a
             second residual-free controller where both residual-free attempts fell.
+        unbalanced: physics.correct.CorrectionConfig.unbalanced: the first residual-free
+            attempt on the reference without the balance shift.
         unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of
             attempt on the unsmoothed reference before the smoothed one; the MPJPE within
             which a residual-free attempt ends the ladder.
@@ -227,6 +229,7 @@ class MotionConfig:
     assist: AssistMode = "local"
     unsmoothed_first: bool = True
     firm: bool = True
+    unbalanced: bool = True
     close_mpjpe_mm: float = 40.0
     workers: int = 2
     device: str = "auto"
@@ -253,7 +256,7 @@ class MotionConfig:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         choice("motion.project", self.project, Projection)
         choice("motion.assist", self.assist, AssistMode)
-        for name in ("unsmoothed_first", "firm"):
+        for name in ("unsmoothed_first", "firm", "unbalanced"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"motion.{name}: must be true or false, got {getattr(self, name)!r}")
         close = self.close_mpjpe_mm

@@ -305,6 +305,7 @@ class MotionTask:
             assist=m.assist,
             unsmoothed_first=m.unsmoothed_first,
             firm=FIRM_TRACKER if m.firm else None,
+            unbalanced=m.unbalanced,
             close_mpjpe_mm=m.close_mpjpe_mm,
         )
 

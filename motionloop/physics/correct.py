@@ -14,8 +14,10 @@ reference and then, if that was not enough, on the controllers' own smoothing
 (`TrackerConfig.smooth_s`): smoothing helps the body follow noisy clips but moves the output
 away from the data. The order (`CorrectionConfig.ladder`): residual-free unsmoothed, then
 smoothed, stopping at one that never fell and ended within `close_mpjpe_mm` (40 mm) of the
-input; where both fell, a second residual-free controller (`firm`) on a reference whose
-pelvis is lowered where the planted feet are out of reach, kept only if it reaches the end;
+input, and before both the unsmoothed reference without the balance shift (`unbalanced`:
+where the body can follow the clip unshifted, it stays closer to the data); where all fell,
+a second residual-free controller (`firm`) on a reference whose pelvis is lowered where the
+planted feet are out of reach, kept only if it reaches the end;
 then the whole clip with the residual, unsmoothed, then smoothed, stopping once any attempt
 is verified. Of all attempts the output is a success before a failure (a reset or the
 budget broken), then verified before not, then fewer resets, then the closer one. A clip
@@ -90,6 +92,16 @@ class CorrectionConfig:
             45 -> 50; with the start velocity perturbed (N(0, 0.02) per dof, 3 draws) real
             26 / 27 / 26 -> 27 / 30 / 29 (easy 25 in each), generated 43 / 45 / 44 -> 47 /
             48 / 50.
+        unbalanced: the first residual-free attempt tracks the reference repaired without the
+            ZMP balance shift (`RepairConfig.balance` off: grounded, feet planted, flights
+            ballistic), unsmoothed. The balance shift moves the whole upper body (up to
+            25 cm) wherever the reference needs a ZMP outside its support: on the bundled
+            real clips it helps the residual-free body reach the end (27 -> 29 clips), but
+            it is also the repair's largest departure from the input (bench_physics's 128
+            generated clips: MPJPE of the repaired reference to the input 66 mm mean without
+            it, 125 with it). With this rung the clips the body can follow without the shift
+            keep their place, and the others still get the balanced rungs after it. False
+            (or no balance repair at all) skips it.
         assist: "local" (falls of the free attempt are wound back and assisted locally) or
             "whole" (they are reset; only the whole-clip assisted attempt has a residual).
         unsmoothed_first: try each kind of attempt first on the unsmoothed reference
@@ -129,6 +141,7 @@ class CorrectionConfig:
     free: TrackerConfig | None = FREE_TRACKER
     firm: TrackerConfig | None = FIRM_TRACKER
     firm_pelvis_drop_m: float = 0.02
+    unbalanced: bool = True
     assist: AssistMode = "local"  # Literal["local", "whole"]
     unsmoothed_first: bool = True
     rewind_s: float = 0.75
@@ -157,10 +170,9 @@ class CorrectionConfig:
             raise ConfigError(
                 f"CorrectionConfig.workers {self.workers}: only with executor 'local'; with 'ray' the cluster's CPUs decide"
             )
-        if not isinstance(self.unsmoothed_first, bool):
-            raise ConfigError(
-                f"CorrectionConfig.unsmoothed_first: expected true or false, got {self.unsmoothed_first!r}"
-            )
+        for name in ("unsmoothed_first", "unbalanced"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"CorrectionConfig.{name}: expected true or false, got {getattr(self, name)!r}")
         if not 0.0 <= float(self.strength) <= 1.0:
             raise ConfigError(f"CorrectionConfig.strength: must be in [0, 1], got {self.strength}")
         if int(self.workers) < 0:
@@ -191,6 +203,11 @@ class CorrectionConfig:
         """The second residual-free controller (None: no such attempt)."""
         return None if self.firm is None else dataclasses.replace(self.firm, residual_max_bw=0.0)
 
+    def unbalanced_repair(self) -> RepairConfig:
+        """The repair of the unbalanced attempt's reference: `repair_for_strength` without the
+        ZMP balance shift."""
+        return dataclasses.replace(self.repair_for_strength(), balance=False)
+
     def firm_repair(self) -> RepairConfig:
         """The repair of the firm attempt's reference: `repair_for_strength` with the pelvis
         lowered where planted feet are out of reach."""
@@ -198,9 +215,12 @@ class CorrectionConfig:
 
     def ladder(self) -> list[tuple[float | None, str]]:
         """The attempts of `correct_one` in order, as (reference smoothing, kind): kind "free"
-        is the residual-free controller (with local assistance, by `assist`), "firm" the
-        second residual-free controller (tried only where every "free" attempt fell; no
-        assistance, and kept only if it reaches the end), "assisted" the whole clip with the
+        is the residual-free controller (with local assistance, by `assist`), "unbalanced"
+        the same controller on the reference repaired without the balance shift (first, on
+        the least smoothing tried; only with `unbalanced` and a balance shift at this
+        strength), "firm" the second residual-free controller (tried only where every
+        residual-free attempt fell; no assistance, and kept only if it reaches the end),
+        "assisted" the whole clip with the
         residual; smoothing 0 is the unsmoothed reference, None the controller's own
         `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
         controllers do not smooth anyway) each unsmoothed before smoothed; the firm
@@ -209,6 +229,9 @@ class CorrectionConfig:
         own = {self.tracker.smooth_s} | ({self.free.smooth_s} if self.free is not None else set())
         smoothing = [0.0, None] if self.unsmoothed_first and own != {0.0} else [None]
         rungs = [(smooth, "free") for smooth in smoothing] if self.free is not None else []
+        balanced = self.repair.balance and self.repair_for_strength().balance_amount > 0
+        if self.free is not None and self.unbalanced and balanced:
+            rungs.insert(0, (smoothing[0], "unbalanced"))
         if self.free is not None and self.firm is not None:
             rungs.append((None, "firm"))
         return rungs + [(smooth, "assisted") for smooth in smoothing]
@@ -230,7 +253,8 @@ class TrackingReport:
     not, or was not tracked); `assisted_share` the share of the output's control steps at
     which the residual was allowed (0 free, 1 whole-clip assisted); `smooth_s` the reference
     smoothing the output was tracked with (0: unsmoothed); `firm` whether the output is the
-    firm controller's attempt (CorrectionConfig.firm).
+    firm controller's attempt (CorrectionConfig.firm); `unbalanced` whether the output
+    tracked the reference repaired without the balance shift (CorrectionConfig.unbalanced).
     """
 
     clip: str
@@ -259,6 +283,7 @@ class TrackingReport:
     residual_torque_peak_bw: float = 0.0
     smooth_s: float = 0.0
     firm: bool = False
+    unbalanced: bool = False
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -345,6 +370,8 @@ class Attempt:
         smooth_s: the reference smoothing it was tracked with, s.
         fall_s: for a residual-free attempt, when its body first fell (inf: never), s.
         firm: tracked by the firm controller on its own reference (CorrectionConfig.firm).
+        unbalanced: tracked on the reference without the balance shift
+            (CorrectionConfig.unbalanced).
     """
 
     name: str
@@ -359,6 +386,7 @@ class Attempt:
     smooth_s: float = 0.0
     fall_s: float = np.inf
     firm: bool = False
+    unbalanced: bool = False
 
 
 def _attempt(
@@ -371,12 +399,13 @@ def _attempt(
     smooth_s: float,
     fall_s: float = np.inf,
     firm: bool = False,
+    unbalanced: bool = False,
 ) -> Attempt:
     out = h.motion_from_qpos(result.qpos, motion)
     mpjpe = _mpjpe(out, motion)
     ok, peak, peak_t = within_budget(result, cfg, result.control_dt)
     verified = ok and mpjpe[0] <= cfg.verify_mpjpe_mm
-    return Attempt(name, result, share, out, mpjpe, ok, verified, peak, peak_t, smooth_s, fall_s, firm)
+    return Attempt(name, result, share, out, mpjpe, ok, verified, peak, peak_t, smooth_s, fall_s, firm, unbalanced)
 
 
 def best_attempt(attempts: list[Attempt]) -> Attempt:
@@ -398,14 +427,14 @@ def _track_attempt(
         if result.stopped_at >= 0:
             return None
         return _attempt("free", result, 0.0, h, motion, cfg, firm_cfg.smooth_s, np.inf, firm=True)
-    if kind == "free":
+    if kind in ("free", "unbalanced"):
         free_cfg = cfg.free_tracker(smooth_s)
         assist_cfg = cfg.tracker_for_strength(smooth_s) if cfg.assist == "local" else None
         first = track(h, fixed, free_cfg, assist=assist_cfg, rewind_s=cfg.rewind_s, assist_after_s=cfg.assist_after_s)
         fell = first.falls or first.reset_steps
         name, share = "local" if first.falls else "free", float(first.assisted.mean())
         fall_s = fell[0] * first.control_dt if fell else np.inf
-        return _attempt(name, first, share, h, motion, cfg, free_cfg.smooth_s, fall_s)
+        return _attempt(name, first, share, h, motion, cfg, free_cfg.smooth_s, fall_s, unbalanced=kind == "unbalanced")
     assist_cfg = cfg.tracker_for_strength(smooth_s)
     return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s)
 
@@ -451,7 +480,9 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         fixed = repair(motion, cfg.repair_for_strength(), h)
         attempts: list[Attempt] = []
         for smooth, kind in cfg.ladder():
-            if kind == "firm":
+            if kind == "unbalanced":
+                reference = repair(motion, cfg.unbalanced_repair(), h)
+            elif kind == "firm":
                 if any(a.fall_s == np.inf for a in attempts if a.name in ("free", "local")):
                     continue  # a free attempt reached the end
                 reference = repair(motion, cfg.firm_repair(), h)
@@ -501,6 +532,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             residual_torque_peak_bw=best.peak_t,
             verified=best.verified,
             firm=best.firm,
+            unbalanced=best.unbalanced,
         )
         return out, report
     except Exception as e:

@@ -37,6 +37,7 @@ def summarize(reports: list[TrackingReport]) -> dict:
         "assisted_share": _mean(r.assisted_share for r in ran),
         "unsmoothed_rate": rate(r.attempt in TRACKED and r.smooth_s == 0 for r in reports),
         "firm_rate": rate(r.firm for r in reports),
+        "unbalanced_rate": rate(r.unbalanced for r in reports),
         "resets": int(sum(r.resets for r in ran)),
         "residual_bw": _mean(r.residual_bw for r in ran),
         "residual_peak_bw": _mean(r.residual_peak_bw for r in ran),
@@ -97,6 +98,7 @@ def table(reports: list[TrackingReport]) -> str:
         f"({100 * s['assisted_rate']:.0f}%); the residual was allowed on {100 * s['assisted_share']:.0f}% of the "
         "control steps, mean over clips; "
         f"{100 * s['unsmoothed_rate']:.0f}% of the outputs tracked the unsmoothed reference, "
-        f"{100 * s['firm_rate']:.0f}% are the firm controller's (where both free attempts fell)"
+        f"{100 * s['firm_rate']:.0f}% are the firm controller's (where the other free attempts fell), "
+        f"{100 * s['unbalanced_rate']:.0f}% tracked the reference without the balance shift"
     )
     return "\n".join(lines)

@@ -1,5 +1,6 @@
-"""The ladder of attempts: residual-free before assisted, each on the unsmoothed reference
-before the smoothed one (CorrectionConfig.unsmoothed_first, CorrectionConfig.ladder)."""
+"""The ladder of attempts: residual-free before assisted, the reference without the balance
+shift first, each on the unsmoothed reference before the smoothed one
+(CorrectionConfig.unbalanced, CorrectionConfig.unsmoothed_first, CorrectionConfig.ladder)."""
 
 import dataclasses
 from types import SimpleNamespace
@@ -26,18 +27,33 @@ def _unsmoothed(cfg: CorrectionConfig) -> CorrectionConfig:
 
 def test_the_ladder_and_its_controllers():
     cfg = CorrectionConfig()
-    assert cfg.ladder() == [(0.0, "free"), (None, "free"), (None, "firm"), (0.0, "assisted"), (None, "assisted")]
+    assert cfg.ladder() == [
+        (0.0, "unbalanced"),
+        (0.0, "free"),
+        (None, "free"),
+        (None, "firm"),
+        (0.0, "assisted"),
+        (None, "assisted"),
+    ]
     single = CorrectionConfig(unsmoothed_first=False)
-    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    assert single.ladder() == [(None, "unbalanced"), (None, "free"), (None, "firm"), (None, "assisted")]
     assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted")]
-    assert CorrectionConfig(firm=None).ladder() == [
+    assert CorrectionConfig(firm=None, unbalanced=False).ladder() == [
         (0.0, "free"),
         (None, "free"),
         (0.0, "assisted"),
         (None, "assisted"),
     ]
+    # no unbalanced rung where the repair does not balance at all, nor at strengths <= 0.5,
+    # where the balance shift is not applied
+    no_balance = CorrectionConfig(repair=dataclasses.replace(cfg.repair, balance=False))
+    assert [kind for _, kind in no_balance.ladder()] == ["free", "free", "firm", "assisted", "assisted"]
+    assert CorrectionConfig(strength=0.5).ladder() == no_balance.ladder()
+    assert CorrectionConfig(strength=0.75).ladder() == cfg.ladder()
     # controllers that do not smooth anyway need no second rung of each kind
-    assert _unsmoothed(cfg).ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    assert _unsmoothed(cfg).ladder() == [(None, "unbalanced"), (None, "free"), (None, "firm"), (None, "assisted")]
+    # the unbalanced rung's reference: the same repair without the balance shift
+    assert cfg.unbalanced_repair() == dataclasses.replace(cfg.repair_for_strength(), balance=False)
     # the firm rung: residual-free on its own smoothing, its reference's pelvis lowered where
     # planted feet are out of reach
     assert cfg.firm_tracker().residual_max_bw == 0.0 and cfg.firm_tracker().w_com > cfg.free.w_com
@@ -54,6 +70,8 @@ def test_the_ladder_and_its_controllers():
     for bad in (1, "yes", None):
         with pytest.raises(ConfigError, match="unsmoothed_first"):
             CorrectionConfig(unsmoothed_first=bad)
+        with pytest.raises(ConfigError, match="unbalanced"):
+            CorrectionConfig(unbalanced=bad)
 
 
 @pytest.mark.slow
@@ -116,27 +134,29 @@ _FAR = ("free", True, True, 60.0, False)  # residual-free and verified, but beyo
 _CLOSE = ("free", True, True, 30.0, False)
 _HELPED = ("assisted", True, True, 35.0, None)
 _BROKEN = ("assisted", False, False, 50.0, None)  # budget broken
-_F0, _F, _FIRM, _A0, _A = CorrectionConfig().ladder()
+_U0, _F0, _F, _FIRM, _A0, _A = CorrectionConfig().ladder()
 
 
 @pytest.mark.parametrize(
     "script, tried, chosen",
     [
-        # a close residual-free attempt ends the ladder at once
-        ([_CLOSE], [_F0], 0),
+        # a close residual-free attempt on the unbalanced reference ends the ladder at once
+        ([_CLOSE], [_U0], 0),
+        # it fell; the balanced reference unsmoothed is close
+        ([_FALLS, _CLOSE], [_U0, _F0], 1),
         # a fall unsmoothed, close once smoothed
-        ([_FALLS, _CLOSE], [_F0, _F], 1),
+        ([_FALLS, _FALLS, _CLOSE], [_U0, _F0, _F], 2),
         # residual-free but far: the firm rung is skipped (a free attempt reached the end); the
         # unsmoothed assisted attempt follows, and is closer
-        ([_FAR, _FAR, _HELPED], [_F0, _F, _A0], 2),
+        ([_FAR, _FAR, _FAR, _HELPED], [_U0, _F0, _F, _A0], 3),
         # the unsmoothed assisted attempt breaks the budget, but a verified attempt exists
-        ([_FAR, _FALLS, _BROKEN], [_F0, _F, _A0], 0),
-        # both free attempts fell: the firm one is tried, and ends the ladder if it is close
-        ([_FALLS, _FALLS, _CLOSE], [_F0, _F, _FIRM], 2),
+        ([_FAR, _FALLS, _FALLS, _BROKEN], [_U0, _F0, _F, _A0], 0),
+        # every free attempt fell: the firm one is tried, and ends the ladder if it is close
+        ([_FALLS, _FALLS, _FALLS, _CLOSE], [_U0, _F0, _F, _FIRM], 3),
         # the firm attempt fell too; nothing verified until the last rung
-        ([_FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], [_F0, _F, _FIRM, _A0, _A], 4),
+        ([_FALLS, _FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], [_U0, _F0, _F, _FIRM, _A0, _A], 5),
         # nothing verified at all: the output is still the best attempt
-        ([_FALLS, _FALLS, _FALLS, _BROKEN, _BROKEN], [_F0, _F, _FIRM, _A0, _A], 3),
+        ([_FALLS, _FALLS, _FALLS, _FALLS, _BROKEN, _BROKEN], [_U0, _F0, _F, _FIRM, _A0, _A], 4),
     ],
 )
 def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen):
@@ -153,7 +173,10 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen):
         )
         fall_s = 0.5 if fell else np.inf
         smooth = 0.0 if smooth_s == 0.0 else cfg.tracker.smooth_s
-        return Attempt(name, result, 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s, kind == "firm")
+        firm, unbalanced = kind == "firm", kind == "unbalanced"
+        return Attempt(
+            name, result, 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s, firm, unbalanced
+        )
 
     monkeypatch.setattr(pc, "_track_attempt", scripted)
     _, (rep,) = correct([clip], CorrectionConfig())
@@ -161,6 +184,7 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen):
     expected = script[chosen]
     assert (rep.attempt, rep.mpjpe_mm, rep.smooth_s == 0.0) == (expected[0], expected[3], tried[chosen][0] == 0.0)
     assert (rep.success, rep.verified, rep.firm) == (*expected[1:3], tried[chosen][1] == "firm")
+    assert rep.unbalanced == (tried[chosen][1] == "unbalanced")
     assert rep.success_free == any(s[4] is False for s in script)
     assert rep.free_fall_s == (0.5 if script[0][4] else -1.0)
 
