@@ -1,6 +1,7 @@
 """Correction cost of two checkouts, paired clip by clip: is one of them really cheaper?
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_cost_ab.py --base REV [--new DIR] [--rounds 2] [--clips N]
+        [--new-set FIELD=VALUE ...]
 
 These machines' speed drifts by tens of percent within minutes, so two bench_physics runs
 cannot show a 10 % change in cost. This benchmark starts one worker process per checkout,
@@ -13,7 +14,9 @@ output is bit for bit the same (a digest of its poses and translation, and the a
 came from).
 
 `--base` is a git revision of this repository (checked out to a temporary worktree) or a
-directory holding a checkout; `--new` defaults to this checkout. Single-threaded workers
+directory holding a checkout; `--new` defaults to this checkout. `--new-set FIELD=VALUE`
+(repeatable; VALUE in JSON, e.g. `unbalanced=true`) changes a CorrectionConfig field on the
+new side only: with `--base HEAD` it prices an option against the default. Single-threaded workers
 (OMP_NUM_THREADS=1), one correction at a time. Writes benchmarks/results/bench_cost_ab.json.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -30,8 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def worker(tree: str) -> None:
-    """Serve clip ids from stdin: correct each with the default config, print `cpu_s digest attempt`."""
+def worker(tree: str, changes: dict) -> None:
+    """Serve clip ids from stdin: correct each with the default config (and `changes`), print
+    `cpu_s digest attempt`."""
     sys.path.insert(0, tree)
     import motionloop
 
@@ -42,7 +47,7 @@ def worker(tree: str) -> None:
     from motionloop.physics.correct import CorrectionConfig, correct_one
 
     entries = {c.id: c for c in list_bundled()}
-    cfg = CorrectionConfig(workers=1)
+    cfg = CorrectionConfig(workers=1, **changes)
     print("ready", flush=True)
     for line in sys.stdin:
         name = line.strip()
@@ -51,10 +56,10 @@ def worker(tree: str) -> None:
         print(f"{report.cpu_s} {digest} {report.attempt}", flush=True)
 
 
-def start(tree: str) -> subprocess.Popen:
+def start(tree: str, changes: dict) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     p = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", tree],
+        [sys.executable, str(Path(__file__).resolve()), "--worker", tree, "--worker-set", json.dumps(changes)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -90,14 +95,27 @@ def main() -> None:
     ap.add_argument("--new", default=str(ROOT), help="checkout directory (default: this one)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--clips", type=int, default=0, help="only the first N clips (a smoke run; 0: all)")
+    ap.add_argument(
+        "--new-set", action="append", default=[], metavar="FIELD=VALUE", help="CorrectionConfig change, new side"
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-set", default="{}", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_cost_ab.json"))
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker)
+        worker(args.worker, json.loads(args.worker_set))
         return
     if not args.base:
         ap.error("--base is required")
+    changes = {}
+    for item in args.new_set:
+        field, sep, value = item.partition("=")
+        try:
+            changes[field] = json.loads(value)
+        except json.JSONDecodeError:
+            sep = ""
+        if not sep or not field:
+            ap.error(f'--new-set {item!r}: expected FIELD=VALUE with VALUE in JSON (true, 0.5, "text")')
 
     from motionloop.bench import write_result
     from motionloop.data.bundled import OBJECT_LABELS, list_bundled
@@ -115,7 +133,7 @@ def main() -> None:
         ).stdout.strip()
         trees = [checkout(args.base, tmp), str(Path(args.new).resolve())]
         try:
-            procs = [start(t) for t in trees]
+            procs = [start(t, c) for t, c in zip(trees, ({}, changes))]
             cpu, same = [0.0, 0.0], 0
             for r in range(args.rounds):
                 for i, c in enumerate(entries):
@@ -141,6 +159,7 @@ def main() -> None:
             "base_rev": base_rev,
             "new": args.new,
             "new_head": new_rev,  # the checkout's HEAD; its working tree may hold more
+            "new_set": changes,  # CorrectionConfig changes on the new side
             "rounds": args.rounds,
             "clips": len(entries),
         },

@@ -3,13 +3,14 @@
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_free_rungs.py [--workers 2] [--draws 3] [--quick]
 
 `success_free` counts a clip when any residual-free rung of `correct`'s ladder reaches its end
-without a fall: the default controller on the unsmoothed reference without the balance shift
-(CorrectionConfig.unbalanced), on the unsmoothed and on the smoothed balanced reference, and,
-where all fall, the firm controller (CorrectionConfig.firm) on its own reference, whose
-pelvis is lowered where planted feet are out of reach. This benchmark tracks every clip with
-each of the four alone (no assistance, no early stop) and counts, per rung and for the
-unions (the two balanced free rungs; with the firm rung; with the unbalanced rung as well),
-the clips that reached the end (no reset), overall and on walk/turn/stand/gesture/crawl.
+without a fall: the default controller on the unsmoothed and on the smoothed reference, and,
+where both fall, the firm controller (CorrectionConfig.firm) on its own reference, whose
+pelvis is lowered where planted feet are out of reach; with the option
+CorrectionConfig.unbalanced, also the default controller on the unsmoothed reference
+repaired without the balance shift. This benchmark tracks every clip with each of the four
+alone (no assistance, no early stop) and counts, per rung and for the unions (the two free
+rungs; with the firm rung; with the unbalanced rung as well), the clips that reached the end
+(no reset), overall and on walk/turn/stand/gesture/crawl.
 
 A single run is deterministic, and one changed gain or repair moves a few clips either way:
 a count of 27 against 29 may be luck. So each count is also taken with the start state

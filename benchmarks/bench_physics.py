@@ -20,8 +20,8 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
 - generated: 128 samples of the shipped model (8 per label, DDIM-50, seed 7), the
   corrector's real input, with the same figures per label;
 - ablations (same run), real and generated at strength 1, with the FID change of the real
-  clips: `balanced` (no first residual-free attempt on the reference without the balance
-  shift: the corrector before that rung); `smoothed_only` (only the smoothed reference, and any verified residual-free
+  clips: `unbalanced` (the option CorrectionConfig.unbalanced: where both residual-free
+  attempts fell, one more on the reference without the balance shift); `smoothed_only` (only the smoothed reference, and any verified residual-free
   attempt ends the ladder: the corrector before the unsmoothed attempts); `whole` (also
   `assist = "whole"`: a whole-clip assisted attempt after a fall, the corrector before
   local assistance);
@@ -58,7 +58,7 @@ WALKING = ("walk", "turn")
 EASY = ("walk", "turn", "stand", "gesture", "crawl")
 # earlier correctors, run beside the current one: the changes to CorrectionConfig
 ABLATIONS = {
-    "balanced": {"unbalanced": False},
+    "unbalanced": {"unbalanced": True},
     "smoothed_only": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0},
     "whole": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0, "assist": "whole"},
 }

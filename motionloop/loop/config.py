@@ -196,8 +196,8 @@ class MotionConfig:
             gets the residual over the stretches where it fell) or "whole" (falls are reset).
         firm: physics.correct.CorrectionConfig.firm on (the default FIRM_TRACKER) or off: a
             second residual-free controller where both residual-free attempts fell.
-        unbalanced: physics.correct.CorrectionConfig.unbalanced: the first residual-free
-            attempt on the reference without the balance shift.
+        unbalanced: physics.correct.CorrectionConfig.unbalanced: where both residual-free
+            attempts fell, one more on the reference without the balance shift (default off).
         unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of
             attempt on the unsmoothed reference before the smoothed one; the MPJPE within
             which a residual-free attempt ends the ladder.
@@ -229,7 +229,7 @@ class MotionConfig:
     assist: AssistMode = "local"
     unsmoothed_first: bool = True
     firm: bool = True
-    unbalanced: bool = True
+    unbalanced: bool = False
     close_mpjpe_mm: float = 40.0
     workers: int = 2
     device: str = "auto"

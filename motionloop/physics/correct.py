@@ -14,10 +14,9 @@ reference and then, if that was not enough, on the controllers' own smoothing
 (`TrackerConfig.smooth_s`): smoothing helps the body follow noisy clips but moves the output
 away from the data. The order (`CorrectionConfig.ladder`): residual-free unsmoothed, then
 smoothed, stopping at one that never fell and ended within `close_mpjpe_mm` (40 mm) of the
-input, and before both the unsmoothed reference without the balance shift (`unbalanced`:
-where the body can follow the clip unshifted, it stays closer to the data); where all fell,
-a second residual-free controller (`firm`) on a reference whose pelvis is lowered where the
-planted feet are out of reach, kept only if it reaches the end;
+input; where both fell, optionally (`unbalanced`) the unsmoothed reference repaired without
+the balance shift, and then a second residual-free controller (`firm`) on a reference whose
+pelvis is lowered where the planted feet are out of reach, kept only if it reaches the end;
 then the whole clip with the residual, unsmoothed, then smoothed, stopping once any attempt
 is verified. Of all attempts the output is a success before a failure (a reset or the
 budget broken), then verified before not, then fewer resets, then the closer one. A clip
@@ -92,16 +91,19 @@ class CorrectionConfig:
             45 -> 50; with the start velocity perturbed (N(0, 0.02) per dof, 3 draws) real
             26 / 27 / 26 -> 27 / 30 / 29 (easy 25 in each), generated 43 / 45 / 44 -> 47 /
             48 / 50.
-        unbalanced: the first residual-free attempt tracks the reference repaired without the
-            ZMP balance shift (`RepairConfig.balance` off: grounded, feet planted, flights
-            ballistic), unsmoothed. The balance shift moves the whole upper body (up to
-            25 cm) wherever the reference needs a ZMP outside its support: on the bundled
-            real clips it helps the residual-free body reach the end (27 -> 29 clips), but
-            it is also the repair's largest departure from the input (bench_physics's 128
-            generated clips: MPJPE of the repaired reference to the input 66 mm mean without
-            it, 125 with it). With this rung the clips the body can follow without the shift
-            keep their place, and the others still get the balanced rungs after it. False
-            (or no balance repair at all) skips it.
+        unbalanced: where both residual-free attempts fell, one more (with local assistance,
+            by `assist`) on the unsmoothed reference repaired without the ZMP balance shift
+            (`RepairConfig.balance` off: grounded, feet planted, flights ballistic), before
+            the firm one. The shift moves the upper body (up to 25 cm) wherever the
+            reference needs a ZMP outside its support; it is the repair's largest departure
+            from the input (MPJPE of the repaired reference to the input, mean / median:
+            real clips 29 / 20 mm with it, 8 / 5 without; bench_physics's 128 generated
+            clips 128 / 120 with, 69 / 47 without). Off by default: in bench_physics (same
+            run) it kept outputs closer (real MPJPE 55 -> 52 mm mean, generated 160 -> 145,
+            median 165 -> 144), almost all through locally assisted attempts, and carried
+            one more real clip (dm_kick) residual-free, but verified stayed 0.81 / 0.30,
+            the real outputs kept 0.7 mm more phys_err, and it cost 1.20x the CPU time on
+            the real clips (benchmarks/bench_cost_ab.py, paired).
         assist: "local" (falls of the free attempt are wound back and assisted locally) or
             "whole" (they are reset; only the whole-clip assisted attempt has a residual).
         unsmoothed_first: try each kind of attempt first on the unsmoothed reference
@@ -141,7 +143,7 @@ class CorrectionConfig:
     free: TrackerConfig | None = FREE_TRACKER
     firm: TrackerConfig | None = FIRM_TRACKER
     firm_pelvis_drop_m: float = 0.02
-    unbalanced: bool = True
+    unbalanced: bool = False
     assist: AssistMode = "local"  # Literal["local", "whole"]
     unsmoothed_first: bool = True
     rewind_s: float = 0.75
@@ -216,9 +218,10 @@ class CorrectionConfig:
     def ladder(self) -> list[tuple[float | None, str]]:
         """The attempts of `correct_one` in order, as (reference smoothing, kind): kind "free"
         is the residual-free controller (with local assistance, by `assist`), "unbalanced"
-        the same controller on the reference repaired without the balance shift (first, on
-        the least smoothing tried; only with `unbalanced` and a balance shift at this
-        strength), "firm" the second residual-free controller (tried only where every
+        the same controller on the reference repaired without the balance shift (only with
+        `unbalanced` and a balance shift at this strength, on the least smoothing tried;
+        where every residual-free attempt fell, and not where the balance repair shifted
+        nothing), "firm" the second residual-free controller (tried only where every
         residual-free attempt fell; no assistance, and kept only if it reaches the end),
         "assisted" the whole clip with the
         residual; smoothing 0 is the unsmoothed reference, None the controller's own
@@ -231,7 +234,7 @@ class CorrectionConfig:
         rungs = [(smooth, "free") for smooth in smoothing] if self.free is not None else []
         balanced = self.repair.balance and self.repair_for_strength().balance_amount > 0
         if self.free is not None and self.unbalanced and balanced:
-            rungs.insert(0, (smoothing[0], "unbalanced"))
+            rungs.append((smoothing[0], "unbalanced"))
         if self.free is not None and self.firm is not None:
             rungs.append((None, "firm"))
         return rungs + [(smooth, "assisted") for smooth in smoothing]
@@ -480,12 +483,15 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         fixed = repair(motion, cfg.repair_for_strength(), h)
         attempts: list[Attempt] = []
         for smooth, kind in cfg.ladder():
-            if kind == "unbalanced":
-                reference = repair(motion, cfg.unbalanced_repair(), h)
-            elif kind == "firm":
+            if kind in ("unbalanced", "firm"):
                 if any(a.fall_s == np.inf for a in attempts if a.name in ("free", "local")):
                     continue  # a free attempt reached the end
-                reference = repair(motion, cfg.firm_repair(), h)
+                if kind == "firm":
+                    reference = repair(motion, cfg.firm_repair(), h)
+                else:
+                    reference = repair(motion, cfg.unbalanced_repair(), h)
+                    if np.array_equal(reference.poses, fixed.poses) and np.array_equal(reference.trans, fixed.trans):
+                        continue  # the balance repair shifted nothing: tracked already
             else:
                 reference = fixed
             attempt = _track_attempt(h, motion, reference, cfg, smooth, kind)

@@ -132,9 +132,9 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     single = make_task(load_config("demo", overrides)).correction_config(1.0)
     assert single.close_mpjpe_mm == 100.0
     assert single.unsmoothed_first is False
-    assert single.ladder() == [(None, "unbalanced"), (None, "free"), (None, "firm"), (None, "assisted")]
-    assert cfg.unbalanced is True
-    assert make_task(load_config("demo", ["motion.unbalanced=false"])).correction_config(1.0).unbalanced is False
+    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    assert cfg.unbalanced is False
+    assert make_task(load_config("demo", ["motion.unbalanced=true"])).correction_config(1.0).unbalanced is True
     with pytest.raises(ConfigError, match="motion.unbalanced"):
         load_config("demo", ["motion.unbalanced=1"])
     with pytest.raises(ConfigError, match="motion.unsmoothed_first"):

@@ -1,6 +1,7 @@
-"""The ladder of attempts: residual-free before assisted, the reference without the balance
-shift first, each on the unsmoothed reference before the smoothed one
-(CorrectionConfig.unbalanced, CorrectionConfig.unsmoothed_first, CorrectionConfig.ladder)."""
+"""The ladder of attempts: residual-free before assisted, each on the unsmoothed reference
+before the smoothed one, optionally the reference without the balance shift where the
+residual-free attempts fell (CorrectionConfig.unsmoothed_first, CorrectionConfig.unbalanced,
+CorrectionConfig.ladder)."""
 
 import dataclasses
 from types import SimpleNamespace
@@ -27,33 +28,30 @@ def _unsmoothed(cfg: CorrectionConfig) -> CorrectionConfig:
 
 def test_the_ladder_and_its_controllers():
     cfg = CorrectionConfig()
-    assert cfg.ladder() == [
-        (0.0, "unbalanced"),
-        (0.0, "free"),
-        (None, "free"),
-        (None, "firm"),
-        (0.0, "assisted"),
-        (None, "assisted"),
-    ]
+    assert cfg.ladder() == [(0.0, "free"), (None, "free"), (None, "firm"), (0.0, "assisted"), (None, "assisted")]
     single = CorrectionConfig(unsmoothed_first=False)
-    assert single.ladder() == [(None, "unbalanced"), (None, "free"), (None, "firm"), (None, "assisted")]
+    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
     assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted")]
-    assert CorrectionConfig(firm=None, unbalanced=False).ladder() == [
+    assert CorrectionConfig(firm=None).ladder() == [
         (0.0, "free"),
         (None, "free"),
         (0.0, "assisted"),
         (None, "assisted"),
     ]
-    # no unbalanced rung where the repair does not balance at all, nor at strengths <= 0.5,
-    # where the balance shift is not applied
-    no_balance = CorrectionConfig(repair=dataclasses.replace(cfg.repair, balance=False))
-    assert [kind for _, kind in no_balance.ladder()] == ["free", "free", "firm", "assisted", "assisted"]
-    assert CorrectionConfig(strength=0.5).ladder() == no_balance.ladder()
-    assert CorrectionConfig(strength=0.75).ladder() == cfg.ladder()
     # controllers that do not smooth anyway need no second rung of each kind
-    assert _unsmoothed(cfg).ladder() == [(None, "unbalanced"), (None, "free"), (None, "firm"), (None, "assisted")]
-    # the unbalanced rung's reference: the same repair without the balance shift
+    assert _unsmoothed(cfg).ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    # the unbalanced rung (an option): after the free rungs, before the firm one, on the
+    # least smoothing; its reference is the same repair without the balance shift
+    unbalanced = CorrectionConfig(unbalanced=True)
+    assert [kind for _, kind in unbalanced.ladder()] == ["free", "free", "unbalanced", "firm", "assisted", "assisted"]
+    assert unbalanced.ladder()[2] == (0.0, "unbalanced")
+    assert CorrectionConfig(unbalanced=True, unsmoothed_first=False).ladder()[1] == (None, "unbalanced")
     assert cfg.unbalanced_repair() == dataclasses.replace(cfg.repair_for_strength(), balance=False)
+    # none where the repair does not balance at all, nor at strengths <= 0.5 (no shift there)
+    no_balance = dataclasses.replace(unbalanced, repair=dataclasses.replace(cfg.repair, balance=False))
+    assert no_balance.ladder() == cfg.ladder()
+    assert dataclasses.replace(unbalanced, strength=0.5).ladder() == cfg.ladder()
+    assert dataclasses.replace(unbalanced, strength=0.75).ladder() == unbalanced.ladder()
     # the firm rung: residual-free on its own smoothing, its reference's pelvis lowered where
     # planted feet are out of reach
     assert cfg.firm_tracker().residual_max_bw == 0.0 and cfg.firm_tracker().w_com > cfg.free.w_com
@@ -128,39 +126,54 @@ def test_a_clip_verified_only_with_the_residual_keeps_the_unsmoothed_output():
     assert one_rep.attempt == "assisted"
 
 
+def _pushed(clip):
+    """`clip` with its body accelerating forwards at 4 m/s^2: the ZMP it needs lies ahead of
+    its feet, so the balance repair shifts its pelvis."""
+    t = np.arange(clip.num_frames) / clip.fps
+    trans = clip.trans.copy()
+    trans[:, 0] += 2.0 * t**2
+    return clip.replace(trans=trans)
+
+
 # what each rung returns in the scripted ladders below: (name, ok, verified, mpjpe, fell)
 _FALLS = ("local", False, False, 150.0, True)  # fell, and its assisted stretches broke the budget
 _FAR = ("free", True, True, 60.0, False)  # residual-free and verified, but beyond close_mpjpe_mm
 _CLOSE = ("free", True, True, 30.0, False)
 _HELPED = ("assisted", True, True, 35.0, None)
 _BROKEN = ("assisted", False, False, 50.0, None)  # budget broken
-_U0, _F0, _F, _FIRM, _A0, _A = CorrectionConfig().ladder()
+_F0, _F, _U0, _FIRM, _A0, _A = CorrectionConfig(unbalanced=True).ladder()
 
 
 @pytest.mark.parametrize(
-    "script, tried, chosen",
+    "script, tried, chosen, unbalanced",
     [
-        # a close residual-free attempt on the unbalanced reference ends the ladder at once
-        ([_CLOSE], [_U0], 0),
-        # it fell; the balanced reference unsmoothed is close
-        ([_FALLS, _CLOSE], [_U0, _F0], 1),
+        # a close residual-free attempt ends the ladder at once
+        ([_CLOSE], [_F0], 0, False),
+        ([_CLOSE], [_F0], 0, True),
         # a fall unsmoothed, close once smoothed
-        ([_FALLS, _FALLS, _CLOSE], [_U0, _F0, _F], 2),
-        # residual-free but far: the firm rung is skipped (a free attempt reached the end); the
-        # unsmoothed assisted attempt follows, and is closer
-        ([_FAR, _FAR, _FAR, _HELPED], [_U0, _F0, _F, _A0], 3),
+        ([_FALLS, _CLOSE], [_F0, _F], 1, False),
+        # residual-free but far: the unbalanced and firm rungs are skipped (a free attempt
+        # reached the end); the unsmoothed assisted attempt follows, and is closer
+        ([_FAR, _FAR, _HELPED], [_F0, _F, _A0], 2, True),
         # the unsmoothed assisted attempt breaks the budget, but a verified attempt exists
-        ([_FAR, _FALLS, _FALLS, _BROKEN], [_U0, _F0, _F, _A0], 0),
-        # every free attempt fell: the firm one is tried, and ends the ladder if it is close
-        ([_FALLS, _FALLS, _FALLS, _CLOSE], [_U0, _F0, _F, _FIRM], 3),
+        ([_FAR, _FALLS, _BROKEN], [_F0, _F, _A0], 0, False),
+        # both free attempts fell: the firm one is tried, and ends the ladder if it is close
+        ([_FALLS, _FALLS, _CLOSE], [_F0, _F, _FIRM], 2, False),
+        # with `unbalanced`, the reference without the balance shift first; close, it ends it
+        ([_FALLS, _FALLS, _CLOSE], [_F0, _F, _U0], 2, True),
+        # ... and where it falls too, the firm one
+        ([_FALLS, _FALLS, _FALLS, _CLOSE], [_F0, _F, _U0, _FIRM], 3, True),
         # the firm attempt fell too; nothing verified until the last rung
-        ([_FALLS, _FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], [_U0, _F0, _F, _FIRM, _A0, _A], 5),
+        ([_FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], [_F0, _F, _FIRM, _A0, _A], 4, False),
         # nothing verified at all: the output is still the best attempt
-        ([_FALLS, _FALLS, _FALLS, _FALLS, _BROKEN, _BROKEN], [_U0, _F0, _F, _FIRM, _A0, _A], 4),
+        ([_FALLS, _FALLS, _FALLS, _BROKEN, _BROKEN], [_F0, _F, _FIRM, _A0, _A], 3, False),
+        ([_FALLS, _FALLS, _FALLS, _FALLS, _BROKEN, _BROKEN], [_F0, _F, _U0, _FIRM, _A0, _A], 4, True),
     ],
 )
-def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen):
-    clip = standing(frames=10)
+def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, unbalanced):
+    # a clip whose balance repair shifts it (a standing clip, pushed): else the unbalanced rung
+    # would track the same reference again and is skipped
+    clip = _pushed(standing(frames=10))
     calls = []
 
     def scripted(h, motion, fixed, cfg, smooth_s, kind):
@@ -179,7 +192,7 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen):
         )
 
     monkeypatch.setattr(pc, "_track_attempt", scripted)
-    _, (rep,) = correct([clip], CorrectionConfig())
+    _, (rep,) = correct([clip], CorrectionConfig(unbalanced=unbalanced))
     assert calls == tried
     expected = script[chosen]
     assert (rep.attempt, rep.mpjpe_mm, rep.smooth_s == 0.0) == (expected[0], expected[3], tried[chosen][0] == 0.0)
@@ -203,3 +216,48 @@ def test_a_walker_turn_that_falls_free_is_tracked_residual_free_by_the_firm_cont
     assert rep.firm and rep.attempt == "free" and rep.assisted_share == 0.0 and rep.mpjpe_mm < without.mpjpe_mm
     assert summarize([rep, without])["firm_rate"] == 0.5
     assert "50% are the firm controller's" in table([rep, without])
+
+
+@pytest.mark.slow
+def test_a_kick_that_falls_balanced_is_tracked_residual_free_unbalanced():
+    """dm_kick (31 frames): the balance shift moves its reference 95 mm from the input, and on
+    it every residual-free attempt falls; on the reference without the shift the body reaches
+    the end with no residual (CorrectionConfig.unbalanced)."""
+    from motionloop.physics.correct import _mpjpe
+    from motionloop.physics.model import Humanoid
+    from motionloop.physics.repair import repair
+
+    clip = bundled_clip("dm_kick")
+    cfg = CorrectionConfig()
+    h = Humanoid()
+    assert _mpjpe(repair(clip, cfg.repair_for_strength(), h), clip)[0] > 80.0
+    assert _mpjpe(repair(clip, cfg.unbalanced_repair(), h), clip)[0] < 10.0
+    _, (rep,) = correct([clip], CorrectionConfig(unbalanced=True))
+    assert (rep.attempt, rep.unbalanced, rep.success_free, rep.success, rep.smooth_s) == ("free", True, True, True, 0.0)
+    assert rep.free_fall_s > 0  # the first (balanced) residual-free attempt fell
+    _, (without,) = correct([clip], cfg)
+    assert not without.success_free and not without.unbalanced
+    assert summarize([rep, without])["unbalanced_rate"] == 0.5
+    assert "50% tracked the reference without the balance shift" in table([rep, without])
+
+
+def test_the_unbalanced_rung_is_skipped_where_the_balance_repair_shifted_nothing(monkeypatch):
+    """A clip standing still needs no balance shift: its unbalanced reference is the balanced
+    one, already tracked, so the ladder goes on to the firm rung."""
+    calls = []
+
+    def falls(h, motion, fixed, cfg, smooth_s, kind):
+        calls.append(kind)
+        if kind == "firm":
+            return None
+        result = SimpleNamespace(
+            resets=0, residual_bw=np.zeros(4), residual_torque_bw=np.zeros(4), qp_failures=0, control_dt=0.0125
+        )
+        return Attempt("local", result, 0.0, motion, (150.0, 0.0), False, False, 0.0, 0.0, 0.0, 0.5)
+
+    monkeypatch.setattr(pc, "_track_attempt", falls)
+    correct([standing(frames=10)], CorrectionConfig(unbalanced=True))
+    assert calls == ["free", "free", "firm", "assisted", "assisted"]
+    calls.clear()
+    correct([_pushed(standing(frames=10))], CorrectionConfig(unbalanced=True))
+    assert calls == ["free", "free", "unbalanced", "firm", "assisted", "assisted"]
