@@ -21,10 +21,10 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
   corrector's real input, with the same figures per label;
 - ablations (same run), real and generated at strength 1, with the FID change of the real
   clips: `unbalanced` (the option CorrectionConfig.unbalanced: where both residual-free
-  attempts fell, one more on the reference without the balance shift); `smoothed_only` (only the smoothed reference, and any verified residual-free
-  attempt ends the ladder: the corrector before the unsmoothed attempts); `whole` (also
-  `assist = "whole"`: a whole-clip assisted attempt after a fall, the corrector before
-  local assistance);
+  attempts fell, one more on the reference without the balance shift); `smoothed_only`
+  (only the smoothed reference, and any verified residual-free attempt ends the ladder: the
+  corrector before the unsmoothed attempts); `whole` (also `assist = "whole"`: a whole-clip
+  assisted attempt after a fall, the corrector before local assistance);
 - cost: CPU seconds per motion-second, and the ratio to stepping the same model for the same
   time with zero control on the same executor (measured before and after, averaged).
 """
@@ -56,7 +56,7 @@ from motionloop.physics.summary import summarize
 STRENGTHS = (0.25, 0.5, 0.75, 1.0)
 WALKING = ("walk", "turn")
 EASY = ("walk", "turn", "stand", "gesture", "crawl")
-# earlier correctors, run beside the current one: the changes to CorrectionConfig
+# an option and earlier correctors, run beside the default: the changes to CorrectionConfig
 ABLATIONS = {
     "unbalanced": {"unbalanced": True},
     "smoothed_only": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0},

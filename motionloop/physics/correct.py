@@ -99,11 +99,12 @@ class CorrectionConfig:
             from the input (MPJPE of the repaired reference to the input, mean / median:
             real clips 29 / 20 mm with it, 8 / 5 without; bench_physics's 128 generated
             clips 128 / 120 with, 69 / 47 without). Off by default: in bench_physics (same
-            run) it kept outputs closer (real MPJPE 55 -> 52 mm mean, generated 160 -> 145,
+            run) it kept outputs closer (real MPJPE 55 -> 53 mm mean, generated 160 -> 145,
             median 165 -> 144), almost all through locally assisted attempts, and carried
-            one more real clip (dm_kick) residual-free, but verified stayed 0.81 / 0.30,
-            the real outputs kept 0.7 mm more phys_err, and it cost 1.20x the CPU time on
-            the real clips (benchmarks/bench_cost_ab.py, paired).
+            one more real clip (dm_kick) residual-free (in none of bench_free_rungs'
+            perturbed draws), but verified stayed 0.81 / 0.30, the real outputs kept 0.7 mm
+            more phys_err, and it cost 1.21x the CPU time on the real clips
+            (benchmarks/bench_cost_ab.py --new-set unbalanced=true, paired).
         assist: "local" (falls of the free attempt are wound back and assisted locally) or
             "whole" (they are reset; only the whole-clip assisted attempt has a residual).
         unsmoothed_first: try each kind of attempt first on the unsmoothed reference
@@ -223,9 +224,8 @@ class CorrectionConfig:
         where every residual-free attempt fell, and not where the balance repair shifted
         nothing), "firm" the second residual-free controller (tried only where every
         residual-free attempt fell; no assistance, and kept only if it reaches the end),
-        "assisted" the whole clip with the
-        residual; smoothing 0 is the unsmoothed reference, None the controller's own
-        `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
+        "assisted" the whole clip with the residual; smoothing 0 is the unsmoothed
+        reference, None the controller's own `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
         controllers do not smooth anyway) each unsmoothed before smoothed; the firm
         controller on its own smoothing only; no residual-free rungs without a `free`
         controller."""
