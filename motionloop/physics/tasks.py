@@ -200,10 +200,11 @@ class SwingFootTask:
 class HoldFootTask:
     """A segment the reference plants that came off the floor (unloaded as the body rolled
     over it) goes back down where it is: its lowest corner stops and descends. Built from each
-    foot segment's (Reference.stance order) sole-corner sphere geoms, body id and sphere radii."""
+    foot segment's (Reference.stance order) sole-corner sphere geoms and body id."""
 
-    def __init__(self, sole_geoms: list[np.ndarray], foot_bodies: list[int], radii: list[np.ndarray]):
-        self.sole_geoms, self.foot_bodies, self.radii = sole_geoms, foot_bodies, radii
+    def __init__(self, h: Humanoid, sole_geoms: list[np.ndarray], foot_bodies: list[int]):
+        self.sole_geoms, self.foot_bodies = sole_geoms, foot_bodies
+        self.radii = [h.model.geom_size[g, 0] for g in sole_geoms]  # read once, not every step
         self._body = [np.array([b]) for b in foot_bodies]
 
     def rows(self, ctx: Context) -> list[Row]:

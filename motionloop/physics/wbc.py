@@ -106,14 +106,11 @@ def solve_qp(
     Si = np.linalg.inv(M6 @ QiM6t)  # S^-1 (6, 6)
     w = M6 @ x0 + h6  # root wrench the tracking optimum asks for
     free = cap > 0  # residual rows that exist
-    if free.all():
-        # root wrench and CoM wrench of (lam, r): (6, L + 6)
-        G, Cz = np.concatenate((B, _EYE6), axis=1), np.concatenate((C, Cr), axis=1)
-        r_price, r_cap = price, cap
-    elif free.any():
+    if free.any():
+        # root wrench and CoM wrench of (lam, r): (6, L + nr)
         G, Cz = np.concatenate((B, _EYE6[:, free]), axis=1), np.concatenate((C, Cr[:, free]), axis=1)
         r_price, r_cap = price[free], cap[free]
-    else:
+    else:  # the residual-free controllers: no residual columns at all
         G, Cz = B, C
         r_price = r_cap = _EMPTY
     n = L + len(r_cap)
@@ -166,7 +163,7 @@ class WholeBodyController:
         self.motion_tasks = [
             FlatFootTask(h),
             SwingFootTask(h),
-            HoldFootTask(self.sole_geoms, self._foot_bodies, [m.geom_size[g, 0] for g in self.sole_geoms]),
+            HoldFootTask(h, self.sole_geoms, self._foot_bodies),
             NoSlipTask(),
         ]
         self.centroidal = CentroidalTask(h)

@@ -126,6 +126,13 @@ def test_a_clip_verified_only_with_the_residual_keeps_the_unsmoothed_output():
     assert one_rep.attempt == "assisted"
 
 
+def _quiet_result() -> SimpleNamespace:
+    """What a scripted rung's attempt holds of a tracking result: no reset, no residual."""
+    return SimpleNamespace(
+        resets=0, residual_bw=np.zeros(4), residual_torque_bw=np.zeros(4), qp_failures=0, control_dt=0.0125
+    )
+
+
 def _pushed(clip):
     """`clip` with its body accelerating forwards at 4 m/s^2: the ZMP it needs lies ahead of
     its feet, so the balance repair shifts its pelvis."""
@@ -181,9 +188,7 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, un
         calls.append((smooth_s, kind))
         if kind == "firm" and fell:
             return None  # the firm try stops at its fall and is not kept
-        result = SimpleNamespace(
-            resets=0, residual_bw=np.zeros(4), residual_torque_bw=np.zeros(4), qp_failures=0, control_dt=0.0125
-        )
+        result = _quiet_result()
         fall_s = 0.5 if fell else np.inf
         smooth = 0.0 if smooth_s == 0.0 else cfg.tracker.smooth_s
         firm, unbalanced = kind == "firm", kind == "unbalanced"
@@ -250,9 +255,7 @@ def test_the_unbalanced_rung_is_skipped_where_the_balance_repair_shifted_nothing
         calls.append(kind)
         if kind == "firm":
             return None
-        result = SimpleNamespace(
-            resets=0, residual_bw=np.zeros(4), residual_torque_bw=np.zeros(4), qp_failures=0, control_dt=0.0125
-        )
+        result = _quiet_result()
         return Attempt("local", result, 0.0, motion, (150.0, 0.0), False, False, 0.0, 0.0, 0.0, 0.5)
 
     monkeypatch.setattr(pc, "_track_attempt", falls)

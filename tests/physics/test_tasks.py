@@ -106,7 +106,7 @@ def test_hold_task_brings_down_an_unloaded_planted_foot(setup):
     qpos[2] += 0.02  # 2 cm up: no segment touches, all are planted and low
     ctx, ctl = _ctx(h, ref, qpos=qpos, qvel=np.zeros(h.nv))
     assert not ctx.contacts.touching
-    rows = HoldFootTask(ctl.sole_geoms, ctl._foot_bodies, [h.model.geom_size[g, 0] for g in ctl.sole_geoms]).rows(ctx)
+    rows = HoldFootTask(h, ctl.sole_geoms, ctl._foot_bodies).rows(ctx)
     assert len(rows) == 4 and all(r.acc[2] < 0 for r in rows)
 
 
