@@ -10,7 +10,8 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
   strength 1, every clip's report;
 - fidelity of real clips at strength 1: FID of the corrected clips minus FID of the raw ones
   against the bundled reference with the same window draws (n = 128, draw seeds 0-4), the
-  same for diversity and accuracy, and the change of trunk pitch;
+  same for diversity and accuracy, and the change of trunk pitch (the forward lean in the
+  body's facing direction, metrics.pitch_change_deg; mean over all frames);
 - corrupted: copies of the walking clips lifted 10 cm, sunk 5 cm, jittered, sliding, and
   beside them the same walks uncorrupted (`clean`: phys_err before and after correction at
   strength 1). The clean row is the floor of the others: the raw walks' own skate is part of
@@ -18,7 +19,8 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
   corrected copy can reach, so it bounds the drop a corrector can show (the slide copies:
   before 16 mm, of which about 4 is the walks' own skate);
 - generated: 128 samples of the shipped model (8 per label, DDIM-50, seed 7), the
-  corrector's real input, with the same figures per label;
+  corrector's real input, with the same figures per label and the trunk pitch change (over
+  all frames, and per label the mean of the clips' means);
 - ablations (same run), real and generated at strength 1, with the FID change of the real
   clips: `unbalanced` (the option CorrectionConfig.unbalanced: where both residual-free
   attempts fell, one more on the reference without the balance shift); `smoothed_only`
@@ -41,13 +43,13 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from motionloop import skeleton as sk
 from motionloop.bench import machine
 from motionloop.data import corrupt
 from motionloop.data.bundled import OBJECT_LABELS, list_bundled
 from motionloop.eval import evaluate
 from motionloop.io import write_text
 from motionloop.motion import Motion
+from motionloop.physics import metrics as pm
 from motionloop.physics.correct import CorrectionConfig, correct
 from motionloop.physics.executor import make_executor
 from motionloop.physics.model import Humanoid
@@ -74,6 +76,8 @@ KEYS = (
     "mpjpe_mm",
     "mpjpe_median_mm",
     "mpjpe_over_150_share",
+    "trunk_pitch_change_deg",
+    "trunk_pitch_bias_deg",
     "feasibility_bw",
     "before_phys_err_mm",
     "after_phys_err_mm",
@@ -125,15 +129,12 @@ def by_label(reports, labels) -> dict[str, dict]:
     return out
 
 
-def trunk_pitch_deg(m: Motion) -> np.ndarray:
-    """Forward lean `(T,)` of the trunk (pelvis -> neck) from vertical, degrees, in the body's
-    own heading."""
-    pos, glob = m.fk()
-    trunk = pos[:, sk.NECK] - pos[:, sk.PELVIS]
-    fwd = glob[:, sk.PELVIS, :, 2].copy()  # the pelvis's forward axis (SMPL +z)
-    fwd[:, 2] = 0.0
-    fwd /= np.maximum(np.linalg.norm(fwd, axis=1, keepdims=True), 1e-9)
-    return np.rad2deg(np.arctan2(np.sum(trunk * fwd, axis=1), trunk[:, 2]))
+def pitch_change(raw: list[Motion], corrected: list[Motion]) -> dict:
+    """Trunk pitch change (metrics.pitch_change_deg) over every frame of every clip where it is
+    defined: mean absolute and signed (positive: the corrected clips lean further forward)."""
+    d = np.concatenate([pm.pitch_change_deg(r, c) for r, c in zip(raw, corrected)])
+    d = d[np.isfinite(d)]
+    return {"trunk_pitch_change_deg": float(np.abs(d).mean()), "trunk_pitch_bias_deg": float(d.mean())}
 
 
 def fidelity(raw: list[Motion], corrected: list[Motion]) -> dict:
@@ -144,7 +145,6 @@ def fidelity(raw: list[Motion], corrected: list[Motion]) -> dict:
         b = evaluate(corrected, "bundled", n=FID_N, seed=seed)
         rows.append({k: (a[k], b[k]) for k in ("fid", "diversity", "accuracy", "fid_floor")})
     d_fid = [r["fid"][1] - r["fid"][0] for r in rows]
-    pitch = [trunk_pitch_deg(c) - trunk_pitch_deg(r) for r, c in zip(raw, corrected)]
     return {
         "n": FID_N,
         "draw_seeds": list(FID_SEEDS),
@@ -157,8 +157,7 @@ def fidelity(raw: list[Motion], corrected: list[Motion]) -> dict:
         "diversity_change": float(np.mean([r["diversity"][1] - r["diversity"][0] for r in rows])),
         "accuracy_raw": float(np.mean([r["accuracy"][0] for r in rows])),
         "accuracy_corrected": float(np.mean([r["accuracy"][1] for r in rows])),
-        "trunk_pitch_change_deg": float(np.mean(np.abs(np.concatenate(pitch)))),
-        "trunk_pitch_bias_deg": float(np.mean(np.concatenate(pitch))),
+        **pitch_change(raw, corrected),
     }
 
 
@@ -309,9 +308,10 @@ def main() -> None:
         gen, gen_names = generated_set(GENERATED_PER_LABEL, GENERATED_SEED)
         gen_labels = [m.label for m in gen]
         gen_seconds = float(sum(m.duration for m in gen))
-        _, reports = correct(gen, base, names=gen_names)
+        gen_out, reports = correct(gen, base, names=gen_names)
         summary = summarize(reports)
         result["figures"]["generated"] = {
+            **pitch_change(gen, gen_out),
             "clips": len(gen),
             "per_label": GENERATED_PER_LABEL,
             "seed": GENERATED_SEED,
@@ -322,7 +322,11 @@ def main() -> None:
             "cost_ratio_to_zero_control": summary["cpu_s"] / gen_seconds / floor,
             "clips_reports": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, gen_labels)],
         }
-        print(line("generated", summary))
+        print(
+            line("generated", summary)
+            + f", trunk pitch change {result['figures']['generated']['trunk_pitch_change_deg']:.1f}"
+            f" deg (bias {result['figures']['generated']['trunk_pitch_bias_deg']:+.1f})"
+        )
         for name, cfg in ablations.items():
             _, reports = correct(gen, cfg, names=gen_names)
             summary = summarize(reports)
@@ -335,7 +339,8 @@ def main() -> None:
             print(
                 f"  {lab:10s} success {v['success_rate']:.2f} free {v['success_free_rate']:.2f} residual "
                 f"{100 * v['residual_bw']:4.1f} %BW MPJPE {v['mpjpe_mm']:4.0f} mm phys_err "
-                f"{v['before_phys_err_mm']:.1f} -> {v['after_phys_err_mm']:.1f}"
+                f"{v['before_phys_err_mm']:.1f} -> {v['after_phys_err_mm']:.1f} trunk pitch change "
+                f"{v['trunk_pitch_change_deg']:.1f} deg (bias {v['trunk_pitch_bias_deg']:+.1f})"
             )
     write_text(args.out, json.dumps(result, indent=1))
     print(f"wrote {args.out}")

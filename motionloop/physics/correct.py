@@ -258,6 +258,9 @@ class TrackingReport:
     smoothing the output was tracked with (0: unsmoothed); `firm` whether the output is the
     firm controller's attempt (CorrectionConfig.firm); `unbalanced` whether the output
     tracked the reference repaired without the balance shift (CorrectionConfig.unbalanced).
+    `trunk_pitch_change_deg` is the mean absolute change of the trunk's forward lean from
+    the input to the output over the clip's frames, `trunk_pitch_bias_deg` its signed mean
+    (positive: the output leans further forward; metrics.pitch_change_deg).
     """
 
     clip: str
@@ -287,6 +290,8 @@ class TrackingReport:
     smooth_s: float = 0.0
     firm: bool = False
     unbalanced: bool = False
+    trunk_pitch_change_deg: float = 0.0
+    trunk_pitch_bias_deg: float = 0.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -311,6 +316,8 @@ def failed_report(
         residual_bw_max=nan,
         mpjpe_mm=nan,
         mpjpe_local_mm=nan,
+        trunk_pitch_change_deg=nan,
+        trunk_pitch_bias_deg=nan,
         feasibility_bw=feasibility,
         cpu_s=cpu_s,
         before=before,
@@ -512,6 +519,10 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         t_metrics = time.process_time()
         after = pm.physics_metrics(out)
         feas_after = feasibility_bw(out, h)
+        pitch = pm.pitch_change_deg(motion, out)
+        defined = pitch[np.isfinite(pitch)]
+        pitch_change = float(np.abs(defined).mean()) if len(defined) else float("nan")
+        pitch_bias = float(defined.mean()) if len(defined) else float("nan")
         report = TrackingReport(
             clip=name,
             success=best.ok,
@@ -539,6 +550,8 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             verified=best.verified,
             firm=best.firm,
             unbalanced=best.unbalanced,
+            trunk_pitch_change_deg=pitch_change,
+            trunk_pitch_bias_deg=pitch_bias,
         )
         return out, report
     except Exception as e:

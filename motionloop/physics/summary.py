@@ -48,6 +48,9 @@ def summarize(reports: list[TrackingReport]) -> dict:
         # pelvis-relative (PHC's "MPJPE", beside its global "g-MPJPE", which mpjpe_mm is)
         "mpjpe_local_mm": _mean(local),
         "mpjpe_local_median_mm": float(np.median(local)) if len(local) else float("nan"),
+        # mean over clips of each clip's mean over frames (metrics.pitch_change_deg)
+        "trunk_pitch_change_deg": _mean(r.trunk_pitch_change_deg for r in ran),
+        "trunk_pitch_bias_deg": _mean(r.trunk_pitch_bias_deg for r in ran),
         "feasibility_bw": _mean(r.feasibility_bw for r in reports),
         "feasibility_after_bw": _mean(r.feasibility_after_bw for r in ran),
         "cpu_s": float(sum(r.cpu_s for r in reports)),

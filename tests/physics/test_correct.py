@@ -30,7 +30,7 @@ def test_floating_clip_is_put_on_the_floor():
     assert out[0].source == "corrected"
 
 
-def test_mpjpe_is_reported_global_and_pelvis_relative():
+def test_mpjpe_and_trunk_pitch_are_reported():
     # put on the floor, the lifted clip moves ~12 cm as a whole: the global MPJPE (PHC's
     # g-MPJPE) counts it, the pelvis-relative one (PHC's MPJPE) does not
     lifted, deep = standing(41, lift=0.12), standing(21, lift=-3.0).replace(source="deep")
@@ -41,6 +41,10 @@ def test_mpjpe_is_reported_global_and_pelvis_relative():
     s = summarize([rep, bad])  # the failed clip is not in the means
     assert s["mpjpe_mm"] == rep.mpjpe_mm and s["mpjpe_median_mm"] == rep.mpjpe_mm
     assert s["mpjpe_local_mm"] == s["mpjpe_local_median_mm"] == rep.mpjpe_local_mm
+    # put down upright, the body does not lean; the failed clip has no posture change either
+    assert abs(rep.trunk_pitch_bias_deg) <= rep.trunk_pitch_change_deg < 1.0
+    assert np.isnan(bad.trunk_pitch_change_deg) and np.isnan(bad.trunk_pitch_bias_deg)
+    assert s["trunk_pitch_change_deg"] == rep.trunk_pitch_change_deg
 
 
 def test_strength_zero_returns_clip_unchanged():

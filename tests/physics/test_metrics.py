@@ -45,3 +45,44 @@ def test_metrics_do_not_modify_input():
     before = clip.trans.copy()
     pm.physics_metrics(clip)
     np.testing.assert_array_equal(clip.trans, before)
+
+
+def _pitched(deg, heading=0.0, frames=3):
+    """The standing body turned forward by `deg` about its left-right axis (90 prone, 180
+    upside down), then by `heading` radians about the vertical."""
+    from motionloop.data.augment import rotate_heading
+
+    clip = standing(frames)
+    poses = clip.poses.copy()
+    poses[:, sk.PELVIS] = [np.pi / 2 + np.deg2rad(deg), 0.0, 0.0]
+    return rotate_heading(clip.replace(poses=poses), heading)
+
+
+@pytest.mark.parametrize("heading", [0.0, 1.0, -2.5])
+def test_trunk_pitch_is_the_forward_lean_in_any_heading(heading):
+    upright = pm.trunk_pitch_deg(_pitched(0.0, heading))
+    assert np.abs(upright).max() < 10.0  # the rest pose's spine is near vertical
+    for deg in (30.0, -20.0, 90.0):
+        change = pm.pitch_change_deg(_pitched(0.0, heading), _pitched(deg, heading))
+        assert change == pytest.approx(np.full(3, deg), abs=1e-4)  # float32 poses
+
+
+def test_trunk_pitch_stays_continuous_for_a_body_lying_or_upside_down():
+    # the pelvis's forward axis, projected on the floor, flips between 88 and 92 degrees
+    # (and vanishes at 90): the facing from hips and shoulders does not
+    for a, b in ((88.0, 92.0), (-88.0, -92.0), (178.0, 182.0)):
+        change = pm.pitch_change_deg(_pitched(a), _pitched(b))
+        assert change == pytest.approx(np.full(3, 4.0) if a > 0 else np.full(3, -4.0), abs=1e-4)
+
+
+def test_trunk_pitch_is_undefined_for_a_body_on_its_side():
+    from motionloop import rotations as rot
+
+    clip = standing(3)
+    poses = clip.poses.copy()
+    # the standing body turned 90 degrees about its forward axis: its left-right axis vertical
+    upright = rot.aa_to_mat(np.array([np.pi / 2, 0.0, 0.0]))
+    poses[:, sk.PELVIS] = rot.mat_to_aa(rot.axis_rotation("Y", np.pi / 2) @ upright)
+    assert np.isnan(pm.trunk_pitch_deg(clip.replace(poses=poses))).all()
+    with pytest.raises(ValueError, match="3 frames before, 4 after"):
+        pm.pitch_change_deg(standing(3), standing(4))
