@@ -145,6 +145,23 @@ def _geometry(key: bytes, shape: tuple[int, ...]) -> tuple[Capsule | Box, ...]:
     return tuple(geoms)
 
 
+def capsule_lowest_points(geoms: list[Capsule | Box], positions: np.ndarray, glob: np.ndarray) -> np.ndarray:
+    """World position `(..., C, 3)` of the lowest surface point of each capsule in `geoms`
+    (in order; boxes are skipped): its lower end point, lowered by the radius.
+
+    Args:
+        positions: `(..., 24, 3)` joint positions; glob: `(..., 24, 3, 3)` global rotations.
+    """
+    caps = [g for g in geoms if isinstance(g, Capsule)]
+    joint = [g.joint for g in caps]
+    p, r = positions[..., joint, :], glob[..., joint, :, :]  # (..., C, 3), (..., C, 3, 3)
+    a = p + (r @ np.array([g.a for g in caps], dtype=np.float64)[:, :, None])[..., 0]
+    b = p + (r @ np.array([g.b for g in caps], dtype=np.float64)[:, :, None])[..., 0]
+    low = np.where((a[..., 2] <= b[..., 2])[..., None], a, b)
+    low[..., 2] -= np.array([g.radius for g in caps])
+    return low
+
+
 def world_extremes(geoms: list[Capsule | Box], positions: np.ndarray, glob: np.ndarray) -> np.ndarray:
     """Lowest surface height of each geom `(..., G)` in the world, metres.
 

@@ -120,15 +120,7 @@ def _support_points(h: Humanoid, motion: Motion) -> tuple[list[np.ndarray], np.n
     planted = contacts.stance(soles, 1.0 / motion.fps)  # (T, 4)
     soles = soles.reshape(motion.num_frames, -1, 3).copy()
     soles[..., 2] = np.where(np.repeat(planted, 4, axis=1), 0.0, soles[..., 2])
-    lows = []
-    for g in geoms:
-        if isinstance(g, bd.Capsule):
-            p, r = pos[:, g.joint], glob[:, g.joint]
-            a = p + r @ np.asarray(g.a)
-            b = p + r @ np.asarray(g.b)
-            low = np.where((a[:, 2] <= b[:, 2])[:, None], a, b)
-            lows.append(low - np.array([0.0, 0.0, g.radius]))
-    lows = np.stack(lows, axis=1)  # (T, G, 3)
+    lows = bd.capsule_lowest_points(geoms, pos, glob)  # (T, C, 3)
     pts = np.concatenate([soles, lows], axis=1)  # (T, P, 3)
     return [p[p[:, 2] <= SUPPORT_HEIGHT, :2] for p in pts], (lows[..., 2] <= LEANING_HEIGHT).any(axis=1)
 

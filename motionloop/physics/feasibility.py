@@ -40,26 +40,18 @@ class CandidateLayout:
     four foot boxes (body.sole_points order) and the capsules' end points and radii."""
 
     def __init__(self, h: Humanoid):
-        geoms = bd.geometry(h.spec.offsets_array())
-        boxes = [g for g in geoms if isinstance(g, bd.Box)]
-        caps = [g for g in geoms if isinstance(g, bd.Capsule)]
+        self.geoms = bd.geometry(h.spec.offsets_array())
+        boxes = [g for g in self.geoms if isinstance(g, bd.Box)]
+        caps = [g for g in self.geoms if isinstance(g, bd.Capsule)]
         self.sole_joint = np.repeat([g.joint for g in boxes], 4)  # (16,)
         self.sole_local = np.concatenate([g.sole() for g in boxes])  # (16, 3)
-        self.cap_joint = np.array([g.joint for g in caps])
-        self.cap_a = np.array([g.a for g in caps], dtype=np.float64)  # (C, 3)
-        self.cap_b = np.array([g.b for g in caps], dtype=np.float64)
-        self.cap_radius = np.array([g.radius for g in caps])
-        self.ids = np.concatenate([h.body_id[self.sole_joint], h.body_id[self.cap_joint]])
+        self.ids = np.concatenate([h.body_id[self.sole_joint], h.body_id[[g.joint for g in caps]]])
 
     def points(self, pos: np.ndarray, glob: np.ndarray) -> np.ndarray:
         """World points `(16 + C, 3)` for joint positions `pos (24, 3)` and rotations `glob (24, 3, 3)`."""
-        sj, cj = self.sole_joint, self.cap_joint
+        sj = self.sole_joint
         soles = pos[sj] + np.einsum("pij,pj->pi", glob[sj], self.sole_local)
-        a = pos[cj] + np.einsum("pij,pj->pi", glob[cj], self.cap_a)
-        b = pos[cj] + np.einsum("pij,pj->pi", glob[cj], self.cap_b)
-        low = np.where((a[:, 2] <= b[:, 2])[:, None], a, b)
-        low[:, 2] -= self.cap_radius
-        return np.concatenate([soles, low])
+        return np.concatenate([soles, bd.capsule_lowest_points(self.geoms, pos, glob)])
 
 
 def candidate_points(

@@ -72,6 +72,26 @@ def test_world_extremes_and_sole_points_of_a_standing_body():
     assert soles[0, 0, :, 0].mean() > soles[0, 1, :, 0].mean()
 
 
+def test_capsule_lowest_points_lie_on_the_capsules_lowest_surface():
+    geoms = bd.geometry()
+    caps = [i for i, g in enumerate(geoms) if isinstance(g, bd.Capsule)]
+    pos, glob = _standing()
+    low = bd.capsule_lowest_points(geoms, pos, glob)
+    assert low.shape == (1, len(caps), 3)
+    # their heights are world_extremes' for the capsules, and each point lies on its capsule's
+    # axis end (one radius above it) nearer the floor
+    np.testing.assert_allclose(low[..., 2], bd.world_extremes(geoms, pos, glob)[:, caps], atol=1e-12)
+    for c, i in enumerate(caps):
+        g = geoms[i]
+        ends = pos[0, g.joint] + np.array([g.a, g.b]) @ glob[0, g.joint].T  # (2, 3)
+        end = ends[np.argmin(ends[:, 2])]
+        np.testing.assert_allclose(low[0, c], end - [0.0, 0.0, g.radius], atol=1e-12)
+    # any leading shape: frames of a clip, one frame
+    both = bd.capsule_lowest_points(geoms, np.concatenate([pos, pos + [0, 0, 0.3]]), np.concatenate([glob, glob]))
+    np.testing.assert_allclose(both[1], low[0] + [0.0, 0.0, 0.3], atol=1e-12)
+    np.testing.assert_allclose(bd.capsule_lowest_points(geoms, pos[0], glob[0]), low[0], atol=1e-12)
+
+
 def test_resources_point_into_the_package():
     assert resources.package_file("configs") == resources.PRESET_DIR
     assert resources.asset("models", "x.pt") == resources.asset() / "models" / "x.pt"
