@@ -41,6 +41,8 @@ class TrackerConfig:
             of 1 that bent the trunk: on 128 generated clips the tracked trunk leaned 19.7
             degrees from the generated one on average (real mocap 7.2), at 10 (and root
             orientation 30) 8.9 (3.1), with lower MPJPE (178 -> 166 mm; 64 -> 56 on real).
+            (Leans as measured in that round, before metrics.trunk_pitch_deg; with it the
+            corrected clips change pitch by 1.1 degrees real, 3.4 generated: bench_physics.)
         flat_foot_height: a planted segment is levelled only when its origin is this low (m).
         flat_foot_joint_scale: weight share kept by the ankle joint PD while levelling.
         w_hold, hold_height: a planted segment that came off the floor (lowest corner below
