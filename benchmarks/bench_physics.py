@@ -132,9 +132,8 @@ def by_label(reports, labels) -> dict[str, dict]:
 def pitch_change(raw: list[Motion], corrected: list[Motion]) -> dict:
     """Trunk pitch change (metrics.pitch_change_deg) over every frame of every clip where it is
     defined: mean absolute and signed (positive: the corrected clips lean further forward)."""
-    d = np.concatenate([pm.pitch_change_deg(r, c) for r, c in zip(raw, corrected)])
-    d = d[np.isfinite(d)]
-    return {"trunk_pitch_change_deg": float(np.abs(d).mean()), "trunk_pitch_bias_deg": float(d.mean())}
+    change, bias = pm.pitch_change_stats(np.concatenate([pm.pitch_change_deg(r, c) for r, c in zip(raw, corrected)]))
+    return {"trunk_pitch_change_deg": change, "trunk_pitch_bias_deg": bias}
 
 
 def fidelity(raw: list[Motion], corrected: list[Motion]) -> dict:

@@ -519,10 +519,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         t_metrics = time.process_time()
         after = pm.physics_metrics(out)
         feas_after = feasibility_bw(out, h)
-        pitch = pm.pitch_change_deg(motion, out)
-        defined = pitch[np.isfinite(pitch)]
-        pitch_change = float(np.abs(defined).mean()) if len(defined) else float("nan")
-        pitch_bias = float(defined.mean()) if len(defined) else float("nan")
+        pitch_change, pitch_bias = pm.pitch_change_stats(pm.pitch_change_deg(motion, out))
         report = TrackingReport(
             clip=name,
             success=best.ok,

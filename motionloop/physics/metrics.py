@@ -117,3 +117,13 @@ def pitch_change_deg(before: Motion, after: Motion) -> np.ndarray:
         raise ValueError(f"pitch_change_deg: {before.num_frames} frames before, {after.num_frames} after")
     d = trunk_pitch_deg(after) - trunk_pitch_deg(before)
     return (d + 180.0) % 360.0 - 180.0
+
+
+def pitch_change_stats(change: np.ndarray) -> tuple[float, float]:
+    """Mean absolute and mean signed value of pitch changes `change (...)` (pitch_change_deg,
+    of one clip or of many concatenated) over the frames where they are defined; NaN, NaN
+    where none is."""
+    defined = change[np.isfinite(change)]
+    if not len(defined):
+        return float("nan"), float("nan")
+    return float(np.abs(defined).mean()), float(defined.mean())

@@ -84,5 +84,8 @@ def test_trunk_pitch_is_undefined_for_a_body_on_its_side():
     upright = rot.aa_to_mat(np.array([np.pi / 2, 0.0, 0.0]))
     poses[:, sk.PELVIS] = rot.mat_to_aa(rot.axis_rotation("Y", np.pi / 2) @ upright)
     assert np.isnan(pm.trunk_pitch_deg(clip.replace(poses=poses))).all()
+    # undefined frames are left out of a clip's figures; a clip with none defined has none
+    assert pm.pitch_change_stats(np.array([np.nan, 2.0, -4.0])) == (3.0, -1.0)
+    assert np.isnan(pm.pitch_change_stats(np.full(3, np.nan))).all()
     with pytest.raises(ValueError, match="3 frames before, 4 after"):
         pm.pitch_change_deg(standing(3), standing(4))
