@@ -279,6 +279,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         unsmoothed_first=not args.smoothed_only,
         firm=None if args.no_firm else FIRM_TRACKER,
         unbalanced=args.unbalanced,
+        planned=not args.no_planned,
     )
     if cfg.executor == "ray":
         raycluster.import_ray()  # before reading clips: one line saying how to install it
@@ -696,6 +697,13 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         help="no second residual-free controller (default: where both residual-free attempts fall, a controller with "
         "a firmer centre of mass tracks a reference whose pelvis is lowered up to 2 cm where planted feet are out of "
         "reach, and counts if it reaches the end)",
+    )
+    c.add_argument(
+        "--no-planned",
+        action="store_true",
+        help="no residual-free attempts on the planned reference (default: where every other residual-free attempt "
+        "falls, the reference's centre of mass is put on the whole-clip centroidal plan, contact forces in friction "
+        "cones, and tracked unsmoothed, then smoothed; each counts if it reaches the end)",
     )
     c.add_argument(
         "--unbalanced",

@@ -143,13 +143,16 @@ def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     assert seen[-1].unsmoothed_first is True
     assert main([*argv, "--smoothed-only"]) == 0
     assert seen[-1].unsmoothed_first is False
-    assert seen[-1].ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    assert seen[-1].ladder() == [(None, "free"), (None, "firm"), (None, "planned"), (None, "assisted")]
     assert main([*argv, "--no-firm"]) == 0
     assert seen[-1].firm is None and "firm" not in [kind for _, kind in seen[-1].ladder()]
     assert seen[-2].firm is not None
     assert seen[-2].unbalanced is False
     assert main([*argv, "--unbalanced"]) == 0
     assert seen[-1].unbalanced is True and (0.0, "unbalanced") in seen[-1].ladder()
+    assert seen[-2].planned is True
+    assert main([*argv, "--no-planned"]) == 0
+    assert seen[-1].planned is False and "planned" not in [kind for _, kind in seen[-1].ladder()]
 
 
 @pytest.mark.parametrize(

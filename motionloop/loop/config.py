@@ -198,6 +198,8 @@ class MotionConfig:
             second residual-free controller where both residual-free attempts fell.
         unbalanced: physics.correct.CorrectionConfig.unbalanced: where both residual-free
             attempts fell, one more on the reference without the balance shift (default off).
+        planned: physics.correct.CorrectionConfig.planned: where every residual-free
+            attempt fell, two more on the reference with the centroidal plan (default on).
         unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of
             attempt on the unsmoothed reference before the smoothed one; the MPJPE within
             which a residual-free attempt ends the ladder.
@@ -230,6 +232,7 @@ class MotionConfig:
     unsmoothed_first: bool = True
     firm: bool = True
     unbalanced: bool = False
+    planned: bool = True
     close_mpjpe_mm: float = 40.0
     workers: int = 2
     device: str = "auto"
@@ -256,7 +259,7 @@ class MotionConfig:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         choice("motion.project", self.project, Projection)
         choice("motion.assist", self.assist, AssistMode)
-        for name in ("unsmoothed_first", "firm", "unbalanced"):
+        for name in ("unsmoothed_first", "firm", "unbalanced", "planned"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"motion.{name}: must be true or false, got {getattr(self, name)!r}")
         close = self.close_mpjpe_mm

@@ -306,6 +306,7 @@ class MotionTask:
             unsmoothed_first=m.unsmoothed_first,
             firm=FIRM_TRACKER if m.firm else None,
             unbalanced=m.unbalanced,
+            planned=m.planned,
             close_mpjpe_mm=m.close_mpjpe_mm,
         )
 

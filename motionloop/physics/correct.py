@@ -17,14 +17,17 @@ smoothed, stopping at one that never fell and ended within `close_mpjpe_mm` (40 
 input; where both fell, optionally (`unbalanced`) the unsmoothed reference repaired without
 the balance shift, and then a second residual-free controller (`firm`) on a reference whose
 pelvis is lowered where the planted feet are out of reach, kept only if it reaches the end;
-then the whole clip with the residual, unsmoothed, then smoothed, stopping once any attempt
+where that fell too (`planned`), the residual-free controller on the reference whose centre
+of mass follows the whole-clip centroidal plan (plan.py), unsmoothed, then smoothed, each
+kept only if it reaches the end; then the whole clip with the residual, unsmoothed, then smoothed, stopping once any attempt
 is verified. Of all attempts the output is a success before a failure (a reset or the
 budget broken), then verified before not, then fewer resets, then the closer one. A clip
 that cannot be corrected (bad values, absurd placement, time limit) comes back
 unchanged with a report that says why; it never stops the batch.
 
 What a report's verdicts mean (and what the field calls them):
-- `success_free`: a residual-free attempt (either smoothing, or the firm controller) was
+- `success_free`: a residual-free attempt (either smoothing, the firm controller, or the
+  planned reference) was
   tracked to the end with no residual force and no reset: the number PHC and UHC report as
   success rate.
 - `success`: no reset, and the residual stayed within its small budget: mean force at most
@@ -59,6 +62,7 @@ from motionloop.physics.config import FIRM_TRACKER, FREE_TRACKER, AssistMode, Tr
 from motionloop.physics.executor import ExecutorName, make_executor
 from motionloop.physics.feasibility import feasibility_bw
 from motionloop.physics.model import Humanoid
+from motionloop.physics.plan import centroidal_repair
 from motionloop.physics.repair import RepairConfig, repair
 from motionloop.physics.tracker import TrackResult, track
 
@@ -91,6 +95,15 @@ class CorrectionConfig:
             45 -> 50; with the start velocity perturbed (N(0, 0.02) per dof, 3 draws) real
             26 / 27 / 26 -> 27 / 30 / 29 (easy 25 in each), generated 43 / 45 / 44 -> 47 /
             48 / 50.
+        planned: where every residual-free attempt fell (the firm one too), two more with the
+            `free` controller, unsmoothed and smoothed (`ladder`), on the repaired reference
+            whose centre of mass follows the whole-clip centroidal plan (plan.py: momentum
+            from contact forces in friction cones at the clip's contacts, ballistic flight),
+            without assistance, each kept only if it reaches the end. The plan changes the
+            reference of every clip it is applied to, and on its own (RepairConfig.plan)
+            it carried clips with body contacts (crawl, getups, falls) worse than the
+            unplanned reference; as the last residual-free rungs it only adds clips. A plan
+            that does not converge skips the rungs (logged).
         unbalanced: where both residual-free attempts fell, one more (with local assistance,
             by `assist`) on the unsmoothed reference repaired without the ZMP balance shift
             (`RepairConfig.balance` off: grounded, feet planted, flights ballistic), before
@@ -145,6 +158,7 @@ class CorrectionConfig:
     firm: TrackerConfig | None = FIRM_TRACKER
     firm_pelvis_drop_m: float = 0.02
     unbalanced: bool = False
+    planned: bool = True
     assist: AssistMode = "local"  # Literal["local", "whole"]
     unsmoothed_first: bool = True
     rewind_s: float = 0.75
@@ -173,7 +187,7 @@ class CorrectionConfig:
             raise ConfigError(
                 f"CorrectionConfig.workers {self.workers}: only with executor 'local'; with 'ray' the cluster's CPUs decide"
             )
-        for name in ("unsmoothed_first", "unbalanced"):
+        for name in ("unsmoothed_first", "unbalanced", "planned"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"CorrectionConfig.{name}: expected true or false, got {getattr(self, name)!r}")
         if not 0.0 <= float(self.strength) <= 1.0:
@@ -224,7 +238,10 @@ class CorrectionConfig:
         where every residual-free attempt fell, and not where the balance repair shifted
         nothing), "firm" the second residual-free controller (tried only where every
         residual-free attempt fell; no assistance, and kept only if it reaches the end),
-        "assisted" the whole clip with the residual; smoothing 0 is the unsmoothed
+        "planned" the residual-free controller on the reference with the centroidal plan
+        (with `planned`, unless the repair plans every reference anyway; tried, like the
+        firm one, only where every residual-free attempt fell, without assistance, and kept
+        only if it reaches the end), "assisted" the whole clip with the residual; smoothing 0 is the unsmoothed
         reference, None the controller's own `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
         controllers do not smooth anyway) each unsmoothed before smoothed; the firm
         controller on its own smoothing only; no residual-free rungs without a `free`
@@ -237,6 +254,8 @@ class CorrectionConfig:
             rungs.append((smoothing[0], "unbalanced"))
         if self.free is not None and self.firm is not None:
             rungs.append((None, "firm"))
+        if self.free is not None and self.planned and not self.repair.plan:
+            rungs += [(smooth, "planned") for smooth in smoothing]
         return rungs + [(smooth, "assisted") for smooth in smoothing]
 
     def repair_for_strength(self) -> RepairConfig:
@@ -257,7 +276,9 @@ class TrackingReport:
     which the residual was allowed (0 free, 1 whole-clip assisted); `smooth_s` the reference
     smoothing the output was tracked with (0: unsmoothed); `firm` whether the output is the
     firm controller's attempt (CorrectionConfig.firm); `unbalanced` whether the output
-    tracked the reference repaired without the balance shift (CorrectionConfig.unbalanced).
+    tracked the reference repaired without the balance shift (CorrectionConfig.unbalanced);
+    `planned` whether it tracked the reference with the centroidal plan
+    (CorrectionConfig.planned).
     `trunk_pitch_change_deg` is the mean absolute change of the trunk's forward lean from
     the input to the output over the clip's frames, `trunk_pitch_bias_deg` its signed mean
     (positive: the output leans further forward; metrics.pitch_change_deg).
@@ -290,6 +311,7 @@ class TrackingReport:
     smooth_s: float = 0.0
     firm: bool = False
     unbalanced: bool = False
+    planned: bool = False
     trunk_pitch_change_deg: float = 0.0
     trunk_pitch_bias_deg: float = 0.0
 
@@ -380,6 +402,7 @@ class Attempt:
         smooth_s: the reference smoothing it was tracked with, s.
         fall_s: for a residual-free attempt, when its body first fell (inf: never), s.
         firm: tracked by the firm controller on its own reference (CorrectionConfig.firm).
+        planned: tracked on the planned reference (CorrectionConfig.planned).
         unbalanced: tracked on the reference without the balance shift
             (CorrectionConfig.unbalanced).
     """
@@ -397,6 +420,7 @@ class Attempt:
     fall_s: float = np.inf
     firm: bool = False
     unbalanced: bool = False
+    planned: bool = False
 
 
 def _attempt(
@@ -410,12 +434,15 @@ def _attempt(
     fall_s: float = np.inf,
     firm: bool = False,
     unbalanced: bool = False,
+    planned: bool = False,
 ) -> Attempt:
     out = h.motion_from_qpos(result.qpos, motion)
     mpjpe = _mpjpe(out, motion)
     ok, peak, peak_t = within_budget(result, cfg, result.control_dt)
     verified = ok and mpjpe[0] <= cfg.verify_mpjpe_mm
-    return Attempt(name, result, share, out, mpjpe, ok, verified, peak, peak_t, smooth_s, fall_s, firm, unbalanced)
+    return Attempt(
+        name, result, share, out, mpjpe, ok, verified, peak, peak_t, smooth_s, fall_s, firm, unbalanced, planned
+    )
 
 
 def best_attempt(attempts: list[Attempt]) -> Attempt:
@@ -424,19 +451,41 @@ def best_attempt(attempts: list[Attempt]) -> Attempt:
     return max(attempts, key=lambda a: (a.ok, a.verified, -a.result.resets, -a.mpjpe[0]))
 
 
+def _planned_reference(name: str, fixed: Motion, h: Humanoid) -> Motion | bool:
+    """The repaired reference `fixed` with its CoM on the whole-clip centroidal plan, or
+    False where the plan cannot be solved (logged; the planned rungs are then skipped)."""
+    try:
+        return centroidal_repair(h, fixed)[0]
+    except MotionloopError as e:
+        log.warning("%s: no centroidal plan, planned rungs skipped: %s", name, e)
+        return False
+
+
 def _track_attempt(
     h: Humanoid, motion: Motion, fixed: Motion, cfg: CorrectionConfig, smooth_s: float | None, kind: str
 ) -> Attempt | None:
     """One rung of `CorrectionConfig.ladder` on the reference `fixed`: the residual-free
     controller (with local assistance where it fell, if `cfg.assist` is "local"), the firm
-    one (None if it fell: it is tried only for a residual-free end, and stops at a fall), or
+    one or the free one on the planned reference (None if it fell: these are tried only for
+    a residual-free end, and stop at a fall), or
     the whole clip with the residual, smoothed by `smooth_s` (None: the controller's own)."""
-    if kind == "firm":
-        firm_cfg = cfg.firm_tracker()
-        result = track(h, fixed, firm_cfg, stop_at_fall=True)
+    if kind in ("firm", "planned"):
+        stop_cfg = cfg.firm_tracker() if kind == "firm" else cfg.free_tracker(smooth_s)
+        result = track(h, fixed, stop_cfg, stop_at_fall=True)
         if result.stopped_at >= 0:
             return None
-        return _attempt("free", result, 0.0, h, motion, cfg, firm_cfg.smooth_s, np.inf, firm=True)
+        return _attempt(
+            "free",
+            result,
+            0.0,
+            h,
+            motion,
+            cfg,
+            stop_cfg.smooth_s,
+            np.inf,
+            firm=kind == "firm",
+            planned=kind == "planned",
+        )
     if kind in ("free", "unbalanced"):
         free_cfg = cfg.free_tracker(smooth_s)
         assist_cfg = cfg.tracker_for_strength(smooth_s) if cfg.assist == "local" else None
@@ -489,11 +538,18 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         h = Humanoid()
         fixed = repair(motion, cfg.repair_for_strength(), h)
         attempts: list[Attempt] = []
+        planned: Motion | bool | None = None  # the planned reference, once needed (False: no plan)
         for smooth, kind in cfg.ladder():
-            if kind in ("unbalanced", "firm"):
+            if kind in ("unbalanced", "firm", "planned"):
                 if any(a.fall_s == np.inf for a in attempts if a.name in ("free", "local")):
                     continue  # a free attempt reached the end
-                if kind == "firm":
+                if kind == "planned":
+                    if planned is None:
+                        planned = _planned_reference(name, fixed, h)
+                    if planned is False:
+                        continue
+                    reference = planned
+                elif kind == "firm":
                     reference = repair(motion, cfg.firm_repair(), h)
                 else:
                     reference = repair(motion, cfg.unbalanced_repair(), h)
@@ -547,6 +603,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             verified=best.verified,
             firm=best.firm,
             unbalanced=best.unbalanced,
+            planned=best.planned,
             trunk_pitch_change_deg=pitch_change,
             trunk_pitch_bias_deg=pitch_bias,
         )

@@ -38,6 +38,7 @@ def summarize(reports: list[TrackingReport]) -> dict:
         "unsmoothed_rate": rate(r.attempt in TRACKED and r.smooth_s == 0 for r in reports),
         "firm_rate": rate(r.firm for r in reports),
         "unbalanced_rate": rate(r.unbalanced for r in reports),
+        "planned_rate": rate(r.planned for r in reports),
         "resets": int(sum(r.resets for r in ran)),
         "residual_bw": _mean(r.residual_bw for r in ran),
         "residual_peak_bw": _mean(r.residual_peak_bw for r in ran),
@@ -102,6 +103,7 @@ def table(reports: list[TrackingReport]) -> str:
         "control steps, mean over clips; "
         f"{100 * s['unsmoothed_rate']:.0f}% of the outputs tracked the unsmoothed reference, "
         f"{100 * s['firm_rate']:.0f}% are the firm controller's (where the other free attempts fell), "
-        f"{100 * s['unbalanced_rate']:.0f}% tracked the reference without the balance shift"
+        f"{100 * s['unbalanced_rate']:.0f}% tracked the reference without the balance shift, "
+        f"{100 * s['planned_rate']:.0f}% the reference with the centroidal plan (where the others fell)"
     )
     return "\n".join(lines)

@@ -132,11 +132,15 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     single = make_task(load_config("demo", overrides)).correction_config(1.0)
     assert single.close_mpjpe_mm == 100.0
     assert single.unsmoothed_first is False
-    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "planned"), (None, "assisted")]
     assert cfg.unbalanced is False
     assert make_task(load_config("demo", ["motion.unbalanced=true"])).correction_config(1.0).unbalanced is True
     with pytest.raises(ConfigError, match="motion.unbalanced"):
         load_config("demo", ["motion.unbalanced=1"])
+    assert cfg.planned is True
+    assert make_task(load_config("demo", ["motion.planned=false"])).correction_config(1.0).planned is False
+    with pytest.raises(ConfigError, match="motion.planned"):
+        load_config("demo", ["motion.planned=1"])
     with pytest.raises(ConfigError, match="motion.unsmoothed_first"):
         load_config("demo", ["motion.unsmoothed_first=2"])
     assert cfg.firm is not None and single.firm is not None

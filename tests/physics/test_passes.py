@@ -1,7 +1,8 @@
 """The ladder of attempts: residual-free before assisted, each on the unsmoothed reference
 before the smoothed one, optionally the reference without the balance shift where the
-residual-free attempts fell (CorrectionConfig.unsmoothed_first, CorrectionConfig.unbalanced,
-CorrectionConfig.ladder)."""
+residual-free attempts fell, and the planned reference where every other residual-free
+attempt fell (CorrectionConfig.unsmoothed_first, CorrectionConfig.unbalanced,
+CorrectionConfig.planned, CorrectionConfig.ladder)."""
 
 import dataclasses
 from types import SimpleNamespace
@@ -28,22 +29,43 @@ def _unsmoothed(cfg: CorrectionConfig) -> CorrectionConfig:
 
 def test_the_ladder_and_its_controllers():
     cfg = CorrectionConfig()
-    assert cfg.ladder() == [(0.0, "free"), (None, "free"), (None, "firm"), (0.0, "assisted"), (None, "assisted")]
+    assert cfg.ladder() == [
+        (0.0, "free"),
+        (None, "free"),
+        (None, "firm"),
+        (0.0, "planned"),
+        (None, "planned"),
+        (0.0, "assisted"),
+        (None, "assisted"),
+    ]
     single = CorrectionConfig(unsmoothed_first=False)
-    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "planned"), (None, "assisted")]
     assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted")]
-    assert CorrectionConfig(firm=None).ladder() == [
+    assert CorrectionConfig(firm=None, planned=False).ladder() == [
         (0.0, "free"),
         (None, "free"),
         (0.0, "assisted"),
         (None, "assisted"),
     ]
+    # the planned rungs: not where the repair plans every reference already
+    plans = dataclasses.replace(cfg, repair=dataclasses.replace(cfg.repair, plan=True))
+    assert plans.ladder() == CorrectionConfig(planned=False).ladder()
+    assert "planned" not in [kind for _, kind in plans.ladder()]
     # controllers that do not smooth anyway need no second rung of each kind
-    assert _unsmoothed(cfg).ladder() == [(None, "free"), (None, "firm"), (None, "assisted")]
+    assert _unsmoothed(cfg).ladder() == [(None, "free"), (None, "firm"), (None, "planned"), (None, "assisted")]
     # the unbalanced rung (an option): after the free rungs, before the firm one, on the
     # least smoothing; its reference is the same repair without the balance shift
     unbalanced = CorrectionConfig(unbalanced=True)
-    assert [kind for _, kind in unbalanced.ladder()] == ["free", "free", "unbalanced", "firm", "assisted", "assisted"]
+    assert [kind for _, kind in unbalanced.ladder()] == [
+        "free",
+        "free",
+        "unbalanced",
+        "firm",
+        "planned",
+        "planned",
+        "assisted",
+        "assisted",
+    ]
     assert unbalanced.ladder()[2] == (0.0, "unbalanced")
     assert CorrectionConfig(unbalanced=True, unsmoothed_first=False).ladder()[1] == (None, "unbalanced")
     assert cfg.unbalanced_repair() == dataclasses.replace(cfg.repair_for_strength(), balance=False)
@@ -70,6 +92,8 @@ def test_the_ladder_and_its_controllers():
             CorrectionConfig(unsmoothed_first=bad)
         with pytest.raises(ConfigError, match="unbalanced"):
             CorrectionConfig(unbalanced=bad)
+        with pytest.raises(ConfigError, match="planned"):
+            CorrectionConfig(planned=bad)
 
 
 @pytest.mark.slow
@@ -148,7 +172,24 @@ _FAR = ("free", True, True, 60.0, False)  # residual-free and verified, but beyo
 _CLOSE = ("free", True, True, 30.0, False)
 _HELPED = ("assisted", True, True, 35.0, None)
 _BROKEN = ("assisted", False, False, 50.0, None)  # budget broken
-_F0, _F, _U0, _FIRM, _A0, _A = CorrectionConfig(unbalanced=True).ladder()
+_F0, _F, _U0, _FIRM, _P0, _P, _A0, _A = CorrectionConfig(unbalanced=True).ladder()
+
+
+def _script(script, calls):
+    """A `_track_attempt` that returns the scripted rungs in turn (and records the calls):
+    the firm and planned rungs stop at a fall, so a falling one returns None."""
+
+    def scripted(h, motion, fixed, cfg, smooth_s, kind):
+        name, ok, verified, mpjpe, fell = script[len(calls)]
+        calls.append((smooth_s, kind))
+        if kind in ("firm", "planned") and fell:
+            return None  # stopped at its fall and not kept
+        fall_s = 0.5 if fell else np.inf
+        smooth = 0.0 if smooth_s == 0.0 else cfg.tracker.smooth_s
+        flags = (kind == "firm", kind == "unbalanced", kind == "planned")
+        return Attempt(name, _quiet_result(), 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s, *flags)
+
+    return scripted
 
 
 @pytest.mark.parametrize(
@@ -170,11 +211,16 @@ _F0, _F, _U0, _FIRM, _A0, _A = CorrectionConfig(unbalanced=True).ladder()
         ([_FALLS, _FALLS, _CLOSE], [_F0, _F, _U0], 2, True),
         # ... and where it falls too, the firm one
         ([_FALLS, _FALLS, _FALLS, _CLOSE], [_F0, _F, _U0, _FIRM], 3, True),
-        # the firm attempt fell too; nothing verified until the last rung
-        ([_FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], [_F0, _F, _FIRM, _A0, _A], 4, False),
+        # the firm attempt fell too: the planned reference, unsmoothed; close, it ends it
+        ([_FALLS, _FALLS, _FALLS, _CLOSE], [_F0, _F, _FIRM, _P0], 3, False),
+        # ... unsmoothed it falls, smoothed it reaches the end but far: the assisted attempt
+        # follows and is closer
+        ([_FALLS, _FALLS, _FALLS, _FALLS, _FAR, _HELPED], [_F0, _F, _FIRM, _P0, _P, _A0], 5, False),
+        # every residual-free attempt fell; nothing verified until the last rung
+        ([_FALLS] * 5 + [_BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _A0, _A], 6, False),
         # nothing verified at all: the output is still the best attempt
-        ([_FALLS, _FALLS, _FALLS, _BROKEN, _BROKEN], [_F0, _F, _FIRM, _A0, _A], 3, False),
-        ([_FALLS, _FALLS, _FALLS, _FALLS, _BROKEN, _BROKEN], [_F0, _F, _U0, _FIRM, _A0, _A], 4, True),
+        ([_FALLS] * 5 + [_BROKEN, _BROKEN], [_F0, _F, _FIRM, _P0, _P, _A0, _A], 5, False),
+        ([_FALLS] * 6 + [_BROKEN, _BROKEN], [_F0, _F, _U0, _FIRM, _P0, _P, _A0, _A], 6, True),
     ],
 )
 def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, unbalanced):
@@ -182,27 +228,17 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, un
     # would track the same reference again and is skipped
     clip = _pushed(standing(frames=10))
     calls = []
-
-    def scripted(h, motion, fixed, cfg, smooth_s, kind):
-        name, ok, verified, mpjpe, fell = script[len(calls)]
-        calls.append((smooth_s, kind))
-        if kind == "firm" and fell:
-            return None  # the firm try stops at its fall and is not kept
-        result = _quiet_result()
-        fall_s = 0.5 if fell else np.inf
-        smooth = 0.0 if smooth_s == 0.0 else cfg.tracker.smooth_s
-        firm, unbalanced = kind == "firm", kind == "unbalanced"
-        return Attempt(
-            name, result, 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s, firm, unbalanced
-        )
-
-    monkeypatch.setattr(pc, "_track_attempt", scripted)
+    monkeypatch.setattr(pc, "_track_attempt", _script(script, calls))
+    monkeypatch.setattr(pc, "_planned_reference", lambda name, fixed, h: fixed)
     _, (rep,) = correct([clip], CorrectionConfig(unbalanced=unbalanced))
     assert calls == tried
     expected = script[chosen]
     assert (rep.attempt, rep.mpjpe_mm, rep.smooth_s == 0.0) == (expected[0], expected[3], tried[chosen][0] == 0.0)
     assert (rep.success, rep.verified, rep.firm) == (*expected[1:3], tried[chosen][1] == "firm")
     assert rep.unbalanced == (tried[chosen][1] == "unbalanced")
+    assert rep.planned == (tried[chosen][1] == "planned")
+    assert summarize([rep])["planned_rate"] == float(rep.planned)
+    assert f"{100 * int(rep.planned)}% the reference with the centroidal plan" in table([rep])
     assert rep.success_free == any(s[4] is False for s in script)
     assert rep.free_fall_s == (0.5 if script[0][4] else -1.0)
 
@@ -214,7 +250,7 @@ def test_a_walker_turn_that_falls_free_is_tracked_residual_free_by_the_firm_cont
     body lost the support behind it. Both free attempts fall; the firm one, on the reference
     with the pelvis lowered 2 cm at most, reaches the end."""
     clip = bundled_clip("dm_walker_turn_left0")
-    _, (without,) = correct([clip], CorrectionConfig(firm=None))
+    _, (without,) = correct([clip], CorrectionConfig(firm=None, planned=False))
     assert not without.success_free and not without.firm
     _, (rep,) = correct([clip], CorrectionConfig())
     assert rep.success_free and rep.verified
@@ -259,8 +295,71 @@ def test_the_unbalanced_rung_is_skipped_where_the_balance_repair_shifted_nothing
         return Attempt("local", result, 0.0, motion, (150.0, 0.0), False, False, 0.0, 0.0, 0.0, 0.5)
 
     monkeypatch.setattr(pc, "_track_attempt", falls)
-    correct([standing(frames=10)], CorrectionConfig(unbalanced=True))
+    cfg = CorrectionConfig(unbalanced=True, planned=False)
+    correct([standing(frames=10)], cfg)
     assert calls == ["free", "free", "firm", "assisted", "assisted"]
     calls.clear()
-    correct([_pushed(standing(frames=10))], CorrectionConfig(unbalanced=True))
+    correct([_pushed(standing(frames=10))], cfg)
     assert calls == ["free", "free", "unbalanced", "firm", "assisted", "assisted"]
+
+
+def test_a_plan_that_cannot_be_solved_skips_the_planned_rungs(monkeypatch, caplog):
+    """The plan is solved once per clip, only where the planned rungs are reached; where it
+    does not converge they are skipped, with a warning naming the clip, and the ladder goes on."""
+    from motionloop.physics.plan import PlanError
+
+    solved = []
+
+    def plan(h, motion):
+        solved.append(motion.num_frames)
+        raise PlanError("centroidal plan did not converge (MaxIterations)")
+
+    calls = []
+    monkeypatch.setattr(pc, "centroidal_repair", plan)
+    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], calls))
+    with caplog.at_level("WARNING", logger="motionloop.physics.correct"):
+        _, (rep,) = correct([standing(frames=10)], CorrectionConfig(), names=["stand_x"])
+    assert [kind for _, kind in calls] == ["free", "free", "firm", "assisted", "assisted"]
+    assert solved == [10] and not rep.planned and rep.attempt == "assisted" and rep.success
+    assert "stand_x: no centroidal plan, planned rungs skipped" in caplog.text and "MaxIterations" in caplog.text
+    # solved once for both planned rungs, and not at all where a free attempt reached the end
+    solved.clear()
+    calls.clear()
+    monkeypatch.setattr(pc, "centroidal_repair", lambda h, motion: (solved.append(1), (motion, {}))[1])
+    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS] * 5 + [_BROKEN, _HELPED], calls))
+    correct([standing(frames=10)], CorrectionConfig())
+    assert solved == [1] and [kind for _, kind in calls].count("planned") == 2
+    solved.clear()
+    calls.clear()
+    monkeypatch.setattr(pc, "_track_attempt", _script([_FAR, _FAR, _HELPED], calls))
+    correct([standing(frames=10)], CorrectionConfig())
+    assert solved == [] and [kind for _, kind in calls] == ["free", "free", "assisted"]
+
+
+@pytest.mark.slow
+def test_a_walk_that_falls_every_other_way_is_tracked_residual_free_on_the_plan(monkeypatch):
+    """cmu01_03_walk_d stands on both heels, toes up, for its first 0.4-0.75 s: its reference
+    asks the centre of mass to move back while the only support is the heels' line, and every
+    other residual-free attempt falls (the first at 0.99 s of 2.15). On the reference whose
+    CoM follows the centroidal plan, the smoothed attempt reaches the end: the clip counts as
+    tracked residual-free. Its output is the closer, locally assisted attempt."""
+    clip = bundled_clip("cmu01_03_walk_d")
+    _, (without,) = correct([clip], CorrectionConfig(planned=False))
+    assert not without.success_free and without.free_fall_s > 0
+    tried = []
+    real = pc._track_attempt
+
+    def recorded(h, motion, fixed, cfg, smooth_s, kind):
+        attempt = real(h, motion, fixed, cfg, smooth_s, kind)
+        tried.append((kind, smooth_s, attempt is not None))
+        return attempt
+
+    monkeypatch.setattr(pc, "_track_attempt", recorded)
+    _, (rep,) = correct([clip], CorrectionConfig())
+    assert ("planned", 0.0, False) in tried and (
+        "planned",
+        None,
+        True,
+    ) in tried  # fell unsmoothed, reached the end smoothed
+    assert rep.success_free and rep.success and rep.verified and rep.free_fall_s == without.free_fall_s
+    assert (rep.attempt, rep.planned, rep.mpjpe_mm) == ("local", False, without.mpjpe_mm)
