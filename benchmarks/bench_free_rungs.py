@@ -5,12 +5,14 @@
 `success_free` counts a clip when any residual-free rung of `correct`'s ladder reaches its end
 without a fall: the default controller on the unsmoothed and on the smoothed reference, and,
 where both fall, the firm controller (CorrectionConfig.firm) on its own reference, whose
-pelvis is lowered where planted feet are out of reach; with the option
-CorrectionConfig.unbalanced, also the default controller on the unsmoothed reference
-repaired without the balance shift. This benchmark tracks every clip with each of the four
-alone (no assistance, no early stop) and counts, per rung and for the unions (the two free
-rungs; with the firm rung; with the unbalanced rung as well), the clips that reached the end
-(no reset), overall and on walk/turn/stand/gesture/crawl.
+pelvis is lowered where planted feet are out of reach; where that falls too, the default
+controller on the reference whose CoM follows the whole-clip centroidal plan, unsmoothed and
+smoothed (CorrectionConfig.planned); with the option CorrectionConfig.unbalanced, also the
+default controller on the unsmoothed reference repaired without the balance shift. This
+benchmark tracks every clip with each of the six alone (no assistance, no early stop) and
+counts, per rung and for the unions (the two free rungs; with the firm rung; with the
+planned rungs, the default ladder's; with the unbalanced rung as well), the clips that
+reached the end (no reset), overall and on walk/turn/stand/gesture/crawl.
 
 A single run is deterministic, and one changed gain or repair moves a few clips either way:
 a count of 27 against 29 may be luck. So each count is also taken with the start state
@@ -24,6 +26,7 @@ benchmarks/results/bench_free_rungs.json (name, config, machine, figures).
 from __future__ import annotations
 
 import argparse
+import itertools
 import zlib
 from pathlib import Path
 
@@ -32,23 +35,26 @@ from bench_physics import GENERATED_PER_LABEL, GENERATED_SEED, generated_set
 
 from motionloop.bench import write_result
 from motionloop.data.bundled import OBJECT_LABELS, list_bundled
+from motionloop.errors import MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics.correct import CorrectionConfig
 from motionloop.physics.executor import make_executor
 from motionloop.physics.model import Humanoid
+from motionloop.physics.plan import centroidal_repair
 from motionloop.physics.reference import build_reference
 from motionloop.physics.repair import repair
 from motionloop.physics.tracker import control_rate, track
 
 EASY = ("walk", "turn", "stand", "gesture", "crawl")
 START_NOISE = 0.02  # m/s or rad/s per velocity component of the start state
-RUNGS = ("free_unsmoothed", "free_smoothed", "firm", "unbalanced")
+RUNGS = ("free_unsmoothed", "free_smoothed", "firm", "planned_unsmoothed", "planned_smoothed", "unbalanced")
 
 
 def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
     """Whether each rung's residual-free controller (RUNGS order) tracks the clip to its end
     (no reset), for each draw: -1 is the unperturbed start, else the seed of the
-    start-velocity noise. The two free rungs share their repaired reference."""
+    start-velocity noise. The two free rungs share their repaired reference, the two planned
+    ones theirs; a clip with no plan reaches nothing on those."""
     name, motion, draws = job
     cfg = CorrectionConfig()
     h = Humanoid()
@@ -58,14 +64,23 @@ def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
         unbalanced = repair(motion, cfg.unbalanced_repair(), h)
     except Exception:  # a clip the corrector rejects (absurd placement) reaches nothing
         return [[False] * len(draws) for _ in RUNGS]
+    try:
+        planned = centroidal_repair(h, fixed)[0]
+    except MotionloopError:
+        planned = None
     rungs = [
         (fixed, cfg.free_tracker(0.0)),
         (fixed, cfg.free_tracker()),
         (firm_fixed, cfg.firm_tracker()),
+        (planned, cfg.free_tracker(0.0)),
+        (planned, cfg.free_tracker()),
         (unbalanced, cfg.free_tracker(0.0)),
     ]
     out = []
     for clip, ctl in rungs:
+        if clip is None:
+            out.append([False] * len(draws))
+            continue
         ref = build_reference(h, clip, control_rate(h, ctl), ctl.smooth_s)
         start = ref.qvel[0].copy()
         flags = []
@@ -85,12 +100,13 @@ def counts(names: list[str], labels: list[str], ok: dict[str, np.ndarray]) -> di
     sets = dict(ok)
     sets["free_rungs"] = ok["free_unsmoothed"] | ok["free_smoothed"]
     sets["with_firm"] = sets["free_rungs"] | ok["firm"]
-    sets["with_unbalanced"] = sets["with_firm"] | ok["unbalanced"]
+    sets["with_planned"] = sets["with_firm"] | ok["planned_unsmoothed"] | ok["planned_smoothed"]
+    sets["with_unbalanced"] = sets["with_planned"] | ok["unbalanced"]
     out = {k: {"all": int(v.sum()), "easy": int(v[easy].sum())} for k, v in sets.items()}
-    out["gained_by_firm"] = sorted(n for n, a, b in zip(names, sets["free_rungs"], sets["with_firm"]) if b and not a)
-    out["gained_by_unbalanced"] = sorted(
-        n for n, a, b in zip(names, sets["with_firm"], sets["with_unbalanced"]) if b and not a
-    )
+    order = ("free_rungs", "with_firm", "with_planned", "with_unbalanced")
+    for before, after in itertools.pairwise(order):
+        gained = [n for n, a, b in zip(names, sets[before], sets[after]) if b and not a]
+        out["gained_by_" + after.removeprefix("with_")] = sorted(gained)
     return out
 
 
@@ -109,7 +125,8 @@ def line(tag: str, f: dict) -> str:
     for draw, c in f["per_draw"].items():
         parts.append(
             f"{draw}: free rungs {c['free_rungs']['all']} (easy {c['free_rungs']['easy']}), with firm "
-            f"{c['with_firm']['all']} (easy {c['with_firm']['easy']}), with unbalanced "
+            f"{c['with_firm']['all']} (easy {c['with_firm']['easy']}), with planned "
+            f"{c['with_planned']['all']} (easy {c['with_planned']['easy']}), with unbalanced "
             f"{c['with_unbalanced']['all']} (easy {c['with_unbalanced']['easy']}); rungs alone "
             + " / ".join(str(c[r]["all"]) for r in RUNGS)
         )

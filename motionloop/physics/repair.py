@@ -49,7 +49,8 @@ class RepairConfig:
         on the bundled real clips it takes the reference's feasibility floor of walks from
         0.4-3.6 to 0.0-0.6 %BW, but generated clips' contact schedules are too unclear for it
         (bench_physics: assisted tracking of 128 generated clips ended with phys_err 40 mm
-        with the plan, 18 mm without).
+        with the plan, 18 mm without). `correct` tries the planned reference only where
+        every other residual-free attempt fell (CorrectionConfig.planned).
     """
 
     ground: bool = True
