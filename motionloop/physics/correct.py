@@ -19,8 +19,8 @@ the balance shift, and then a second residual-free controller (`firm`) on a refe
 pelvis is lowered where the planted feet are out of reach, kept only if it reaches the end;
 where that fell too (`planned`), the residual-free controller on the reference whose centre
 of mass follows the whole-clip centroidal plan (plan.py), unsmoothed, then smoothed, each
-kept only if it reaches the end; then the whole clip with the residual, unsmoothed, then smoothed, stopping once any attempt
-is verified. Of all attempts the output is a success before a failure (a reset or the
+kept only if it reaches the end; then the whole clip with the residual, unsmoothed, then
+smoothed, stopping once any attempt is verified. Of all attempts the output is a success before a failure (a reset or the
 budget broken), then verified before not, then fewer resets, then the closer one. A clip
 that cannot be corrected (bad values, absurd placement, time limit) comes back
 unchanged with a report that says why; it never stops the batch.
@@ -241,8 +241,8 @@ class CorrectionConfig:
         "planned" the residual-free controller on the reference with the centroidal plan
         (with `planned`, unless the repair plans every reference anyway; tried, like the
         firm one, only where every residual-free attempt fell, without assistance, and kept
-        only if it reaches the end), "assisted" the whole clip with the residual; smoothing 0 is the unsmoothed
-        reference, None the controller's own `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
+        only if it reaches the end), "assisted" the whole clip with the residual; smoothing
+        0 is the unsmoothed reference, None the controller's own `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
         controllers do not smooth anyway) each unsmoothed before smoothed; the firm
         controller on its own smoothing only; no residual-free rungs without a `free`
         controller."""
@@ -453,11 +453,13 @@ def best_attempt(attempts: list[Attempt]) -> Attempt:
 
 def _planned_reference(name: str, fixed: Motion, h: Humanoid) -> Motion | bool:
     """The repaired reference `fixed` with its CoM on the whole-clip centroidal plan, or
-    False where the plan cannot be solved (logged; the planned rungs are then skipped)."""
+    False where the plan cannot be solved (logged; the planned rungs are then skipped). Any
+    error of the plan is caught here: the attempts tracked before it are kept."""
     try:
         return centroidal_repair(h, fixed)[0]
-    except MotionloopError as e:
-        log.warning("%s: no centroidal plan, planned rungs skipped: %s", name, e)
+    except Exception as e:
+        msg = str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"
+        log.warning("%s: no centroidal plan, planned rungs skipped: %s", name, msg)
         return False
 
 

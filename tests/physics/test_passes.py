@@ -323,6 +323,14 @@ def test_a_plan_that_cannot_be_solved_skips_the_planned_rungs(monkeypatch, caplo
     assert solved == [10] and not rep.planned and rep.attempt == "assisted" and rep.success
     assert "stand_x: no centroidal plan, planned rungs skipped" in caplog.text and "MaxIterations" in caplog.text
     # solved once for both planned rungs, and not at all where a free attempt reached the end
+    # any other error of the plan alike: the attempts before it are kept, the clip not failed
+    calls.clear()
+    monkeypatch.setattr(pc, "centroidal_repair", lambda h, motion: np.linalg.cholesky(-np.eye(2)))
+    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], calls))
+    with caplog.at_level("WARNING", logger="motionloop.physics.correct"):
+        _, (other,) = correct([standing(frames=10)], CorrectionConfig(), names=["stand_y"])
+    assert other.error is None and other.attempt == "assisted" and other.success
+    assert "stand_y: no centroidal plan, planned rungs skipped: LinAlgError" in caplog.text
     solved.clear()
     calls.clear()
     monkeypatch.setattr(pc, "centroidal_repair", lambda h, motion: (solved.append(1), (motion, {}))[1])
