@@ -305,7 +305,8 @@ def test_the_unbalanced_rung_is_skipped_where_the_balance_repair_shifted_nothing
 
 def test_a_plan_that_cannot_be_solved_skips_the_planned_rungs(monkeypatch, caplog):
     """The plan is solved once per clip, only where the planned rungs are reached; where it
-    does not converge they are skipped, with a warning naming the clip, and the ladder goes on."""
+    does not converge (or fails otherwise) they are skipped, with a warning naming the clip,
+    and the ladder goes on."""
     from motionloop.physics.plan import PlanError
 
     solved = []
@@ -322,7 +323,6 @@ def test_a_plan_that_cannot_be_solved_skips_the_planned_rungs(monkeypatch, caplo
     assert [kind for _, kind in calls] == ["free", "free", "firm", "assisted", "assisted"]
     assert solved == [10] and not rep.planned and rep.attempt == "assisted" and rep.success
     assert "stand_x: no centroidal plan, planned rungs skipped" in caplog.text and "MaxIterations" in caplog.text
-    # solved once for both planned rungs, and not at all where a free attempt reached the end
     # any other error of the plan alike: the attempts before it are kept, the clip not failed
     calls.clear()
     monkeypatch.setattr(pc, "centroidal_repair", lambda h, motion: np.linalg.cholesky(-np.eye(2)))
@@ -331,6 +331,7 @@ def test_a_plan_that_cannot_be_solved_skips_the_planned_rungs(monkeypatch, caplo
         _, (other,) = correct([standing(frames=10)], CorrectionConfig(), names=["stand_y"])
     assert other.error is None and other.attempt == "assisted" and other.success
     assert "stand_y: no centroidal plan, planned rungs skipped: LinAlgError" in caplog.text
+    # solved once for both planned rungs, and not at all where a free attempt reached the end
     solved.clear()
     calls.clear()
     monkeypatch.setattr(pc, "centroidal_repair", lambda h, motion: (solved.append(1), (motion, {}))[1])
