@@ -106,14 +106,8 @@ def contact_candidates(
     T = motion.num_frames
     soles = bd.sole_points(geoms, pos, glob)  # (T, 2, 8, 3)
     modes = foot_modes(soles, 1.0 / motion.fps)
-    lows = []
-    for g in geoms:
-        if isinstance(g, bd.Capsule) and g.joint not in (sk.LEFT_ANKLE, sk.RIGHT_ANKLE, sk.LEFT_FOOT, sk.RIGHT_FOOT):
-            a = pos[:, g.joint] + np.einsum("tij,j->ti", glob[:, g.joint], np.asarray(g.a))
-            b = pos[:, g.joint] + np.einsum("tij,j->ti", glob[:, g.joint], np.asarray(g.b))
-            low = np.where((a[:, 2] <= b[:, 2])[:, None], a, b)
-            lows.append(low - np.array([0.0, 0.0, g.radius]))
-    lows = np.stack(lows, axis=1)  # (T, G, 3)
+    feet = (sk.LEFT_ANKLE, sk.RIGHT_ANKLE, sk.LEFT_FOOT, sk.RIGHT_FOOT)
+    lows = bd.capsule_lowest_points([g for g in geoms if g.joint not in feet], pos, glob)  # (T, C, 3)
     speed = np.zeros(lows.shape[:2])
     if T > 1:
         step = np.linalg.norm(np.diff(lows[..., :2], axis=0), axis=-1) * motion.fps
