@@ -266,7 +266,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
     from motionloop import raycluster
     from motionloop.io import append_jsonl
     from motionloop.motion import load_clips_skipping
-    from motionloop.physics.config import FIRM_TRACKER
+    from motionloop.physics.config import FIRM_TRACKER, SearchConfig
     from motionloop.physics.correct import CorrectionConfig, correct
     from motionloop.physics.summary import summarize, table
 
@@ -280,6 +280,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         firm=None if args.no_firm else FIRM_TRACKER,
         unbalanced=args.unbalanced,
         planned=not args.no_planned,
+        search=None if args.no_search else SearchConfig(),
     )
     if cfg.executor == "ray":
         raycluster.import_ray()  # before reading clips: one line saying how to install it
@@ -704,6 +705,14 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         help="no residual-free attempts on the planned reference (default: where every other residual-free attempt "
         "falls, the reference's centre of mass is put on the whole-clip centroidal plan, contact forces in friction "
         "cones, and tracked unsmoothed, then smoothed; each counts if it reaches the end)",
+    )
+    c.add_argument(
+        "--no-search",
+        action="store_true",
+        help="no residual-free search (default: where every other residual-free attempt falls, the free controller "
+        "tracks the clip again, and at each fall winds back and retracks that stretch on references shifted by a "
+        "random horizontal bump, smallest first, backtracking where none gets through, within a budget of 20 "
+        "simulated steps per step; it counts if it reaches the end)",
     )
     c.add_argument(
         "--unbalanced",

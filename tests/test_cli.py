@@ -128,6 +128,7 @@ def test_correct_writes_clips_and_reports(tmp_path, capsys):
 @pytest.mark.parametrize("mode", ["local", "whole"])
 def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     import motionloop.physics.correct as pc
+    from motionloop.physics.config import SearchConfig
 
     seen, real = [], pc.correct
 
@@ -143,7 +144,13 @@ def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     assert seen[-1].unsmoothed_first is True
     assert main([*argv, "--smoothed-only"]) == 0
     assert seen[-1].unsmoothed_first is False
-    assert seen[-1].ladder() == [(None, "free"), (None, "firm"), (None, "planned"), (None, "assisted")]
+    assert seen[-1].ladder() == [
+        (None, "free"),
+        (None, "firm"),
+        (None, "planned"),
+        (None, "searched"),
+        (None, "assisted"),
+    ]
     assert main([*argv, "--no-firm"]) == 0
     assert seen[-1].firm is None and "firm" not in [kind for _, kind in seen[-1].ladder()]
     assert seen[-2].firm is not None
@@ -153,6 +160,9 @@ def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     assert seen[-2].planned is True
     assert main([*argv, "--no-planned"]) == 0
     assert seen[-1].planned is False and "planned" not in [kind for _, kind in seen[-1].ladder()]
+    assert seen[-2].search == SearchConfig()
+    assert main([*argv, "--no-search"]) == 0
+    assert seen[-1].search is None and "searched" not in [kind for _, kind in seen[-1].ladder()]
 
 
 @pytest.mark.parametrize(

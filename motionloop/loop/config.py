@@ -200,6 +200,8 @@ class MotionConfig:
             attempts fell, one more on the reference without the balance shift (default off).
         planned: physics.correct.CorrectionConfig.planned: where every residual-free
             attempt fell, two more on the reference with the centroidal plan (default on).
+        search: physics.correct.CorrectionConfig.search on (the default SearchConfig) or
+            off: where every residual-free attempt fell, the residual-free search.
         unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of
             attempt on the unsmoothed reference before the smoothed one; the MPJPE within
             which a residual-free attempt ends the ladder.
@@ -233,6 +235,7 @@ class MotionConfig:
     firm: bool = True
     unbalanced: bool = False
     planned: bool = True
+    search: bool = True
     close_mpjpe_mm: float = 40.0
     workers: int = 2
     device: str = "auto"
@@ -259,7 +262,7 @@ class MotionConfig:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         choice("motion.project", self.project, Projection)
         choice("motion.assist", self.assist, AssistMode)
-        for name in ("unsmoothed_first", "firm", "unbalanced", "planned"):
+        for name in ("unsmoothed_first", "firm", "unbalanced", "planned", "search"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"motion.{name}: must be true or false, got {getattr(self, name)!r}")
         close = self.close_mpjpe_mm

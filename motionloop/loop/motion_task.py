@@ -61,7 +61,7 @@ from motionloop.model.config import TrainConfig
 from motionloop.model.sample import sample
 from motionloop.model.train import fine_tune, resolve_device, train
 from motionloop.motion import Motion, load_clips, save_clips
-from motionloop.physics.config import FIRM_TRACKER
+from motionloop.physics.config import FIRM_TRACKER, SearchConfig
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
 from motionloop.physics.summary import summarize
 from motionloop.resources import BASE_MODEL
@@ -307,6 +307,7 @@ class MotionTask:
             firm=FIRM_TRACKER if m.firm else None,
             unbalanced=m.unbalanced,
             planned=m.planned,
+            search=SearchConfig() if m.search else None,
             close_mpjpe_mm=m.close_mpjpe_mm,
         )
 

@@ -129,6 +129,45 @@ FREE_TRACKER = TrackerConfig(kp_com=30.0, kd_com=12.0, w_angmom=100.0, w_root_ro
 # foot is lifted off the floor by the tracker, and the body loses the support behind it.
 FIRM_TRACKER = dataclasses.replace(FREE_TRACKER, w_com=200.0)
 
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The residual-free search of `correct` where every other residual-free attempt fell
+    (search.py): at a fall, the stretch from `rewinds_s` before it (each in turn) to
+    `after_s` past it is tracked again on references shifted by a horizontal bump of random
+    amplitude, up to `samples` shifts per rewind whose spread grows to `sigma_m` (m); the
+    first that gets through is kept, and where none does, the previous stretch's next shift
+    is tried (depth first). `budget`: at most this many simulated control steps per step of
+    the reference, over the whole search. `seed`: of the shifts (the same for every clip,
+    so a clip's search is reproducible)."""
+
+    samples: int = 8
+    sigma_m: float = 0.2
+    rewinds_s: tuple[float, ...] = (0.75, 1.5)
+    after_s: float = 0.5
+    budget: float = 20.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
+            raise ConfigError(f"SearchConfig.samples: expected an integer >= 1, got {self.samples!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"SearchConfig.seed: expected an integer >= 0, got {self.seed!r}")
+        for name in ("sigma_m", "after_s", "budget"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v == float("inf"):
+                raise ConfigError(f"SearchConfig.{name}: expected a finite number > 0, got {v!r}")
+        rewinds = self.rewinds_s
+        if (
+            isinstance(rewinds, (str, bytes))
+            or not hasattr(rewinds, "__iter__")
+            or not rewinds
+            or any(isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 < r < float("inf") for r in rewinds)
+        ):
+            raise ConfigError(f"SearchConfig.rewinds_s: expected one or more finite numbers > 0, got {rewinds!r}")
+        object.__setattr__(self, "rewinds_s", tuple(float(r) for r in rewinds))
+
+
 # where correction allows the root residual (physics.correct.CorrectionConfig.assist)
 AssistMode = Literal["local", "whole"]
 ASSIST_MODES: tuple[str, ...] = get_args(AssistMode)

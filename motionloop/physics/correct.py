@@ -19,15 +19,18 @@ the balance shift, and then a second residual-free controller (`firm`) on a refe
 pelvis is lowered where the planted feet are out of reach, kept only if it reaches the end;
 where that fell too (`planned`), the residual-free controller on the reference whose centre
 of mass follows the whole-clip centroidal plan (plan.py), unsmoothed, then smoothed, each
-kept only if it reaches the end; then the whole clip with the residual, unsmoothed, then
+kept only if it reaches the end; where those fell too (`search`), the residual-free search
+(search.py: at each fall, the stretch is tracked again on references shifted by a random
+horizontal bump, backtracking where none gets through), kept only if it reaches the end;
+then the whole clip with the residual, unsmoothed, then
 smoothed, stopping once any attempt is verified. Of all attempts the output is a success before a failure (a reset or the
 budget broken), then verified before not, then fewer resets, then the closer one. A clip
 that cannot be corrected (bad values, absurd placement, time limit) comes back
 unchanged with a report that says why; it never stops the batch.
 
 What a report's verdicts mean (and what the field calls them):
-- `success_free`: a residual-free attempt (either smoothing, the firm controller, or the
-  planned reference) was
+- `success_free`: a residual-free attempt (either smoothing, the firm controller, the
+  planned reference, or the search) was
   tracked to the end with no residual force and no reset: the number PHC and UHC report as
   success rate.
 - `success`: no reset, and the residual stayed within its small budget: mean force at most
@@ -58,12 +61,13 @@ from motionloop.config import at_least, check_choices
 from motionloop.errors import ConfigError, MotionloopError
 from motionloop.motion import Motion
 from motionloop.physics import metrics as pm
-from motionloop.physics.config import FIRM_TRACKER, FREE_TRACKER, AssistMode, TrackerConfig
+from motionloop.physics.config import FIRM_TRACKER, FREE_TRACKER, AssistMode, SearchConfig, TrackerConfig
 from motionloop.physics.executor import ExecutorName, make_executor
 from motionloop.physics.feasibility import feasibility_bw
 from motionloop.physics.model import Humanoid
 from motionloop.physics.plan import centroidal_repair
 from motionloop.physics.repair import RepairConfig, repair
+from motionloop.physics.search import search_track
 from motionloop.physics.tracker import TrackResult, track
 
 log = logging.getLogger(__name__)
@@ -104,6 +108,17 @@ class CorrectionConfig:
             it carried clips with body contacts (crawl, getups, falls) worse than the
             unplanned reference; as the last residual-free rungs it only adds clips. A plan
             that does not converge skips the rungs (logged).
+        search: where every residual-free attempt fell (the planned ones too), the
+            residual-free search of physics/search.py with the `free` controller on its own
+            smoothing (SearchConfig: shifts, rewinds, budget), kept only if it reaches the
+            end; None skips it. Like SAMCON's sampling it finds residual-free paths the
+            controller alone does not: on the 47 real clips it carried 2-4 of the 14 that
+            fell every other way (seeds 0-2 of the shifts: cartwheel and cmu01_01_jump_a in
+            each; dm_kick, cmu01_01_jump_b, boxing_b in some), usually 100-170 mm from the
+            input, so the output stays a closer assisted attempt where one is verified. It
+            is the dearest rung: an exhausted search simulates up to `SearchConfig.budget`
+            times the clip (bench_physics's cost and its `unsearched` ablation). A search
+            that raises is logged and skipped.
         unbalanced: where both residual-free attempts fell, one more (with local assistance,
             by `assist`) on the unsmoothed reference repaired without the ZMP balance shift
             (`RepairConfig.balance` off: grounded, feet planted, flights ballistic), before
@@ -159,6 +174,7 @@ class CorrectionConfig:
     firm_pelvis_drop_m: float = 0.02
     unbalanced: bool = False
     planned: bool = True
+    search: SearchConfig | None = field(default_factory=SearchConfig)
     assist: AssistMode = "local"  # Literal["local", "whole"]
     unsmoothed_first: bool = True
     rewind_s: float = 0.75
@@ -241,7 +257,10 @@ class CorrectionConfig:
         "planned" the residual-free controller on the reference with the centroidal plan
         (with `planned`, unless the repair plans every reference anyway; tried, like the
         firm one, only where every residual-free attempt fell, without assistance, and kept
-        only if it reaches the end), "assisted" the whole clip with the residual; smoothing
+        only if it reaches the end), "searched" the residual-free search (search.py) with
+        the free controller on its own smoothing (with `search`; only where every
+        residual-free attempt fell, kept only if it reaches the end), "assisted" the whole
+        clip with the residual; smoothing
         0 is the unsmoothed reference, None the controller's own `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
         controllers do not smooth anyway) each unsmoothed before smoothed; the firm
         controller on its own smoothing only; no residual-free rungs without a `free`
@@ -256,6 +275,8 @@ class CorrectionConfig:
             rungs.append((None, "firm"))
         if self.free is not None and self.planned and not self.repair.plan:
             rungs += [(smooth, "planned") for smooth in smoothing]
+        if self.free is not None and self.search is not None:
+            rungs.append((None, "searched"))
         return rungs + [(smooth, "assisted") for smooth in smoothing]
 
     def repair_for_strength(self) -> RepairConfig:
@@ -312,6 +333,7 @@ class TrackingReport:
     firm: bool = False
     unbalanced: bool = False
     planned: bool = False
+    searched: bool = False
     trunk_pitch_change_deg: float = 0.0
     trunk_pitch_bias_deg: float = 0.0
 
@@ -403,6 +425,7 @@ class Attempt:
         fall_s: for a residual-free attempt, when its body first fell (inf: never), s.
         firm: tracked by the firm controller on its own reference (CorrectionConfig.firm).
         planned: tracked on the planned reference (CorrectionConfig.planned).
+        searched: tracked by the residual-free search (CorrectionConfig.search).
         unbalanced: tracked on the reference without the balance shift
             (CorrectionConfig.unbalanced).
     """
@@ -421,6 +444,7 @@ class Attempt:
     firm: bool = False
     unbalanced: bool = False
     planned: bool = False
+    searched: bool = False
 
 
 def _attempt(
@@ -435,13 +459,28 @@ def _attempt(
     firm: bool = False,
     unbalanced: bool = False,
     planned: bool = False,
+    searched: bool = False,
 ) -> Attempt:
     out = h.motion_from_qpos(result.qpos, motion)
     mpjpe = _mpjpe(out, motion)
     ok, peak, peak_t = within_budget(result, cfg, result.control_dt)
     verified = ok and mpjpe[0] <= cfg.verify_mpjpe_mm
     return Attempt(
-        name, result, share, out, mpjpe, ok, verified, peak, peak_t, smooth_s, fall_s, firm, unbalanced, planned
+        name,
+        result,
+        share,
+        out,
+        mpjpe,
+        ok,
+        verified,
+        peak,
+        peak_t,
+        smooth_s,
+        fall_s,
+        firm,
+        unbalanced,
+        planned,
+        searched,
     )
 
 
@@ -468,9 +507,15 @@ def _track_attempt(
 ) -> Attempt | None:
     """One rung of `CorrectionConfig.ladder` on the reference `fixed`: the residual-free
     controller (with local assistance where it fell, if `cfg.assist` is "local"), the firm
-    one or the free one on the planned reference (None if it fell: these are tried only for
-    a residual-free end, and stop at a fall), or
+    one or the free one on the planned reference, or the residual-free search (None if it
+    fell: these are tried only for a residual-free end, and stop at a fall), or
     the whole clip with the residual, smoothed by `smooth_s` (None: the controller's own)."""
+    if kind == "searched":
+        free_cfg = cfg.free_tracker(smooth_s)
+        result = search_track(h, fixed, free_cfg, cfg.search)
+        if result.stopped_at >= 0:
+            return None  # the search did not get the body to the end
+        return _attempt("free", result, 0.0, h, motion, cfg, free_cfg.smooth_s, np.inf, searched=True)
     if kind in ("firm", "planned"):
         stop_cfg = cfg.firm_tracker() if kind == "firm" else cfg.free_tracker(smooth_s)
         result = track(h, fixed, stop_cfg, stop_at_fall=True)
@@ -542,7 +587,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         attempts: list[Attempt] = []
         planned: Motion | bool | None = None  # the planned reference, once needed (False: no plan)
         for smooth, kind in cfg.ladder():
-            if kind in ("unbalanced", "firm", "planned"):
+            if kind in ("unbalanced", "firm", "planned", "searched"):
                 if any(a.fall_s == np.inf for a in attempts if a.name in ("free", "local")):
                     continue  # a free attempt reached the end
                 if kind == "planned":
@@ -551,6 +596,8 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                     if planned is False:
                         continue
                     reference = planned
+                elif kind == "searched":
+                    reference = fixed
                 elif kind == "firm":
                     reference = repair(motion, cfg.firm_repair(), h)
                 else:
@@ -559,7 +606,15 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                         continue  # the balance repair shifted nothing: tracked already
             else:
                 reference = fixed
-            attempt = _track_attempt(h, motion, reference, cfg, smooth, kind)
+            try:
+                attempt = _track_attempt(h, motion, reference, cfg, smooth, kind)
+            except Exception as e:
+                if kind != "searched":
+                    raise
+                # the search is a last try: its failure keeps the attempts tracked before it
+                msg = str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"
+                log.warning("%s: residual-free search failed, skipped: %s", name, msg)
+                continue
             if attempt is None:
                 continue  # the firm controller fell
             attempts.append(attempt)
@@ -606,6 +661,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             firm=best.firm,
             unbalanced=best.unbalanced,
             planned=best.planned,
+            searched=best.searched,
             trunk_pitch_change_deg=pitch_change,
             trunk_pitch_bias_deg=pitch_bias,
         )

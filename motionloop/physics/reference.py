@@ -9,6 +9,7 @@ angular velocity/acceleration taken by finite differences, lightly smoothed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import mujoco
@@ -134,6 +135,46 @@ def build_reference(h: Humanoid, motion: Motion, rate: float, smooth_s: float = 
         angmom,
         angmom_rate,
         dt,
+    )
+
+
+def shifted(ref: Reference, start: int, end: int, delta: np.ndarray) -> Reference:
+    """A copy of `ref` translated by `delta (3,)` m along a smooth bump over steps `start` to
+    `end`: `w(t) delta` with `w = sin^2(pi u)`, `u` the share of the stretch gone, so the
+    shift and its velocity are zero at both ends and outside (its acceleration steps there,
+    to `2 (pi / T)^2 delta`, T the stretch's duration; a C2 bump, sin^4, carried fewer
+    falling clips through in search.py). The root, the centre of mass
+    and every body move together, with the velocities and accelerations of the bump added
+    (angular momentum, joint angles and stance are unchanged: a translation does not alter
+    them). Where the whole-body controller follows it, the swing feet land and the centre of
+    mass passes off the original path and come back to it by `end` (search.py)."""
+    if not 0 <= start < end < ref.num_steps:
+        raise ValueError(f"shifted: need 0 <= start < end < {ref.num_steps}, got {start}, {end}")
+    delta = np.asarray(delta, dtype=float)
+    t = (np.arange(ref.num_steps) - start) * ref.dt
+    span = (end - start) * ref.dt
+    u = np.clip(t / span, 0.0, 1.0)
+    inside = (u > 0.0) & (u < 1.0)
+    c = np.pi / span
+    w = np.sin(np.pi * u) ** 2
+    wd = np.where(inside, c * np.sin(2 * np.pi * u), 0.0)
+    wdd = np.where(inside, 2 * c**2 * np.cos(2 * np.pi * u), 0.0)
+    off, off_v, off_a = np.outer(w, delta), np.outer(wd, delta), np.outer(wdd, delta)
+    qpos, qvel, qacc = ref.qpos.copy(), ref.qvel.copy(), ref.qacc.copy()
+    qpos[:, :3] += off  # the free joint's position and linear velocity are in the world frame
+    qvel[:, :3] += off_v
+    qacc[:, :3] += off_a
+    return dataclasses.replace(
+        ref,
+        qpos=qpos,
+        qvel=qvel,
+        qacc=qacc,
+        com=ref.com + off,
+        com_vel=ref.com_vel + off_v,
+        com_acc=ref.com_acc + off_a,
+        body_pos=ref.body_pos + off[:, None],
+        body_vel=ref.body_vel + off_v[:, None],
+        body_acc=ref.body_acc + off_a[:, None],
     )
 
 

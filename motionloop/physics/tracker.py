@@ -105,6 +105,19 @@ def control_rate(h: Humanoid, cfg: TrackerConfig) -> float:
     return 1.0 / (substeps * h.model.opt.timestep)
 
 
+def reference_period_check(h: Humanoid, ref: Reference) -> int:
+    """The physics steps per control step of `ref`; MotionloopError unless its period holds a
+    whole number of them."""
+    step = h.model.opt.timestep
+    substeps = max(1, round(ref.dt / step))
+    if abs(substeps * step - ref.dt) > 1e-9:
+        raise MotionloopError(
+            f"reference period {ref.dt} s is not a whole number of physics steps ({step} s); "
+            "build it at control_rate(h, cfg)"
+        )
+    return substeps
+
+
 CHECKPOINT_STEPS = 8  # control steps between saved states for winding back
 _STATE = mujoco.mjtState.mjSTATE_INTEGRATION
 
@@ -128,12 +141,7 @@ def track(
     m = h.model
     d = mujoco.MjData(m)
     ref = reference if reference is not None else build_reference(h, motion, control_rate(h, cfg), cfg.smooth_s)
-    substeps = max(1, round(ref.dt / m.opt.timestep))
-    if abs(substeps * m.opt.timestep - ref.dt) > 1e-9:
-        raise MotionloopError(
-            f"reference period {ref.dt} s is not a whole number of physics steps "
-            f"({m.opt.timestep} s); build it at control_rate(h, cfg)"
-        )
+    substeps = reference_period_check(h, ref)
     if stop_at_fall and assist is not None:
         raise MotionloopError("track: stop_at_fall ends at a fall; it cannot also be assisted there")
     if rewind_s < 0 or assist_after_s < 0:

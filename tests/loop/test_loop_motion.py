@@ -132,7 +132,13 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     single = make_task(load_config("demo", overrides)).correction_config(1.0)
     assert single.close_mpjpe_mm == 100.0
     assert single.unsmoothed_first is False
-    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "planned"), (None, "assisted")]
+    assert single.ladder() == [
+        (None, "free"),
+        (None, "firm"),
+        (None, "planned"),
+        (None, "searched"),
+        (None, "assisted"),
+    ]
     assert cfg.unbalanced is False
     assert make_task(load_config("demo", ["motion.unbalanced=true"])).correction_config(1.0).unbalanced is True
     with pytest.raises(ConfigError, match="motion.unbalanced"):
@@ -141,6 +147,10 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     assert make_task(load_config("demo", ["motion.planned=false"])).correction_config(1.0).planned is False
     with pytest.raises(ConfigError, match="motion.planned"):
         load_config("demo", ["motion.planned=1"])
+    assert cfg.search is not None
+    assert make_task(load_config("demo", ["motion.search=false"])).correction_config(1.0).search is None
+    with pytest.raises(ConfigError, match="motion.search"):
+        load_config("demo", ["motion.search=1"])
     with pytest.raises(ConfigError, match="motion.unsmoothed_first"):
         load_config("demo", ["motion.unsmoothed_first=2"])
     assert cfg.firm is not None and single.firm is not None

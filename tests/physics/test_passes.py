@@ -35,13 +35,22 @@ def test_the_ladder_and_its_controllers():
         (None, "firm"),
         (0.0, "planned"),
         (None, "planned"),
+        (None, "searched"),
         (0.0, "assisted"),
         (None, "assisted"),
     ]
     single = CorrectionConfig(unsmoothed_first=False)
-    assert single.ladder() == [(None, "free"), (None, "firm"), (None, "planned"), (None, "assisted")]
+    assert single.ladder() == [
+        (None, "free"),
+        (None, "firm"),
+        (None, "planned"),
+        (None, "searched"),
+        (None, "assisted"),
+    ]
     assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted")]
-    assert CorrectionConfig(firm=None, planned=False).ladder() == [
+    # the search: the last residual-free rung, on the free controller's own smoothing
+    assert CorrectionConfig(search=None).ladder() == [rung for rung in cfg.ladder() if rung[1] != "searched"]
+    assert CorrectionConfig(firm=None, planned=False, search=None).ladder() == [
         (0.0, "free"),
         (None, "free"),
         (0.0, "assisted"),
@@ -52,7 +61,13 @@ def test_the_ladder_and_its_controllers():
     assert plans.ladder() == CorrectionConfig(planned=False).ladder()
     assert "planned" not in [kind for _, kind in plans.ladder()]
     # controllers that do not smooth anyway need no second rung of each kind
-    assert _unsmoothed(cfg).ladder() == [(None, "free"), (None, "firm"), (None, "planned"), (None, "assisted")]
+    assert _unsmoothed(cfg).ladder() == [
+        (None, "free"),
+        (None, "firm"),
+        (None, "planned"),
+        (None, "searched"),
+        (None, "assisted"),
+    ]
     # the unbalanced rung (an option): after the free rungs, before the firm one, on the
     # least smoothing; its reference is the same repair without the balance shift
     unbalanced = CorrectionConfig(unbalanced=True)
@@ -63,6 +78,7 @@ def test_the_ladder_and_its_controllers():
         "firm",
         "planned",
         "planned",
+        "searched",
         "assisted",
         "assisted",
     ]
@@ -115,7 +131,7 @@ def test_a_clip_that_falls_unsmoothed_is_tracked_free_smoothed():
     # a CMU walk whose unsmoothed residual-free body falls, but not once smoothed; that
     # attempt ends 39 mm from the input
     clip = bundled_clip("cmu01_03_walk_b")
-    _, (first,) = correct([clip], _unsmoothed(CorrectionConfig(firm=None)))
+    _, (first,) = correct([clip], _unsmoothed(CorrectionConfig(firm=None, search=None)))
     assert not first.success_free and first.free_fall_s > 0 and not first.verified
     # within close_mpjpe_mm (40), the smoothed residual-free attempt ends the ladder
     (out,), (rep,) = correct([clip], CorrectionConfig())
@@ -172,21 +188,22 @@ _FAR = ("free", True, True, 60.0, False)  # residual-free and verified, but beyo
 _CLOSE = ("free", True, True, 30.0, False)
 _HELPED = ("assisted", True, True, 35.0, None)
 _BROKEN = ("assisted", False, False, 50.0, None)  # budget broken
-_F0, _F, _U0, _FIRM, _P0, _P, _A0, _A = CorrectionConfig(unbalanced=True).ladder()
+_SEARCHED_FAR = ("free", True, False, 150.0, False)  # residual-free to the end, beyond verify_mpjpe_mm
+_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A = CorrectionConfig(unbalanced=True).ladder()
 
 
 def _script(script, calls):
     """A `_track_attempt` that returns the scripted rungs in turn (and records the calls):
-    the firm and planned rungs stop at a fall, so a falling one returns None."""
+    the firm, planned and searched rungs stop at a fall, so a falling one returns None."""
 
     def scripted(h, motion, fixed, cfg, smooth_s, kind):
         name, ok, verified, mpjpe, fell = script[len(calls)]
         calls.append((smooth_s, kind))
-        if kind in ("firm", "planned") and fell:
+        if kind in ("firm", "planned", "searched") and fell:
             return None  # stopped at its fall and not kept
         fall_s = 0.5 if fell else np.inf
         smooth = 0.0 if smooth_s == 0.0 else cfg.tracker.smooth_s
-        flags = (kind == "firm", kind == "unbalanced", kind == "planned")
+        flags = (kind == "firm", kind == "unbalanced", kind == "planned", kind == "searched")
         return Attempt(name, _quiet_result(), 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s, *flags)
 
     return scripted
@@ -216,11 +233,18 @@ def _script(script, calls):
         # ... unsmoothed it falls, smoothed it reaches the end but far: the assisted attempt
         # follows and is closer
         ([_FALLS, _FALLS, _FALLS, _FALLS, _FAR, _HELPED], [_F0, _F, _FIRM, _P0, _P, _A0], 5, False),
+        # every planned attempt fell too: the search; close, it ends the ladder
+        ([_FALLS] * 5 + [_CLOSE], [_F0, _F, _FIRM, _P0, _P, _S], 5, False),
+        # ... far (not verified: beyond verify_mpjpe_mm, the searched clips usually are):
+        # the assisted attempts follow, and a verified one is the output
+        ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 7, False),
+        # ... where no assisted attempt is within the budget, the searched one is the output
+        ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 5, False),
         # every residual-free attempt fell; nothing verified until the last rung
-        ([_FALLS] * 5 + [_BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _A0, _A], 6, False),
+        ([_FALLS] * 6 + [_BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 7, False),
         # nothing verified at all: the output is still the best attempt
-        ([_FALLS] * 5 + [_BROKEN, _BROKEN], [_F0, _F, _FIRM, _P0, _P, _A0, _A], 5, False),
-        ([_FALLS] * 6 + [_BROKEN, _BROKEN], [_F0, _F, _U0, _FIRM, _P0, _P, _A0, _A], 6, True),
+        ([_FALLS] * 6 + [_BROKEN, _BROKEN], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 6, False),
+        ([_FALLS] * 7 + [_BROKEN, _BROKEN], [_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A], 7, True),
     ],
 )
 def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, unbalanced):
@@ -237,6 +261,9 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, un
     assert (rep.success, rep.verified, rep.firm) == (*expected[1:3], tried[chosen][1] == "firm")
     assert rep.unbalanced == (tried[chosen][1] == "unbalanced")
     assert rep.planned == (tried[chosen][1] == "planned")
+    assert rep.searched == (tried[chosen][1] == "searched")
+    assert summarize([rep])["searched_rate"] == float(rep.searched)
+    assert f"{100 * int(rep.searched)}% are the residual-free search's" in table([rep])
     assert summarize([rep])["planned_rate"] == float(rep.planned)
     assert f"{100 * int(rep.planned)}% the reference with the centroidal plan" in table([rep])
     assert rep.success_free == any(s[4] is False for s in script)
@@ -250,7 +277,7 @@ def test_a_walker_turn_that_falls_free_is_tracked_residual_free_by_the_firm_cont
     body lost the support behind it. Both free attempts fall; the firm one, on the reference
     with the pelvis lowered 2 cm at most, reaches the end."""
     clip = bundled_clip("dm_walker_turn_left0")
-    _, (without,) = correct([clip], CorrectionConfig(firm=None, planned=False))
+    _, (without,) = correct([clip], CorrectionConfig(firm=None, planned=False, search=None))
     assert not without.success_free and not without.firm
     _, (rep,) = correct([clip], CorrectionConfig())
     assert rep.success_free and rep.verified
@@ -262,8 +289,9 @@ def test_a_walker_turn_that_falls_free_is_tracked_residual_free_by_the_firm_cont
 @pytest.mark.slow
 def test_a_kick_that_falls_balanced_is_tracked_residual_free_unbalanced():
     """dm_kick (31 frames): the balance shift moves its reference 95 mm from the input, and on
-    it every residual-free attempt falls; on the reference without the shift the body reaches
-    the end with no residual (CorrectionConfig.unbalanced)."""
+    it every residual-free controller falls (only the search gets it through: test_search); on
+    the reference without the shift the body reaches the end with no residual
+    (CorrectionConfig.unbalanced)."""
     from motionloop.physics.correct import _mpjpe
     from motionloop.physics.model import Humanoid
     from motionloop.physics.repair import repair
@@ -276,7 +304,8 @@ def test_a_kick_that_falls_balanced_is_tracked_residual_free_unbalanced():
     _, (rep,) = correct([clip], CorrectionConfig(unbalanced=True))
     assert (rep.attempt, rep.unbalanced, rep.success_free, rep.success, rep.smooth_s) == ("free", True, True, True, 0.0)
     assert rep.free_fall_s > 0  # the first (balanced) residual-free attempt fell
-    _, (without,) = correct([clip], cfg)
+    # (without the search, which carries this clip too: test_search)
+    _, (without,) = correct([clip], CorrectionConfig(search=None))
     assert not without.success_free and not without.unbalanced
     assert summarize([rep, without])["unbalanced_rate"] == 0.5
     assert "50% tracked the reference without the balance shift" in table([rep, without])
@@ -295,7 +324,7 @@ def test_the_unbalanced_rung_is_skipped_where_the_balance_repair_shifted_nothing
         return Attempt("local", result, 0.0, motion, (150.0, 0.0), False, False, 0.0, 0.0, 0.0, 0.5)
 
     monkeypatch.setattr(pc, "_track_attempt", falls)
-    cfg = CorrectionConfig(unbalanced=True, planned=False)
+    cfg = CorrectionConfig(unbalanced=True, planned=False, search=None)
     correct([standing(frames=10)], cfg)
     assert calls == ["free", "free", "firm", "assisted", "assisted"]
     calls.clear()
@@ -317,16 +346,16 @@ def test_a_plan_that_cannot_be_solved_skips_the_planned_rungs(monkeypatch, caplo
 
     calls = []
     monkeypatch.setattr(pc, "centroidal_repair", plan)
-    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], calls))
+    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS] * 4 + [_BROKEN, _HELPED], calls))
     with caplog.at_level("WARNING", logger="motionloop.physics.correct"):
         _, (rep,) = correct([standing(frames=10)], CorrectionConfig(), names=["stand_x"])
-    assert [kind for _, kind in calls] == ["free", "free", "firm", "assisted", "assisted"]
+    assert [kind for _, kind in calls] == ["free", "free", "firm", "searched", "assisted", "assisted"]
     assert solved == [10] and not rep.planned and rep.attempt == "assisted" and rep.success
     assert "stand_x: no centroidal plan, planned rungs skipped" in caplog.text and "MaxIterations" in caplog.text
     # any other error of the plan alike: the attempts before it are kept, the clip not failed
     calls.clear()
     monkeypatch.setattr(pc, "centroidal_repair", lambda h, motion: np.linalg.cholesky(-np.eye(2)))
-    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS, _FALLS, _FALLS, _BROKEN, _HELPED], calls))
+    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS] * 4 + [_BROKEN, _HELPED], calls))
     with caplog.at_level("WARNING", logger="motionloop.physics.correct"):
         _, (other,) = correct([standing(frames=10)], CorrectionConfig(), names=["stand_y"])
     assert other.error is None and other.attempt == "assisted" and other.success
@@ -335,7 +364,7 @@ def test_a_plan_that_cannot_be_solved_skips_the_planned_rungs(monkeypatch, caplo
     solved.clear()
     calls.clear()
     monkeypatch.setattr(pc, "centroidal_repair", lambda h, motion: (solved.append(1), (motion, {}))[1])
-    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS] * 5 + [_BROKEN, _HELPED], calls))
+    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS] * 6 + [_BROKEN, _HELPED], calls))
     correct([standing(frames=10)], CorrectionConfig())
     assert solved == [1] and [kind for _, kind in calls].count("planned") == 2
     solved.clear()
@@ -353,7 +382,7 @@ def test_a_walk_that_falls_every_other_way_is_tracked_residual_free_on_the_plan(
     CoM follows the centroidal plan, the smoothed attempt reaches the end: the clip counts as
     tracked residual-free. Its output is the closer, locally assisted attempt."""
     clip = bundled_clip("cmu01_03_walk_d")
-    _, (without,) = correct([clip], CorrectionConfig(planned=False))
+    _, (without,) = correct([clip], CorrectionConfig(planned=False, search=None))
     assert not without.success_free and without.free_fall_s > 0
     tried = []
     real = pc._track_attempt
