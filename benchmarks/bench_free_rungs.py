@@ -7,12 +7,16 @@ without a fall: the default controller on the unsmoothed and on the smoothed ref
 where both fall, the firm controller (CorrectionConfig.firm) on its own reference, whose
 pelvis is lowered where planted feet are out of reach; where that falls too, the default
 controller on the reference whose CoM follows the whole-clip centroidal plan, unsmoothed and
-smoothed (CorrectionConfig.planned); with the option CorrectionConfig.unbalanced, also the
-default controller on the unsmoothed reference repaired without the balance shift. This
-benchmark tracks every clip with each of the six alone (no assistance, no early stop) and
-counts, per rung and for the unions (the two free rungs; with the firm rung; with the
-planned rungs, the default ladder's; with the unbalanced rung as well), the clips that
-reached the end (no reset), overall and on walk/turn/stand/gesture/crawl.
+smoothed (CorrectionConfig.planned); where those fall too, the residual-free search
+(CorrectionConfig.search, physics/search.py) with the default controller on the smoothed
+reference; with the option CorrectionConfig.unbalanced, also the default controller on the
+unsmoothed reference repaired without the balance shift. This benchmark tracks every clip
+with each of the six controller rungs alone (no assistance, no early stop), and with the
+search where none of the five default ones reached the end (as the ladder tries it; so
+`searched` alone is not a count of its own), and counts, per rung and for the unions (the
+two free rungs; with the firm rung; with the planned rungs; with the search, the default
+ladder's; with the unbalanced rung as well), the clips that reached the end (no reset),
+overall and on walk/turn/stand/gesture/crawl.
 
 A single run is deterministic, and one changed gain or repair moves a few clips either way:
 a count of 27 against 29 may be luck. So each count is also taken with the start state
@@ -26,6 +30,7 @@ benchmarks/results/bench_free_rungs.json (name, config, machine, figures).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import zlib
 from pathlib import Path
@@ -43,18 +48,21 @@ from motionloop.physics.model import Humanoid
 from motionloop.physics.plan import centroidal_repair
 from motionloop.physics.reference import build_reference
 from motionloop.physics.repair import repair
+from motionloop.physics.search import search_track
 from motionloop.physics.tracker import control_rate, track
 
 EASY = ("walk", "turn", "stand", "gesture", "crawl")
 START_NOISE = 0.02  # m/s or rad/s per velocity component of the start state
-RUNGS = ("free_unsmoothed", "free_smoothed", "firm", "planned_unsmoothed", "planned_smoothed", "unbalanced")
+RUNGS = ("free_unsmoothed", "free_smoothed", "firm", "planned_unsmoothed", "planned_smoothed", "unbalanced", "searched")
+DEFAULT = RUNGS[:5]  # the default ladder's rungs before the search
 
 
 def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
     """Whether each rung's residual-free controller (RUNGS order) tracks the clip to its end
     (no reset), for each draw: -1 is the unperturbed start, else the seed of the
     start-velocity noise. The two free rungs share their repaired reference, the two planned
-    ones theirs; a clip with no plan reaches nothing on those."""
+    ones theirs; a clip with no plan reaches nothing on those. The search (last) is run only
+    in the draws where none of the DEFAULT rungs reached the end (else False)."""
     name, motion, draws = job
     cfg = CorrectionConfig()
     h = Humanoid()
@@ -91,6 +99,21 @@ def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
                 ref.qvel[0] = start + rng.normal(0.0, START_NOISE, len(start))
             flags.append(track(h, clip, ctl, reference=ref, stop_at_fall=True).resets == 0)
         out.append(flags)
+    # the search, where every default rung fell: on the smoothed free rung's reference
+    ctl = cfg.free_tracker()
+    ref = build_reference(h, fixed, control_rate(h, ctl), ctl.smooth_s)
+    start = ref.qvel[0].copy()
+    flags = []
+    for i, draw in enumerate(draws):
+        if any(out[RUNGS.index(r)][i] for r in DEFAULT):
+            flags.append(False)
+            continue
+        ref.qvel[0] = start
+        if draw >= 0:
+            rng = np.random.default_rng([draw, zlib.crc32(name.encode())])
+            ref.qvel[0] = start + rng.normal(0.0, START_NOISE, len(start))
+        flags.append(search_track(h, fixed, ctl, cfg.search, reference=ref).stopped_at < 0)
+    out.append(flags)
     return out
 
 
@@ -101,9 +124,10 @@ def counts(names: list[str], labels: list[str], ok: dict[str, np.ndarray]) -> di
     sets["free_rungs"] = ok["free_unsmoothed"] | ok["free_smoothed"]
     sets["with_firm"] = sets["free_rungs"] | ok["firm"]
     sets["with_planned"] = sets["with_firm"] | ok["planned_unsmoothed"] | ok["planned_smoothed"]
-    sets["with_unbalanced"] = sets["with_planned"] | ok["unbalanced"]
+    sets["with_searched"] = sets["with_planned"] | ok["searched"]
+    sets["with_unbalanced"] = sets["with_searched"] | ok["unbalanced"]
     out = {k: {"all": int(v.sum()), "easy": int(v[easy].sum())} for k, v in sets.items()}
-    order = ("free_rungs", "with_firm", "with_planned", "with_unbalanced")
+    order = ("free_rungs", "with_firm", "with_planned", "with_searched", "with_unbalanced")
     for before, after in itertools.pairwise(order):
         gained = [n for n, a, b in zip(names, sets[before], sets[after]) if b and not a]
         out["gained_by_" + after.removeprefix("with_")] = sorted(gained)
@@ -126,7 +150,8 @@ def line(tag: str, f: dict) -> str:
         parts.append(
             f"{draw}: free rungs {c['free_rungs']['all']} (easy {c['free_rungs']['easy']}), with firm "
             f"{c['with_firm']['all']} (easy {c['with_firm']['easy']}), with planned "
-            f"{c['with_planned']['all']} (easy {c['with_planned']['easy']}), with unbalanced "
+            f"{c['with_planned']['all']} (easy {c['with_planned']['easy']}), with the search "
+            f"{c['with_searched']['all']} (easy {c['with_searched']['easy']}), with unbalanced "
             f"{c['with_unbalanced']['all']} (easy {c['with_unbalanced']['easy']}); rungs alone "
             + " / ".join(str(c[r]["all"]) for r in RUNGS)
         )
@@ -155,6 +180,7 @@ def main() -> None:
         "firm_pelvis_drop_m": cfg.firm_pelvis_drop_m,
         "firm_w_com": cfg.firm.w_com,
         "free_w_com": cfg.free.w_com,
+        "search": dataclasses.asdict(cfg.search),
         "start_noise": START_NOISE,
         "draws": draws,
         "workers": args.workers,

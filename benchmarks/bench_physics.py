@@ -23,8 +23,9 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
   all frames, and per label the mean of the clips' means);
 - ablations (same run), real and generated at strength 1, with the FID change of the real
   clips: `unbalanced` (the option CorrectionConfig.unbalanced: where both residual-free
-  attempts fell, one more on the reference without the balance shift); `unplanned` (no
-  planned rungs, CorrectionConfig.planned off: the corrector before them); `smoothed_only`
+  attempts fell, one more on the reference without the balance shift); `unsearched` (no
+  residual-free search, CorrectionConfig.search None: the corrector before it); `unplanned`
+  (no planned rungs and no search: the corrector before the planned rungs); `smoothed_only`
   (only the smoothed reference, and any verified residual-free attempt ends the ladder: the
   corrector before the unsmoothed attempts); `whole` (also `assist = "whole"`: a whole-clip
   assisted attempt after a fall, the corrector before local assistance);
@@ -62,7 +63,8 @@ EASY = ("walk", "turn", "stand", "gesture", "crawl")
 # an option and earlier correctors, run beside the default: the changes to CorrectionConfig
 ABLATIONS = {
     "unbalanced": {"unbalanced": True},
-    "unplanned": {"planned": False},
+    "unsearched": {"search": None},
+    "unplanned": {"planned": False, "search": None},
     "smoothed_only": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0},
     "whole": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0, "assist": "whole"},
 }
