@@ -23,8 +23,8 @@ class TrackerConfig:
         smooth_s: Gaussian width (s) that low-passes the reference before its splines are
             fitted; mocap noise at 20 fps otherwise becomes accelerations of several g. It
             trades tracking against fidelity (bench_smoothing, 47 real clips, one smoothing
-            for every attempt): 0 / 0.025 / 0.05 s give success 0.70 / 0.68 / 0.83
-            and an FID change of the corrected clips of +2.2 / +2.3 / +7.9. `correct` tries the
+            for every attempt): 0 / 0.025 / 0.05 s give success 0.72 / 0.72 / 0.87
+            and an FID change of the corrected clips of +2.2 / +2.2 / +7.9. `correct` tries the
             unsmoothed reference first (CorrectionConfig.unsmoothed_first) and this
             smoothing only where that fails.
         kp_com, kd_com, w_com: the CoM's PD law and weight (CentroidalTask). Soft gains keep

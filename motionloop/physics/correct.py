@@ -112,13 +112,14 @@ class CorrectionConfig:
             residual-free search of physics/search.py with the `free` controller on its own
             smoothing (SearchConfig: shifts, rewinds, budget), kept only if it reaches the
             end; None skips it. Like SAMCON's sampling it finds residual-free paths the
-            controller alone does not: on the 47 real clips it carried 2-4 of the 14 that
-            fell every other way (seeds 0-2 of the shifts: cartwheel and cmu01_01_jump_a in
-            each; dm_kick, cmu01_01_jump_b, boxing_b in some), usually 100-170 mm from the
-            input, so the output stays a closer assisted attempt where one is verified. It
-            is the dearest rung: an exhausted search simulates up to `SearchConfig.budget`
-            times the clip (bench_physics's cost and its `unsearched` ablation). A search
-            that raises is logged and skipped.
+            controller alone does not: of the 47 real clips, 14 fell every other way, and it
+            carried 4 of them to the end (bench_physics; 4 / 4 / 2 with seeds 0 / 1 / 2 of the
+            shifts, and 4 / 4 / 4 / 5 real and 10 / 10 / 11 / 8 of the 128 generated clips in
+            bench_free_rungs' unperturbed and perturbed draws), 104-156 mm from their inputs,
+            so the output stays a closer assisted attempt where one is verified. It is the
+            dearest rung: an exhausted search simulates up to `SearchConfig.budget` times the
+            clip; on the real clips the corrector cost 1.52x with it (bench_cost_ab, paired).
+            A search that raises is logged and skipped.
         unbalanced: where both residual-free attempts fell, one more (with local assistance,
             by `assist`) on the unsmoothed reference repaired without the ZMP balance shift
             (`RepairConfig.balance` off: grounded, feet planted, flights ballistic), before
@@ -203,6 +204,8 @@ class CorrectionConfig:
             raise ConfigError(
                 f"CorrectionConfig.workers {self.workers}: only with executor 'local'; with 'ray' the cluster's CPUs decide"
             )
+        if self.search is not None and not isinstance(self.search, SearchConfig):
+            raise ConfigError(f"CorrectionConfig.search: expected a SearchConfig or None, got {self.search!r}")
         for name in ("unsmoothed_first", "unbalanced", "planned"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"CorrectionConfig.{name}: expected true or false, got {getattr(self, name)!r}")
@@ -616,7 +619,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                 log.warning("%s: residual-free search failed, skipped: %s", name, msg)
                 continue
             if attempt is None:
-                continue  # the firm controller fell
+                continue  # a firm, planned or searched attempt that fell: not kept
             attempts.append(attempt)
             last = attempt
             if kind != "assisted" and last.name == "free" and last.verified and last.mpjpe[0] <= cfg.close_mpjpe_mm:

@@ -166,6 +166,18 @@ def test_search_config_is_checked(kwargs, match):
         SearchConfig(**kwargs)
 
 
+def test_the_search_settings_load_from_a_table():
+    from motionloop.config import from_dict
+
+    cfg = from_dict(CorrectionConfig, {"search": {"samples": 4, "rewinds_s": [0.5]}})
+    assert cfg.search == SearchConfig(samples=4, rewinds_s=(0.5,))
+    assert from_dict(CorrectionConfig, {}).search == SearchConfig()
+    with pytest.raises(ConfigError, match="search: SearchConfig.budget"):
+        from_dict(CorrectionConfig, {"search": {"budget": 0}})
+    with pytest.raises(ConfigError, match="CorrectionConfig.search"):
+        CorrectionConfig(search=True)
+
+
 def test_a_search_that_fails_skips_its_rung_and_keeps_the_other_attempts(monkeypatch, caplog):
     def broken(h, motion, cfg, search, reference=None):
         raise np.linalg.LinAlgError("scripted")
