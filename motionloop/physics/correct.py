@@ -159,7 +159,7 @@ class CorrectionConfig:
             clips, stopping at any verified residual-free attempt gave MPJPE mean / median
             62 / 51 mm, at 40 mm 59 / 43, with the same FID change and success (both rules
             replayed on the same stored attempts, before the start-state settling of
-            tracker._set_state).
+            tracker.set_state).
         workers: 1 = serial, N = local process pool, 0 = one per core (executor "local"; with
             "ray" it must stay 1).
         executor: "local" (serial or process pool, by `workers`) or "ray" (batches of clips

@@ -31,13 +31,13 @@ from motionloop.physics.config import SearchConfig, TrackerConfig
 from motionloop.physics.model import ROOT_DOFS, Humanoid
 from motionloop.physics.reference import Reference, build_reference, shifted
 from motionloop.physics.tracker import (
-    _STATE,
     CHECKPOINT_STEPS,
+    SIM_STATE,
     TrackResult,
-    _body_error,
-    _set_state,
+    body_error,
     control_rate,
     reference_period_check,
+    set_state,
 )
 from motionloop.physics.wbc import WholeBodyController
 
@@ -73,23 +73,23 @@ class Simulation:
         self.ctl = WholeBodyController(h, cfg)
         self.num_steps, self.dt = ref.num_steps, ref.dt
         self.substeps = reference_period_check(h, ref)
-        self.size = mujoco.mj_stateSize(h.model, _STATE)
+        self.size = mujoco.mj_stateSize(h.model, SIM_STATE)
         self.steps = 0
 
     def start(self) -> np.ndarray:
-        """The state at step 0 (tracker._set_state)."""
-        _set_state(self.h, self.data, self.ref, 0, self.ctl.sole_geoms)
+        """The state at step 0 (tracker.set_state)."""
+        set_state(self.h, self.data, self.ref, 0, self.ctl.sole_geoms)
         return self._save()
 
     def _save(self) -> np.ndarray:
         state = np.empty(self.size)
-        mujoco.mj_getState(self.model, self.data, state, _STATE)
+        mujoco.mj_getState(self.model, self.data, state, SIM_STATE)
         return state
 
     def run(self, state: np.ndarray, k: int, stop: int, window: Window | None = None) -> Segment:
         """Track steps `k`..`stop` from `state` (the state at step `k`), or up to a fall."""
         m, d, ref = self.model, self.data, self.ref
-        mujoco.mj_setState(m, d, state, _STATE)
+        mujoco.mj_setState(m, d, state, SIM_STATE)
         target = ref if window is None else shifted(ref, *window)
         out = Segment(None, {}, {})
         last = min(stop, self.num_steps - 1)
@@ -98,7 +98,7 @@ class Simulation:
                 out.checkpoints[k] = self._save()
             mujoco.mj_step1(m, d)
             self.steps += 1
-            if _body_error(self.h, d, ref.body_pos[k]) > self.cfg.reset_error_m:
+            if body_error(self.h, d, ref.body_pos[k]) > self.cfg.reset_error_m:
                 out.fell = k
                 return out
             if k == self.num_steps - 1:

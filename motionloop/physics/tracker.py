@@ -71,11 +71,11 @@ class TrackResult:
 
 
 # a reference whose planted soles hover up to this high (m) at the step the simulation starts
-# or is reset to is lowered onto them (_set_state)
+# or is reset to is lowered onto them (set_state)
 SETTLE_MAX_M = 0.05
 
 
-def _set_state(h: Humanoid, d: mujoco.MjData, ref: Reference, k: int, soles: list[np.ndarray]) -> None:
+def set_state(h: Humanoid, d: mujoco.MjData, ref: Reference, k: int, soles: list[np.ndarray]) -> None:
     """Put the body in the reference state of step `k`, lowered so that the lowest corner of
     its planted sole segments (`soles`: each segment's sole-corner geoms, Reference.stance
     order) touches the floor. The plant repair leaves planted feet up to a centimetre or so
@@ -94,7 +94,9 @@ def _set_state(h: Humanoid, d: mujoco.MjData, ref: Reference, k: int, soles: lis
     mujoco.mj_forward(m, d)
 
 
-def _body_error(h: Humanoid, d: mujoco.MjData, ref_xpos: np.ndarray) -> float:
+def body_error(h: Humanoid, d: mujoco.MjData, ref_xpos: np.ndarray) -> float:
+    """The fall test's measure: mean distance (m) of the 24 simulated bodies from `ref_xpos
+    (24, 3)`, the reference's body positions at this step."""
     return float(np.linalg.norm(d.xpos[h.body_id] - ref_xpos, axis=-1).mean())
 
 
@@ -119,7 +121,7 @@ def reference_period_check(h: Humanoid, ref: Reference) -> int:
 
 
 CHECKPOINT_STEPS = 8  # control steps between saved states for winding back
-_STATE = mujoco.mjtState.mjSTATE_INTEGRATION
+SIM_STATE = mujoco.mjtState.mjSTATE_INTEGRATION  # what a saved state for winding back holds
 
 
 def track(
@@ -159,23 +161,23 @@ def track(
     resets, reset_steps, falls = 0, [], []
     stopped = -1
     saved: dict[int, np.ndarray] = {}  # control step -> state before its mj_step1
-    state_size = mujoco.mj_stateSize(m, _STATE)
+    state_size = mujoco.mj_stateSize(m, SIM_STATE)
     window_end = -1  # last step of the current assisted stretch
-    _set_state(h, d, ref, 0, ctl.sole_geoms)
+    set_state(h, d, ref, 0, ctl.sole_geoms)
     k = frame = 0
     while k < ref.num_steps:
         if k % 32 == 0 and time.process_time() - t0 > cfg.time_limit_s:
             raise TrackingTimeout(f"{motion.source or 'clip'}: tracking exceeded {cfg.time_limit_s:.0f} s CPU")
         if helper is not None and (k % CHECKPOINT_STEPS == 0 or not saved):
             saved[k] = np.empty(state_size)
-            mujoco.mj_getState(m, d, saved[k], _STATE)
+            mujoco.mj_getState(m, d, saved[k], SIM_STATE)
             for old in [j for j in saved if j < k - back - CHECKPOINT_STEPS]:
                 del saved[old]
         # the first half of a physics step: kinematics, inertia, contacts and bias forces of
         # the current state, which the controller reads; mj_step2 then integrates with the
         # command (together they are one mj_step, for the Euler and implicit integrators)
         mujoco.mj_step1(m, d)
-        if _body_error(h, d, ref.body_pos[k]) > cfg.reset_error_m:
+        if body_error(h, d, ref.body_pos[k]) > cfg.reset_error_m:
             if stop_at_fall:
                 resets += 1
                 reset_steps.append(k)
@@ -187,11 +189,11 @@ def track(
                 falls.append(k)
                 assisted[start : k + ahead + 1] = True
                 window_end = k + ahead
-                mujoco.mj_setState(m, d, saved[start], _STATE)
+                mujoco.mj_setState(m, d, saved[start], SIM_STATE)
                 saved = {j: v for j, v in saved.items() if j <= start}
                 k, frame = start, int(np.searchsorted(out_steps, start))  # frames from there are recorded again
                 continue
-            _set_state(h, d, ref, k, ctl.sole_geoms)
+            set_state(h, d, ref, k, ctl.sole_geoms)
             resets += 1
             reset_steps.append(k)
             saved.clear()
@@ -215,7 +217,7 @@ def track(
                 reset_steps.append(k + 1)
                 stopped = k + 1
                 break
-            _set_state(h, d, ref, k + 1, ctl.sole_geoms)
+            set_state(h, d, ref, k + 1, ctl.sole_geoms)
             resets += 1
             reset_steps.append(k + 1)
             saved.clear()

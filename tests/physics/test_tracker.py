@@ -180,7 +180,7 @@ def test_residual_components_are_bounded_by_residual_max_bw():
     ],
 )
 def test_the_start_state_puts_hovering_planted_feet_on_the_floor(lift, planted, settled):
-    from motionloop.physics.tracker import SETTLE_MAX_M, _set_state
+    from motionloop.physics.tracker import SETTLE_MAX_M, set_state
 
     assert SETTLE_MAX_M == 0.05
     h = Humanoid()
@@ -189,7 +189,7 @@ def test_the_start_state_puts_hovering_planted_feet_on_the_floor(lift, planted, 
     # the stance as the case says (the contact test itself plants soles up to a few cm)
     ref = dataclasses.replace(ref, stance=np.full_like(ref.stance, planted))
     d = mujoco.MjData(h.model)
-    _set_state(h, d, ref, 0, ctl.sole_geoms)
+    set_state(h, d, ref, 0, ctl.sole_geoms)
     low = min(float((d.geom_xpos[g, 2] - h.model.geom_size[g, 0]).min()) for g in ctl.sole_geoms)
     if settled:
         assert abs(low) < 1e-9 and d.qpos[2] < ref.qpos[0, 2]
