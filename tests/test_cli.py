@@ -129,6 +129,7 @@ def test_correct_writes_clips_and_reports(tmp_path, capsys):
 def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     import motionloop.physics.correct as pc
     from motionloop.physics.config import SearchConfig
+    from motionloop.physics.correct import CorrectionConfig
 
     seen, real = [], pc.correct
 
@@ -144,13 +145,7 @@ def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     assert seen[-1].unsmoothed_first is True
     assert main([*argv, "--smoothed-only"]) == 0
     assert seen[-1].unsmoothed_first is False
-    assert seen[-1].ladder() == [
-        (None, "free"),
-        (None, "firm"),
-        (None, "planned"),
-        (None, "searched"),
-        (None, "assisted"),
-    ]
+    assert seen[-1].ladder() == CorrectionConfig(unsmoothed_first=False).ladder()  # one smoothing: no unsmoothed rungs
     assert main([*argv, "--no-firm"]) == 0
     assert seen[-1].firm is None and "firm" not in [kind for _, kind in seen[-1].ladder()]
     assert seen[-2].firm is not None

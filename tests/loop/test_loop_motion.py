@@ -119,6 +119,7 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     from motionloop import skeleton as sk
     from motionloop.loop import load_config
     from motionloop.loop.engine import make_task
+    from motionloop.physics.correct import CorrectionConfig
 
     task = make_task(load_config("demo", ["motion.project=range", "motion.trunk_weight_scale=5"]))
     # the run's tracker settings reach every correction (training and probes)
@@ -132,13 +133,7 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     single = make_task(load_config("demo", overrides)).correction_config(1.0)
     assert single.close_mpjpe_mm == 100.0
     assert single.unsmoothed_first is False
-    assert single.ladder() == [
-        (None, "free"),
-        (None, "firm"),
-        (None, "planned"),
-        (None, "searched"),
-        (None, "assisted"),
-    ]
+    assert single.ladder() == CorrectionConfig(unsmoothed_first=False).ladder()  # one smoothing: no unsmoothed rungs
     assert cfg.unbalanced is False
     assert make_task(load_config("demo", ["motion.unbalanced=true"])).correction_config(1.0).unbalanced is True
     with pytest.raises(ConfigError, match="motion.unbalanced"):
