@@ -9,8 +9,10 @@ on it at the stretch's end. The bump's amplitude is random, with a spread that g
 `sigma_m / samples` to `sigma_m`, so small departures are tried first; the first shift that
 gets through the stretch is kept and tracking goes on with the unshifted reference. Where no
 shift of any rewind gets through, the search backtracks to the previous stretch and tries
-its next shift (depth first). It is bounded by `budget` simulated control steps per step of
-the reference; a search that runs out reports the furthest step reached.
+its next shift (depth first). A rewind that reaches back into the stretch before tracks
+from there with its own shift only (the earlier bump is dropped from that step on, so the
+target jumps by what was left of it). It is bounded by `budget` simulated control steps per
+step of the reference; a search that runs out reports the furthest step reached.
 
 As in SAMCON (Liu et al. 2010, "Sampling-based contact-rich motion control") the controller
 is fixed and the search is over its targets, with roll-back and re-simulation; unlike it,
