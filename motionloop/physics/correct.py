@@ -133,7 +133,9 @@ class CorrectionConfig:
             one more real clip (dm_kick) residual-free (in none of bench_free_rungs'
             perturbed draws), but verified stayed 0.81 / 0.30, the real outputs kept 0.7 mm
             more phys_err, and it cost 1.21x the CPU time on the real clips
-            (benchmarks/bench_cost_ab.py --new-set unbalanced=true, paired).
+            (benchmarks/bench_cost_ab.py --new-set unbalanced=true, paired). (Figures of the
+            round that built it; since the search carries dm_kick too, it adds no
+            residual-free clip: README.)
         assist: "local" (falls of the free attempt are wound back and assisted locally) or
             "whole" (they are reset; only the whole-clip assisted attempt has a residual).
         unsmoothed_first: try each kind of attempt first on the unsmoothed reference
