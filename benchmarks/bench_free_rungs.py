@@ -57,6 +57,15 @@ RUNGS = ("free_unsmoothed", "free_smoothed", "firm", "planned_unsmoothed", "plan
 DEFAULT = RUNGS[:5]  # the default ladder's rungs before the search
 
 
+def perturb_start(ref, start: np.ndarray, name: str, draw: int) -> None:
+    """Set `ref`'s start velocity to `start`, plus N(0, START_NOISE) per component seeded by
+    the clip and the draw (draw -1: unperturbed)."""
+    ref.qvel[0] = start
+    if draw >= 0:
+        rng = np.random.default_rng([draw, zlib.crc32(name.encode())])
+        ref.qvel[0] = start + rng.normal(0.0, START_NOISE, len(start))
+
+
 def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
     """Whether each rung's residual-free controller (RUNGS order) tracks the clip to its end
     (no reset), for each draw: -1 is the unperturbed start, else the seed of the
@@ -93,10 +102,7 @@ def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
         start = ref.qvel[0].copy()
         flags = []
         for draw in draws:
-            ref.qvel[0] = start
-            if draw >= 0:
-                rng = np.random.default_rng([draw, zlib.crc32(name.encode())])
-                ref.qvel[0] = start + rng.normal(0.0, START_NOISE, len(start))
+            perturb_start(ref, start, name, draw)
             flags.append(track(h, clip, ctl, reference=ref, stop_at_fall=True).resets == 0)
         out.append(flags)
     # the search, where every default rung fell: on the smoothed free rung's reference
@@ -108,10 +114,7 @@ def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
         if any(out[RUNGS.index(r)][i] for r in DEFAULT):
             flags.append(False)
             continue
-        ref.qvel[0] = start
-        if draw >= 0:
-            rng = np.random.default_rng([draw, zlib.crc32(name.encode())])
-            ref.qvel[0] = start + rng.normal(0.0, START_NOISE, len(start))
+        perturb_start(ref, start, name, draw)
         flags.append(search_track(h, fixed, ctl, cfg.search, reference=ref).stopped_at < 0)
     out.append(flags)
     return out

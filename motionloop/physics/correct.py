@@ -495,6 +495,12 @@ def best_attempt(attempts: list[Attempt]) -> Attempt:
     return max(attempts, key=lambda a: (a.ok, a.verified, -a.result.resets, -a.mpjpe[0]))
 
 
+def _describe(e: Exception) -> str:
+    """How a report or warning names an error: our own errors by their message, others with
+    their type as well."""
+    return str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"
+
+
 def _planned_reference(name: str, fixed: Motion, h: Humanoid) -> Motion | bool:
     """The repaired reference `fixed` with its CoM on the whole-clip centroidal plan, or
     False where the plan cannot be solved (logged; the planned rungs are then skipped). Any
@@ -502,7 +508,7 @@ def _planned_reference(name: str, fixed: Motion, h: Humanoid) -> Motion | bool:
     try:
         return centroidal_repair(h, fixed)[0]
     except Exception as e:
-        msg = str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"
+        msg = _describe(e)
         log.warning("%s: no centroidal plan, planned rungs skipped: %s", name, msg)
         return False
 
@@ -617,7 +623,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                 if kind != "searched":
                     raise
                 # the search is a last try: its failure keeps the attempts tracked before it
-                msg = str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"
+                msg = _describe(e)
                 log.warning("%s: residual-free search failed, skipped: %s", name, msg)
                 continue
             if attempt is None:
@@ -672,7 +678,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         )
         return out, report
     except Exception as e:
-        msg = str(e) if isinstance(e, MotionloopError) else f"{type(e).__name__}: {e}"
+        msg = _describe(e)
         log.warning("%s: correction failed: %s", name, msg)
         return motion, failed_report(name, cfg, msg, before, feas, time.process_time() - t0, metrics_cpu)
 
