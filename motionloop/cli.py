@@ -702,9 +702,10 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--no-planned",
         action="store_true",
-        help="no residual-free attempts on the planned reference (default: where every other residual-free attempt "
+        help="no attempts on the planned reference (default: where every other residual-free attempt "
         "falls, the reference's centre of mass is put on the whole-clip centroidal plan, contact forces in friction "
-        "cones, and tracked unsmoothed, then smoothed; each counts if it reaches the end)",
+        "cones, and tracked unsmoothed, then smoothed; each counts if it reaches the end; and where no attempt is a "
+        "success, the planned reference is tracked once more with the residual)",
     )
     c.add_argument(
         "--no-search",

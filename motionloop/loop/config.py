@@ -199,7 +199,8 @@ class MotionConfig:
         unbalanced: physics.correct.CorrectionConfig.unbalanced: where both residual-free
             attempts fell, one more on the reference without the balance shift (default off).
         planned: physics.correct.CorrectionConfig.planned: where every residual-free
-            attempt fell, two more on the reference with the centroidal plan (default on).
+            attempt fell, two more on the reference with the centroidal plan, and where no
+            attempt is a success one with the residual on it (default on).
         search: physics.correct.CorrectionConfig.search on (the default SearchConfig) or
             off: where every residual-free attempt fell, the residual-free search.
         unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of

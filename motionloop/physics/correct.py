@@ -23,7 +23,9 @@ kept only if it reaches the end; where those fell too (`search`), the residual-f
 (search.py: at each fall, the stretch is tracked again on references shifted by a random
 horizontal bump, backtracking where none gets through), kept only if it reaches the end;
 then the whole clip with the residual, unsmoothed, then
-smoothed, stopping once any attempt is verified. Of all attempts the output is a success before a failure (a reset or the
+smoothed, stopping once any attempt is verified; where no attempt so far is a success
+(`planned`), the whole clip with the residual once more, smoothed, on the planned reference,
+whose centre of mass needs less of it, kept only if it is a success. Of all attempts the output is a success before a failure (a reset or the
 budget broken), then verified before not, then fewer resets, then the closer one. A clip
 that cannot be corrected (bad values, absurd placement, time limit) comes back
 unchanged with a report that says why; it never stops the batch.
@@ -106,7 +108,11 @@ class CorrectionConfig:
             without assistance, each kept only if it reaches the end. The plan changes the
             reference of every clip it is applied to, and on its own (RepairConfig.plan)
             it carried clips with body contacts (crawl, getups, falls) worse than the
-            unplanned reference; as the last residual-free rungs it only adds clips. A plan
+            unplanned reference; as the last residual-free rungs it only adds clips. And
+            where no attempt at all is a success (every assisted one broke the budget or
+            reset), the whole clip with the residual on the planned reference, smoothed, kept
+            only if it is a success: a momentum that contact forces can give leaves less to
+            the residual (dm_run: mean residual 8.2 -> 4.0 %BW, MPJPE 129 -> 112 mm). A plan
             that does not converge skips the rungs (logged).
         search: where every residual-free attempt fell (the planned ones too), the
             residual-free search of physics/search.py with the `free` controller on its own
@@ -265,7 +271,9 @@ class CorrectionConfig:
         only if it reaches the end), "searched" the residual-free search (search.py) with
         the free controller on its own smoothing (with `search`; only where every
         residual-free attempt fell, kept only if it reaches the end), "assisted" the whole
-        clip with the residual; smoothing
+        clip with the residual, "planned_assisted" the same on the planned reference (with
+        `planned`; the last rung, tried only where no attempt is a success, and kept only if
+        it is one); smoothing
         0 is the unsmoothed reference, None the controller's own `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
         controllers do not smooth anyway) each unsmoothed before smoothed; the firm
         controller on its own smoothing only; no residual-free rungs without a `free`
@@ -282,7 +290,10 @@ class CorrectionConfig:
             rungs += [(smooth, "planned") for smooth in smoothing]
         if self.free is not None and self.search is not None:
             rungs.append((None, "searched"))
-        return rungs + [(smooth, "assisted") for smooth in smoothing]
+        rungs += [(smooth, "assisted") for smooth in smoothing]
+        if self.planned and not self.repair.plan:
+            rungs.append((None, "planned_assisted"))
+        return rungs
 
     def repair_for_strength(self) -> RepairConfig:
         share = min(1.0, max(0.0, 2.0 * float(self.strength) - 1.0))
@@ -304,7 +315,7 @@ class TrackingReport:
     firm controller's attempt (CorrectionConfig.firm); `unbalanced` whether the output
     tracked the reference repaired without the balance shift (CorrectionConfig.unbalanced);
     `planned` whether it tracked the reference with the centroidal plan
-    (CorrectionConfig.planned).
+    (CorrectionConfig.planned: residual-free, or, with `attempt` "assisted", the last rung).
     `trunk_pitch_change_deg` is the mean absolute change of the trunk's forward lean from
     the input to the output over the clip's frames, `trunk_pitch_bias_deg` its signed mean
     (positive: the output leans further forward; metrics.pitch_change_deg).
@@ -520,7 +531,8 @@ def _track_attempt(
     controller (with local assistance where it fell, if `cfg.assist` is "local"), the firm
     one or the free one on the planned reference, or the residual-free search (None if it
     fell: these are tried only for a residual-free end, and stop at a fall), or
-    the whole clip with the residual, smoothed by `smooth_s` (None: the controller's own)."""
+    the whole clip with the residual ("assisted", and "planned_assisted" on the planned
+    reference), smoothed by `smooth_s` (None: the controller's own)."""
     if kind == "searched":
         free_cfg = cfg.free_tracker(smooth_s)
         result = search_track(h, fixed, free_cfg, cfg.search)
@@ -553,7 +565,8 @@ def _track_attempt(
         fall_s = fell[0] * first.control_dt if fell else np.inf
         return _attempt(name, first, share, h, motion, cfg, free_cfg.smooth_s, fall_s, unbalanced=kind == "unbalanced")
     assist_cfg = cfg.tracker_for_strength(smooth_s)
-    return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s)
+    planned = kind == "planned_assisted"
+    return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s, planned=planned)
 
 
 def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, TrackingReport]:
@@ -598,23 +611,24 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
         attempts: list[Attempt] = []
         planned: Motion | bool | None = None  # the planned reference, once needed (False: no plan)
         for smooth, kind in cfg.ladder():
-            if kind in ("unbalanced", "firm", "planned", "searched"):
-                if any(a.fall_s == np.inf for a in attempts if a.name in ("free", "local")):
-                    continue  # a free attempt reached the end
-                if kind == "planned":
-                    if planned is None:
-                        planned = _planned_reference(name, fixed, h)
-                    if planned is False:
-                        continue
-                    reference = planned
-                elif kind == "searched":
-                    reference = fixed
-                elif kind == "firm":
-                    reference = repair(motion, cfg.firm_repair(), h)
-                else:
-                    reference = repair(motion, cfg.unbalanced_repair(), h)
-                    if np.array_equal(reference.poses, fixed.poses) and np.array_equal(reference.trans, fixed.trans):
-                        continue  # the balance repair shifted nothing: tracked already
+            if kind in ("unbalanced", "firm", "planned", "searched") and any(
+                a.fall_s == np.inf for a in attempts if a.name in ("free", "local")
+            ):
+                continue  # a free attempt reached the end
+            if kind == "planned_assisted" and any(a.ok for a in attempts):
+                continue  # a success already
+            if kind in ("planned", "planned_assisted"):
+                if planned is None:
+                    planned = _planned_reference(name, fixed, h)
+                if planned is False:
+                    continue
+                reference = planned
+            elif kind == "firm":
+                reference = repair(motion, cfg.firm_repair(), h)
+            elif kind == "unbalanced":
+                reference = repair(motion, cfg.unbalanced_repair(), h)
+                if np.array_equal(reference.poses, fixed.poses) and np.array_equal(reference.trans, fixed.trans):
+                    continue  # the balance repair shifted nothing: tracked already
             else:
                 reference = fixed
             try:
@@ -628,6 +642,8 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                 continue
             if attempt is None:
                 continue  # a firm, planned or searched attempt that fell: not kept
+            if kind == "planned_assisted" and not attempt.ok:
+                continue  # tried for a success only: a failure is not kept
             attempts.append(attempt)
             last = attempt
             if kind != "assisted" and last.name == "free" and last.verified and last.mpjpe[0] <= cfg.close_mpjpe_mm:

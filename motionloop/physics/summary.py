@@ -105,7 +105,7 @@ def table(reports: list[TrackingReport]) -> str:
         f"{100 * s['unsmoothed_rate']:.0f}% of the outputs tracked the unsmoothed reference, "
         f"{100 * s['firm_rate']:.0f}% are the firm controller's (where the other free attempts fell), "
         f"{100 * s['unbalanced_rate']:.0f}% tracked the reference without the balance shift, "
-        f"{100 * s['planned_rate']:.0f}% the reference with the centroidal plan (where the others fell), "
+        f"{100 * s['planned_rate']:.0f}% the reference with the centroidal plan (where the others fell or broke the budget), "
         f"{100 * s['searched_rate']:.0f}% are the residual-free search's (where every other free attempt fell)"
     )
     return "\n".join(lines)

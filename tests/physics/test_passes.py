@@ -1,8 +1,9 @@
 """The ladder of attempts: residual-free before assisted, each on the unsmoothed reference
 before the smoothed one, optionally the reference without the balance shift where the
-residual-free attempts fell, and the planned reference where every other residual-free
-attempt fell (CorrectionConfig.unsmoothed_first, CorrectionConfig.unbalanced,
-CorrectionConfig.planned, CorrectionConfig.ladder)."""
+residual-free attempts fell, the planned reference where every other residual-free
+attempt fell, and with the residual on the planned reference where no attempt is a success
+(CorrectionConfig.unsmoothed_first, CorrectionConfig.unbalanced, CorrectionConfig.planned,
+CorrectionConfig.ladder)."""
 
 import dataclasses
 from types import SimpleNamespace
@@ -38,6 +39,7 @@ def test_the_ladder_and_its_controllers():
         (None, "searched"),
         (0.0, "assisted"),
         (None, "assisted"),
+        (None, "planned_assisted"),
     ]
     single = CorrectionConfig(unsmoothed_first=False)
     assert single.ladder() == [
@@ -46,8 +48,10 @@ def test_the_ladder_and_its_controllers():
         (None, "planned"),
         (None, "searched"),
         (None, "assisted"),
+        (None, "planned_assisted"),
     ]
-    assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted")]
+    # without residual-free rungs, the assisted ones (and the planned reference's last)
+    assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted"), (None, "planned_assisted")]
     # the search: the last residual-free rung, on the free controller's own smoothing
     assert CorrectionConfig(search=None).ladder() == [rung for rung in cfg.ladder() if rung[1] != "searched"]
     assert CorrectionConfig(firm=None, planned=False, search=None).ladder() == [
@@ -59,7 +63,7 @@ def test_the_ladder_and_its_controllers():
     # the planned rungs: not where the repair plans every reference already
     plans = dataclasses.replace(cfg, repair=dataclasses.replace(cfg.repair, plan=True))
     assert plans.ladder() == CorrectionConfig(planned=False).ladder()
-    assert "planned" not in [kind for _, kind in plans.ladder()]
+    assert not {"planned", "planned_assisted"} & {kind for _, kind in plans.ladder()}
     # controllers that do not smooth anyway need no second rung of each kind
     assert _unsmoothed(cfg).ladder() == [
         (None, "free"),
@@ -67,6 +71,7 @@ def test_the_ladder_and_its_controllers():
         (None, "planned"),
         (None, "searched"),
         (None, "assisted"),
+        (None, "planned_assisted"),
     ]
     # the unbalanced rung (an option): after the free rungs, before the firm one, on the
     # least smoothing; its reference is the same repair without the balance shift
@@ -81,6 +86,7 @@ def test_the_ladder_and_its_controllers():
         "searched",
         "assisted",
         "assisted",
+        "planned_assisted",
     ]
     assert unbalanced.ladder()[2] == (0.0, "unbalanced")
     assert CorrectionConfig(unbalanced=True, unsmoothed_first=False).ladder()[1] == (None, "unbalanced")
@@ -189,7 +195,9 @@ _CLOSE = ("free", True, True, 30.0, False)
 _HELPED = ("assisted", True, True, 35.0, None)
 _BROKEN = ("assisted", False, False, 50.0, None)  # budget broken
 _SEARCHED_FAR = ("free", True, False, 150.0, False)  # residual-free to the end, beyond verify_mpjpe_mm
-_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A = CorrectionConfig(unbalanced=True).ladder()
+_RESCUED = ("assisted", True, False, 120.0, None)  # within the budget, beyond verify_mpjpe_mm
+_CLOSER_BROKEN = ("assisted", False, False, 40.0, None)
+_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A, _PA = CorrectionConfig(unbalanced=True).ladder()
 
 
 def _script(script, calls):
@@ -203,7 +211,7 @@ def _script(script, calls):
             return None  # stopped at its fall and not kept
         fall_s = 0.5 if fell else np.inf
         smooth = 0.0 if smooth_s == 0.0 else cfg.tracker.smooth_s
-        flags = (kind == "firm", kind == "unbalanced", kind == "planned", kind == "searched")
+        flags = (kind == "firm", kind == "unbalanced", kind in ("planned", "planned_assisted"), kind == "searched")
         return Attempt(name, _quiet_result(), 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s, *flags)
 
     return scripted
@@ -239,12 +247,17 @@ def _script(script, calls):
         # the assisted attempts follow, and a verified one is the output
         ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 7, False),
         # ... where no assisted attempt is within the budget, the searched one is the output
+        # (a success, if not verified: the planned reference is not tracked with the residual)
         ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 5, False),
         # every residual-free attempt fell; nothing verified until the last rung
         ([_FALLS] * 6 + [_BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 7, False),
-        # nothing verified at all: the output is still the best attempt
-        ([_FALLS] * 6 + [_BROKEN, _BROKEN], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 6, False),
-        ([_FALLS] * 7 + [_BROKEN, _BROKEN], [_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A], 7, True),
+        # nothing verified at all: the output is still the best attempt (no success either,
+        # so the planned reference is tracked with the residual too; a failure, not kept,
+        # though it is closer)
+        ([_FALLS] * 6 + [_BROKEN, _BROKEN, _CLOSER_BROKEN], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _PA], 6, False),
+        ([_FALLS] * 7 + [_BROKEN, _BROKEN, _CLOSER_BROKEN], [_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A, _PA], 7, True),
+        # ... where that keeps the budget, it is the output, though not verified
+        ([_FALLS] * 6 + [_BROKEN, _BROKEN, _RESCUED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _PA], 8, False),
     ],
 )
 def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, unbalanced):
@@ -260,7 +273,7 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, un
     assert (rep.attempt, rep.mpjpe_mm, rep.smooth_s == 0.0) == (expected[0], expected[3], tried[chosen][0] == 0.0)
     assert (rep.success, rep.verified, rep.firm) == (*expected[1:3], tried[chosen][1] == "firm")
     assert rep.unbalanced == (tried[chosen][1] == "unbalanced")
-    assert rep.planned == (tried[chosen][1] == "planned")
+    assert rep.planned == (tried[chosen][1] in ("planned", "planned_assisted"))
     assert rep.searched == (tried[chosen][1] == "searched")
     assert summarize([rep])["searched_rate"] == float(rep.searched)
     assert f"{100 * int(rep.searched)}% are the residual-free search's" in table([rep])
@@ -401,3 +414,19 @@ def test_a_walk_that_falls_every_other_way_is_tracked_residual_free_on_the_plan(
     ) in tried  # fell unsmoothed, reached the end smoothed
     assert rep.success_free and rep.success and rep.verified and rep.free_fall_s == without.free_fall_s
     assert (rep.attempt, rep.planned, rep.mpjpe_mm) == ("local", False, without.mpjpe_mm)
+
+
+@pytest.mark.slow
+def test_a_run_whose_assisted_attempts_break_the_budget_keeps_it_on_the_planned_reference():
+    """dm_run: every residual-free attempt falls, and with the residual the repaired reference
+    asks for more than the budget (mean 8.2 %BW). Its CoM on the centroidal plan, whose
+    momentum contact forces in friction cones can give, the whole clip keeps the budget: the
+    last rung makes the clip a success (not verified: beyond verify_mpjpe_mm)."""
+    clip = bundled_clip("dm_run")
+    _, (without,) = correct([clip], CorrectionConfig(planned=False, search=None))
+    assert not without.success and not without.success_free and not without.planned
+    _, (rep,) = correct([clip], CorrectionConfig(search=None))
+    assert rep.success and not rep.success_free and not rep.verified
+    assert (rep.attempt, rep.planned, rep.resets, rep.assisted_share) == ("assisted", True, 0, 1.0)
+    assert rep.residual_bw <= CorrectionConfig().budget_bw < without.residual_bw
+    assert summarize([rep, without])["planned_rate"] == 0.5
