@@ -373,6 +373,12 @@ def test_a_plan_that_cannot_be_solved_skips_the_planned_rungs(monkeypatch, caplo
         _, (other,) = correct([standing(frames=10)], CorrectionConfig(), names=["stand_y"])
     assert other.error is None and other.attempt == "assisted" and other.success
     assert "stand_y: no centroidal plan, planned rungs skipped: LinAlgError" in caplog.text
+    # where nothing keeps the budget, the planned assisted rung is skipped too (no plan)
+    calls.clear()
+    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS] * 4 + [_BROKEN, _BROKEN], calls))
+    _, (failed,) = correct([standing(frames=10)], CorrectionConfig(), names=["stand_z"])
+    assert [kind for _, kind in calls] == ["free", "free", "firm", "searched", "assisted", "assisted"]
+    assert failed.error is None and not failed.success and not failed.planned
     # solved once for both planned rungs, and not at all where a free attempt reached the end
     solved.clear()
     calls.clear()
@@ -380,6 +386,13 @@ def test_a_plan_that_cannot_be_solved_skips_the_planned_rungs(monkeypatch, caplo
     monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS] * 6 + [_BROKEN, _HELPED], calls))
     correct([standing(frames=10)], CorrectionConfig())
     assert solved == [1] and [kind for _, kind in calls].count("planned") == 2
+    # ... and for the planned assisted rung too, where nothing kept the budget
+    solved.clear()
+    calls.clear()
+    monkeypatch.setattr(pc, "_track_attempt", _script([_FALLS] * 6 + [_BROKEN, _BROKEN, _RESCUED], calls))
+    _, (rescued,) = correct([standing(frames=10)], CorrectionConfig())
+    assert solved == [1] and [kind for _, kind in calls][-1] == "planned_assisted"
+    assert rescued.planned and rescued.success and rescued.attempt == "assisted"
     solved.clear()
     calls.clear()
     monkeypatch.setattr(pc, "_track_attempt", _script([_FAR, _FAR, _HELPED], calls))
