@@ -30,14 +30,16 @@ import numpy as np
 
 from motionloop.motion import Motion
 from motionloop.physics.config import SearchConfig, TrackerConfig
-from motionloop.physics.model import ROOT_DOFS, Humanoid
+from motionloop.physics.model import Humanoid
 from motionloop.physics.reference import Reference, build_reference, shifted
 from motionloop.physics.tracker import (
     CHECKPOINT_STEPS,
     SIM_STATE,
     TrackResult,
+    apply_and_step,
     body_error,
     control_rate,
+    output_steps,
     reference_period_check,
     set_state,
 )
@@ -109,12 +111,7 @@ class Simulation:
                 return out
             cmd = self.ctl.compute(d, target, k)
             out.steps[k] = (d.qpos.copy(), cmd.ok)
-            d.ctrl[:] = cmd.ctrl
-            d.qfrc_applied[:ROOT_DOFS] = 0.0
-            mujoco.mj_step2(m, d)
-            for _ in range(self.substeps - 1):
-                mujoco.mj_step(m, d)
-            if not np.all(np.isfinite(d.qpos)):
+            if not apply_and_step(m, d, cmd.ctrl, 0.0, self.substeps):  # residual-free
                 out.fell = k + 1
                 return out
             if k == last:
@@ -204,7 +201,7 @@ def search_track(
     sim = Simulation(h, cfg, ref)
     outcome = depth_first(sim, search, cfg.time_limit_s)
     n = ref.num_steps
-    out_steps = np.minimum(np.round(np.arange(motion.num_frames) / motion.fps / ref.dt).astype(int), n - 1)
+    out_steps = output_steps(motion, ref)
     qpos = np.zeros((motion.num_frames, h.nq))
     failed = 0
     if outcome.path is not None:

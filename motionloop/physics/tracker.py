@@ -120,6 +120,25 @@ def reference_period_check(h: Humanoid, ref: Reference) -> int:
     return substeps
 
 
+def output_steps(motion: Motion, ref: Reference) -> np.ndarray:
+    """The control step of `ref` whose state each frame of `motion` records, `(frames,)`."""
+    return np.minimum(np.round(np.arange(motion.num_frames) / motion.fps / ref.dt).astype(int), ref.num_steps - 1)
+
+
+def apply_and_step(
+    m: mujoco.MjModel, d: mujoco.MjData, ctrl: np.ndarray, residual: np.ndarray | float, substeps: int
+) -> bool:
+    """Apply the actuator torques `ctrl` and the root `residual` wrench (6,) to the state that
+    mj_step1 has prepared, finish that physics step (mj_step2) and take the control step's
+    other `substeps - 1`; whether the state is still finite."""
+    d.ctrl[:] = ctrl
+    d.qfrc_applied[:ROOT_DOFS] = residual
+    mujoco.mj_step2(m, d)
+    for _ in range(substeps - 1):
+        mujoco.mj_step(m, d)
+    return bool(np.all(np.isfinite(d.qpos)))
+
+
 CHECKPOINT_STEPS = 8  # control steps between saved states for winding back
 SIM_STATE = mujoco.mjtState.mjSTATE_INTEGRATION  # what a saved state for winding back holds
 
@@ -152,7 +171,7 @@ def track(
     helper = WholeBodyController(h, assist) if assist is not None else None
     back, ahead = round(rewind_s / ref.dt), round(assist_after_s / ref.dt)
 
-    out_steps = np.minimum(np.round(np.arange(motion.num_frames) / motion.fps / ref.dt).astype(int), ref.num_steps - 1)
+    out_steps = output_steps(motion, ref)
     qpos_out = np.zeros((motion.num_frames, h.nq))
     residual = np.zeros(ref.num_steps)
     residual_torque = np.zeros(ref.num_steps)
@@ -204,14 +223,9 @@ def track(
             break
         cmd = (helper if assisted[k] else ctl).compute(d, ref, k)
         qp_failed[k] = not cmd.ok
-        d.ctrl[:] = cmd.ctrl
-        d.qfrc_applied[:ROOT_DOFS] = cmd.residual
         residual[k] = np.linalg.norm(cmd.residual[:3]) / h.weight
         residual_torque[k] = np.linalg.norm(cmd.residual[3:]) / (h.weight * TORQUE_ARM)
-        mujoco.mj_step2(m, d)
-        for _ in range(substeps - 1):
-            mujoco.mj_step(m, d)
-        if not np.all(np.isfinite(d.qpos)):
+        if not apply_and_step(m, d, cmd.ctrl, cmd.residual, substeps):
             if stop_at_fall:
                 resets += 1
                 reset_steps.append(k + 1)
