@@ -24,8 +24,9 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
 - ablations (same run), real and generated at strength 1, with the FID change of the real
   clips: `unbalanced` (the option CorrectionConfig.unbalanced: where both residual-free
   attempts fell, one more on the reference without the balance shift); `unsearched` (no
-  residual-free search, CorrectionConfig.search None: the corrector before it); `unplanned`
-  (no planned rungs and no search: the corrector before the planned rungs); `smoothed_only`
+  residual-free search, CorrectionConfig.search None: the default corrector without it);
+  `unplanned` (no planned rungs, the assisted one on the planned reference included, and no
+  search: the corrector before the planned rungs); `smoothed_only`
   (only the smoothed reference, and any verified residual-free attempt ends the ladder: the
   corrector before the unsmoothed attempts); `whole` (also `assist = "whole"`: a whole-clip
   assisted attempt after a fall, the corrector before local assistance);
