@@ -192,33 +192,38 @@ class WholeBodyController:
         m, floor, cfg = self.h.model, self.h.floor_geom, self.cfg
         n = d.ncon
         touching: set[int] = set()
-        body_pts, body_ids = np.zeros((0, 3)), np.zeros(0, dtype=int)
+        body_pts = None
         if n:
             con = d.contact
             geom = con.geom[:n]
             near = ((geom[:, 0] == floor) | (geom[:, 1] == floor)) & (con.dist[:n] <= cfg.contact_margin)
             other = np.where(geom[:, 0] == floor, geom[:, 1], geom[:, 0])[near]
             seg = self._geom_segment[other]
-            touching = set(seg[seg >= 0].tolist())
             off_feet = seg < 0
-            body_pts, body_ids = con.pos[:n][near][off_feet], m.geom_bodyid[other[off_feet]]
-        gap = np.full(len(self.sole_geoms), -np.inf)  # how high a segment's offered corners may be
-        for seg in range(len(self.sole_geoms)):
-            if seg in touching:
-                gap[seg] = cfg.sole_gap
-            elif planted[seg] and cfg.plan_contact_height > 0:
-                gap[seg] = cfg.plan_contact_height
+            touching = set(seg[~off_feet].tolist())
+            if off_feet.any():
+                body_pts, body_ids = con.pos[:n][near][off_feet], m.geom_bodyid[other[off_feet]]
+        # how high a segment's offered corners may be
+        planted_gap = cfg.plan_contact_height if cfg.plan_contact_height > 0 else -np.inf
+        gap = np.array(
+            [
+                cfg.sole_gap if seg in touching else planted_gap if on else -np.inf
+                for seg, on in enumerate(planted.tolist())
+            ]
+        )
         bottom = d.geom_xpos[self._soles]
         bottom[:, 2] -= self._sole_radius
         keep = bottom[:, 2] <= gap[self._sole_segment]
-        segs = np.concatenate([np.full(len(body_pts), -1), self._sole_segment[keep]])
-        swing = (segs >= 0) & ~planted[np.maximum(segs, 0)]
+        sole_segs = self._sole_segment[keep]
+        swing = ~planted[sole_segs]
+        if body_pts is None:
+            return Contacts(bottom[keep], self._sole_body[keep], sole_segs, touching, swing)
         return Contacts(
             np.concatenate([body_pts, bottom[keep]]),
             np.concatenate([body_ids, self._sole_body[keep]]),
-            segs,
+            np.concatenate([np.full(len(body_pts), -1), sole_segs]),
             touching,
-            swing,
+            np.concatenate([np.zeros(len(body_pts), dtype=bool), swing]),
         )
 
     def _step_shift(self, ctx: Context, com: np.ndarray, com_vel: np.ndarray) -> np.ndarray:
