@@ -21,7 +21,8 @@ where that fell too (`planned`), the residual-free controller on the reference w
 of mass follows the whole-clip centroidal plan (plan.py), unsmoothed, then smoothed, each
 kept only if it reaches the end; where those fell too (`search`), the residual-free search
 (search.py: at each fall, the stretch is tracked again on references shifted by a random
-horizontal bump, backtracking where none gets through), kept only if it reaches the end;
+horizontal bump, backtracking where none gets through), kept only if it reaches the end, and
+tried only where the free attempt on its reference fell at most `SearchConfig.max_falls` times;
 then the whole clip with the residual, unsmoothed, then
 smoothed, stopping once any attempt is verified; where no attempt so far is a success
 (`planned`), the whole clip with the residual once more, smoothed, on the planned reference,
@@ -117,14 +118,16 @@ class CorrectionConfig:
         search: where every residual-free attempt fell (the planned ones too), the
             residual-free search of physics/search.py with the `free` controller on its own
             smoothing (SearchConfig: shifts, rewinds, budget), kept only if it reaches the
-            end; None skips it. Like SAMCON's sampling it finds residual-free paths the
+            end, and tried only where that controller's attempt (smoothed, with local
+            assistance) fell at most `SearchConfig.max_falls` times; None skips it. Like SAMCON's sampling it finds residual-free paths the
             controller alone does not: of the 47 real clips, 14 fell every other way, and it
             carried 4 of them to the end (bench_physics; 4 / 4 / 2 with seeds 0 / 1 / 2 of the
             shifts, and 4 / 4 / 4 / 5 real and 10 / 10 / 11 / 8 of the 128 generated clips in
             bench_free_rungs' unperturbed and perturbed draws), 104-156 mm from their inputs,
             so the output stays a closer assisted attempt where one is verified. It is the
             dearest rung: an exhausted search simulates up to `SearchConfig.budget` times the
-            clip; on the real clips the corrector cost 1.52x with it (bench_cost_ab, paired).
+            clip; on the real clips the corrector cost 1.52x with it (bench_cost_ab, paired),
+            before `max_falls` left out the clips that fell 3 or more times.
             A search that raises is logged and skipped.
         unbalanced: where both residual-free attempts fell, one more (with local assistance,
             by `assist`) on the unsmoothed reference repaired without the ZMP balance shift
@@ -270,7 +273,8 @@ class CorrectionConfig:
         firm one, only where every residual-free attempt fell, without assistance, and kept
         only if it reaches the end), "searched" the residual-free search (search.py) with
         the free controller on its own smoothing (with `search`; only where every
-        residual-free attempt fell, kept only if it reaches the end), "assisted" the whole
+        residual-free attempt fell, and that controller's at most `SearchConfig.max_falls`
+        times; kept only if it reaches the end), "assisted" the whole
         clip with the residual, "planned_assisted" the same on the planned reference (with
         `planned`; the last rung, tried only where no attempt is a success, and kept only if
         it is one); smoothing
@@ -444,6 +448,8 @@ class Attempt:
         searched: tracked by the residual-free search (CorrectionConfig.search).
         unbalanced: tracked on the reference without the balance shift
             (CorrectionConfig.unbalanced).
+        falls: for a residual-free attempt, how many times its body fell (each wound back
+            and assisted, or reset).
     """
 
     name: str
@@ -461,6 +467,7 @@ class Attempt:
     unbalanced: bool = False
     planned: bool = False
     searched: bool = False
+    falls: int = 0
 
 
 def _attempt(
@@ -476,6 +483,7 @@ def _attempt(
     unbalanced: bool = False,
     planned: bool = False,
     searched: bool = False,
+    falls: int = 0,
 ) -> Attempt:
     out = h.motion_from_qpos(result.qpos, motion)
     mpjpe = _mpjpe(out, motion)
@@ -497,6 +505,7 @@ def _attempt(
         unbalanced,
         planned,
         searched,
+        falls,
     )
 
 
@@ -563,10 +572,36 @@ def _track_attempt(
         fell = first.falls or first.reset_steps
         name, share = "local" if first.falls else "free", float(first.assisted.mean())
         fall_s = fell[0] * first.control_dt if fell else np.inf
-        return _attempt(name, first, share, h, motion, cfg, free_cfg.smooth_s, fall_s, unbalanced=kind == "unbalanced")
+        return _attempt(
+            name,
+            first,
+            share,
+            h,
+            motion,
+            cfg,
+            free_cfg.smooth_s,
+            fall_s,
+            unbalanced=kind == "unbalanced",
+            falls=len(fell),
+        )
     assist_cfg = cfg.tracker_for_strength(smooth_s)
     planned = kind == "planned_assisted"
     return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s, planned=planned)
+
+
+def _falls_too_often(attempts: list[Attempt], cfg: CorrectionConfig) -> bool:
+    """Whether the residual-free attempt on the search's own reference (the free controller's
+    smoothing) fell more than `SearchConfig.max_falls` times: too often for the search."""
+    limit = cfg.search.max_falls
+    if limit is None:
+        return False
+    smooth = cfg.free_tracker(None).smooth_s
+    own = [
+        a.falls
+        for a in attempts
+        if a.name in ("free", "local") and a.smooth_s == smooth and not (a.firm or a.unbalanced or a.planned)
+    ]
+    return bool(own) and min(own) > limit
 
 
 def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, TrackingReport]:
@@ -617,6 +652,8 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                 continue  # a free attempt reached the end
             if kind == "planned_assisted" and any(a.ok for a in attempts):
                 continue  # a success already
+            if kind == "searched" and _falls_too_often(attempts, cfg):
+                continue  # SearchConfig.max_falls
             if kind in ("planned", "planned_assisted"):
                 if planned is None:
                     planned = _planned_reference(name, fixed, h)

@@ -277,6 +277,74 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, un
     assert rep.free_fall_s == (0.5 if script[0][4] else -1.0)
 
 
+@pytest.mark.parametrize(
+    "falls, max_falls, searched",
+    [
+        # the free attempt on the search's smoothing fell twice: searched
+        ((5, 2), 2, True),
+        # three times: skipped, whatever the unsmoothed attempt did
+        ((1, 3), 2, False),
+        ((3, 3), 3, True),
+        # no limit
+        ((9, 9), None, True),
+    ],
+)
+def test_the_search_is_skipped_where_the_free_controller_fell_too_often(monkeypatch, falls, max_falls, searched):
+    """SearchConfig.max_falls: the search is tried only where the residual-free attempt on its
+    own reference fell at most that many times; skipped, the ladder goes on to the assisted
+    rungs."""
+    calls = []
+    counts = iter(falls)
+
+    def scripted(h, motion, fixed, cfg, smooth_s, kind):
+        calls.append(kind)
+        if kind in ("firm", "planned", "searched"):
+            return None
+        if kind == "assisted":
+            return Attempt("assisted", _quiet_result(), 1.0, motion, (35.0, 0.0), True, True, 0.0, 0.0, 0.0)
+        smooth = 0.0 if smooth_s == 0.0 else cfg.free_tracker(None).smooth_s
+        fell = next(counts)
+        return Attempt("local", _quiet_result(), 0.1, motion, (150.0, 0.0), False, False, 0.0, 0.0, smooth, 0.5, falls=fell)
+
+    monkeypatch.setattr(pc, "_track_attempt", scripted)
+    search = pc.SearchConfig(max_falls=max_falls)
+    _, (rep,) = correct([standing(frames=10)], CorrectionConfig(planned=False, search=search))
+    expected = ["free", "free", "firm"] + (["searched"] if searched else []) + ["assisted"]
+    assert calls == expected
+    assert rep.attempt == "assisted" and rep.verified
+
+
+@pytest.mark.slow
+def test_a_walk_that_falls_many_times_is_not_searched(monkeypatch):
+    """dm_walk: its residual-free body falls 7 times (each wound back and assisted), more than
+    the search's `max_falls` (2). Its search is skipped; without the limit it is tried, fails
+    (with every seed tried: SearchConfig), and the output is the same."""
+    searches, falls = [], []
+    real_search, real_track = pc.search_track, pc._track_attempt
+
+    def counted(*args, **kwargs):
+        searches.append(1)
+        return real_search(*args, **kwargs)
+
+    def recorded(h, motion, fixed, cfg, smooth_s, kind):
+        attempt = real_track(h, motion, fixed, cfg, smooth_s, kind)
+        if (smooth_s, kind) == (None, "free"):
+            falls.append(attempt.falls)
+        return attempt
+
+    monkeypatch.setattr(pc, "search_track", counted)
+    monkeypatch.setattr(pc, "_track_attempt", recorded)
+    clip = bundled_clip("dm_walk")
+    cfg = CorrectionConfig()
+    (out,), (rep,) = correct([clip], cfg)
+    assert falls[0] > cfg.search.max_falls and searches == []
+    unlimited = dataclasses.replace(cfg, search=pc.SearchConfig(max_falls=None))
+    (again,), (again_rep,) = correct([clip], unlimited)
+    assert searches == [1]
+    np.testing.assert_array_equal(out.poses, again.poses)
+    assert rep.attempt == again_rep.attempt and not rep.searched and not rep.success_free
+
+
 @pytest.mark.slow
 def test_a_walker_turn_that_falls_free_is_tracked_residual_free_by_the_firm_controller():
     """dm_walker_turn_left0 starts at a push-off: the heel of the rear foot is up and the leg

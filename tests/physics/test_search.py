@@ -159,6 +159,9 @@ def test_the_search_stops_at_its_budget_and_says_how_far_it_got():
         ({"rewinds_s": (0.5, -1.0)}, "rewinds_s"),
         ({"rewinds_s": "0.5"}, "rewinds_s"),
         ({"seed": -1}, "seed"),
+        ({"max_falls": 0}, "max_falls"),
+        ({"max_falls": 2.0}, "max_falls"),
+        ({"max_falls": True}, "max_falls"),
     ],
 )
 def test_search_config_is_checked(kwargs, match):
