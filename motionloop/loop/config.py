@@ -202,7 +202,8 @@ class MotionConfig:
             attempt fell, two more on the reference with the centroidal plan, and where no
             attempt is a success one with the residual on it (default on).
         search: physics.correct.CorrectionConfig.search on (the default SearchConfig) or
-            off: where every residual-free attempt fell, the residual-free search.
+            off: where every residual-free attempt fell (the smoothed free one at most
+            twice: SearchConfig.max_falls), the residual-free search.
         unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of
             attempt on the unsmoothed reference before the smoothed one; the MPJPE within
             which a residual-free attempt ends the ladder.

@@ -304,7 +304,9 @@ def test_the_search_is_skipped_where_the_free_controller_fell_too_often(monkeypa
             return Attempt("assisted", _quiet_result(), 1.0, motion, (35.0, 0.0), True, True, 0.0, 0.0, 0.0)
         smooth = 0.0 if smooth_s == 0.0 else cfg.free_tracker(None).smooth_s
         fell = next(counts)
-        return Attempt("local", _quiet_result(), 0.1, motion, (150.0, 0.0), False, False, 0.0, 0.0, smooth, 0.5, falls=fell)
+        return Attempt(
+            "local", _quiet_result(), 0.1, motion, (150.0, 0.0), False, False, 0.0, 0.0, smooth, 0.5, falls=fell
+        )
 
     monkeypatch.setattr(pc, "_track_attempt", scripted)
     search = pc.SearchConfig(max_falls=max_falls)
