@@ -12,7 +12,8 @@ smoothed (CorrectionConfig.planned); where those fall too, the residual-free sea
 reference; with the option CorrectionConfig.unbalanced, also the default controller on the
 unsmoothed reference repaired without the balance shift. This benchmark tracks every clip
 with each of the six controller rungs alone (no assistance, no early stop), and with the
-search where none of the five default ones reached the end (as the ladder tries it; so
+search where none of the five default ones reached the end and the smoothed free rung with
+local assistance fell at most `SearchConfig.max_falls` times (as the ladder tries it; so
 `searched` alone is not a count of its own), and counts, per rung and for the unions (the
 two free rungs; with the firm rung; with the planned rungs; with the search, the default
 ladder's; with the unbalanced rung as well), the clips that reached the end (no reset),
@@ -105,7 +106,9 @@ def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
             perturb_start(ref, start, name, draw)
             flags.append(track(h, clip, ctl, reference=ref, stop_at_fall=True).resets == 0)
         out.append(flags)
-    # the search, where every default rung fell: on the smoothed free rung's reference
+    # the search, where every default rung fell: on the smoothed free rung's reference, and
+    # (as the ladder decides) only where that rung with local assistance fell at most
+    # SearchConfig.max_falls times
     ctl = cfg.free_tracker()
     ref = build_reference(h, fixed, control_rate(h, ctl), ctl.smooth_s)
     start = ref.qvel[0].copy()
@@ -115,6 +118,14 @@ def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
             flags.append(False)
             continue
         perturb_start(ref, start, name, draw)
+        if cfg.search.max_falls is not None:
+            assist = cfg.tracker_for_strength(None) if cfg.assist == "local" else None
+            free = track(
+                h, fixed, ctl, reference=ref, assist=assist, rewind_s=cfg.rewind_s, assist_after_s=cfg.assist_after_s
+            )
+            if len(free.falls or free.reset_steps) > cfg.search.max_falls:
+                flags.append(False)
+                continue
         flags.append(search_track(h, fixed, ctl, cfg.search, reference=ref).stopped_at < 0)
     out.append(flags)
     return out
