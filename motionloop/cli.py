@@ -711,9 +711,10 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         "--no-search",
         action="store_true",
         help="no residual-free search (default: where every other residual-free attempt falls, and the free one "
-        "on the smoothed reference fell at most twice, the free controller tracks the clip again, and at each fall winds back and retracks that stretch on references shifted by a "
-        "random horizontal bump, smallest first, backtracking where none gets through, within a budget of 20 "
-        "simulated steps per step; it counts if it reaches the end)",
+        "on the smoothed reference fell at most twice, the free controller tracks the clip again, and at each "
+        "fall winds back and retracks that stretch on references shifted by a random horizontal bump, smallest "
+        "first, backtracking where none gets through, within a budget of 20 simulated steps per step; it counts "
+        "if it reaches the end)",
     )
     c.add_argument(
         "--unbalanced",

@@ -21,8 +21,9 @@ where that fell too (`planned`), the residual-free controller on the reference w
 of mass follows the whole-clip centroidal plan (plan.py), unsmoothed, then smoothed, each
 kept only if it reaches the end; where those fell too (`search`), the residual-free search
 (search.py: at each fall, the stretch is tracked again on references shifted by a random
-horizontal bump, backtracking where none gets through), kept only if it reaches the end, and
-tried only where the free attempt on its reference fell at most `SearchConfig.max_falls` times;
+horizontal bump, backtracking where none gets through), kept only if it reaches the end,
+and tried only where the free attempt on its reference fell at most
+`SearchConfig.max_falls` times;
 then the whole clip with the residual, unsmoothed, then
 smoothed, stopping once any attempt is verified; where no attempt so far is a success
 (`planned`), the whole clip with the residual once more, smoothed, on the planned reference,
@@ -119,11 +120,13 @@ class CorrectionConfig:
             residual-free search of physics/search.py with the `free` controller on its own
             smoothing (SearchConfig: shifts, rewinds, budget), kept only if it reaches the
             end, and tried only where that controller's attempt (smoothed, with local
-            assistance) fell at most `SearchConfig.max_falls` times; None skips it. Like SAMCON's sampling it finds residual-free paths the
-            controller alone does not: of the 47 real clips, 14 fell every other way, and it
-            carried 4 of them to the end (bench_physics; 4 / 4 / 2 with seeds 0 / 1 / 2 of the
-            shifts, and 4 / 4 / 4 / 5 real and 10 / 10 / 11 / 8 of the 128 generated clips in
-            bench_free_rungs' unperturbed and perturbed draws), 104-156 mm from their inputs,
+            assistance) fell at most `SearchConfig.max_falls` times; None skips it. Like
+            SAMCON's sampling it finds residual-free paths the controller alone does not: of
+            the 47 real clips, 14 fell every other way, and it carried 4 of them to the end
+            (bench_physics; 4 / 3 / 2 with seeds 0 / 1 / 2 of the shifts, and 4 / 4 / 3 / 4
+            real and 10 / 9 / 11 / 8 of the 128 generated clips in bench_free_rungs'
+            unperturbed and perturbed draws; 4 / 4 / 2, 4 / 4 / 4 / 5 and 10 / 10 / 11 / 8
+            without `max_falls`), 104-156 mm from their inputs,
             so the output stays a closer assisted attempt where one is verified. It is the
             dearest rung: an exhausted search simulates up to `SearchConfig.budget` times the
             clip; on the real clips the corrector cost 1.52x with it (bench_cost_ab, paired),
