@@ -592,19 +592,16 @@ def _track_attempt(
     return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s, planned=planned)
 
 
-def _falls_too_often(attempts: list[Attempt], cfg: CorrectionConfig) -> bool:
-    """Whether the residual-free attempt on the search's own reference (the free controller's
-    smoothing) fell more than `SearchConfig.max_falls` times: too often for the search."""
-    limit = cfg.search.max_falls
-    if limit is None:
-        return False
+def _search_falls(attempts: list[Attempt], cfg: CorrectionConfig) -> int | None:
+    """How many times the residual-free attempt on the search's own reference (the free
+    controller's smoothing) fell (None: no such attempt), for `SearchConfig.max_falls`."""
     smooth = cfg.free_tracker(None).smooth_s
     own = [
         a.falls
         for a in attempts
         if a.name in ("free", "local") and a.smooth_s == smooth and not (a.firm or a.unbalanced or a.planned)
     ]
-    return bool(own) and min(own) > limit
+    return min(own) if own else None
 
 
 def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, TrackingReport]:
@@ -655,8 +652,16 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                 continue  # a free attempt reached the end
             if kind == "planned_assisted" and any(a.ok for a in attempts):
                 continue  # a success already
-            if kind == "searched" and _falls_too_often(attempts, cfg):
-                continue  # SearchConfig.max_falls
+            if kind == "searched" and cfg.search.max_falls is not None:
+                falls = _search_falls(attempts, cfg)
+                if falls is not None and falls > cfg.search.max_falls:
+                    log.debug(
+                        "%s: residual-free search skipped: its free attempt fell %d times (SearchConfig.max_falls %d)",
+                        name,
+                        falls,
+                        cfg.search.max_falls,
+                    )
+                    continue
             if kind in ("planned", "planned_assisted"):
                 if planned is None:
                     planned = _planned_reference(name, fixed, h)

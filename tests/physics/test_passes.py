@@ -289,10 +289,12 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, un
         ((9, 9), None, True),
     ],
 )
-def test_the_search_is_skipped_where_the_free_controller_fell_too_often(monkeypatch, falls, max_falls, searched):
+def test_the_search_is_skipped_where_the_free_controller_fell_too_often(
+    monkeypatch, caplog, falls, max_falls, searched
+):
     """SearchConfig.max_falls: the search is tried only where the residual-free attempt on its
-    own reference fell at most that many times; skipped, the ladder goes on to the assisted
-    rungs."""
+    own reference fell at most that many times; skipped (said in a debug message), the ladder
+    goes on to the assisted rungs."""
     calls = []
     counts = iter(falls)
 
@@ -310,10 +312,13 @@ def test_the_search_is_skipped_where_the_free_controller_fell_too_often(monkeypa
 
     monkeypatch.setattr(pc, "_track_attempt", scripted)
     search = pc.SearchConfig(max_falls=max_falls)
-    _, (rep,) = correct([standing(frames=10)], CorrectionConfig(planned=False, search=search))
+    with caplog.at_level("DEBUG", logger="motionloop.physics.correct"):
+        _, (rep,) = correct([standing(frames=10)], CorrectionConfig(planned=False, search=search), names=["stand_m"])
     expected = ["free", "free", "firm"] + (["searched"] if searched else []) + ["assisted"]
     assert calls == expected
     assert rep.attempt == "assisted" and rep.verified
+    skipped = f"stand_m: residual-free search skipped: its free attempt fell {falls[1]} times"
+    assert (skipped in caplog.text) == (not searched)
 
 
 @pytest.mark.slow
