@@ -123,7 +123,7 @@ def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
             free = track(
                 h, fixed, ctl, reference=ref, assist=assist, rewind_s=cfg.rewind_s, assist_after_s=cfg.assist_after_s
             )
-            if len(free.falls or free.reset_steps) > cfg.search.max_falls:
+            if cfg.search.fell_too_often(len(free.fell)):
                 flags.append(False)
                 continue
         flags.append(search_track(h, fixed, ctl, cfg.search, reference=ref).stopped_at < 0)

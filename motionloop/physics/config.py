@@ -157,6 +157,10 @@ class SearchConfig:
     seed: int = 0
     max_falls: int | None = 2
 
+    def fell_too_often(self, falls: int) -> bool:
+        """Whether a clip whose residual-free attempt fell `falls` times is past `max_falls`."""
+        return self.max_falls is not None and falls > self.max_falls
+
     def __post_init__(self) -> None:
         if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
             raise ConfigError(f"SearchConfig.samples: expected an integer >= 1, got {self.samples!r}")

@@ -572,7 +572,7 @@ def _track_attempt(
         free_cfg = cfg.free_tracker(smooth_s)
         assist_cfg = cfg.tracker_for_strength(smooth_s) if cfg.assist == "local" else None
         first = track(h, fixed, free_cfg, assist=assist_cfg, rewind_s=cfg.rewind_s, assist_after_s=cfg.assist_after_s)
-        fell = first.falls or first.reset_steps
+        fell = first.fell
         name, share = "local" if first.falls else "free", float(first.assisted.mean())
         fall_s = fell[0] * first.control_dt if fell else np.inf
         return _attempt(
@@ -652,9 +652,9 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                 continue  # a free attempt reached the end
             if kind == "planned_assisted" and any(a.ok for a in attempts):
                 continue  # a success already
-            if kind == "searched" and cfg.search.max_falls is not None:
+            if kind == "searched":
                 falls = _search_falls(attempts, cfg)
-                if falls is not None and falls > cfg.search.max_falls:
+                if falls is not None and cfg.search.fell_too_often(falls):
                     log.debug(
                         "%s: residual-free search skipped: its free attempt fell %d times (SearchConfig.max_falls %d)",
                         name,

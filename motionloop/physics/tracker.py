@@ -69,6 +69,12 @@ class TrackResult:
     assisted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     stopped_at: int = -1
 
+    @property
+    def fell(self) -> list[int]:
+        """The control steps at which the body fell: those wound back to be assisted, or,
+        tracked with no assistance, those at which it was reset."""
+        return self.falls or self.reset_steps
+
 
 # a reference whose planted soles hover up to this high (m) at the step the simulation starts
 # or is reset to is lowered onto them (set_state)

@@ -169,6 +169,11 @@ def test_search_config_is_checked(kwargs, match):
         SearchConfig(**kwargs)
 
 
+def test_max_falls_says_which_clips_fell_too_often():
+    assert [SearchConfig(max_falls=2).fell_too_often(n) for n in (1, 2, 3)] == [False, False, True]
+    assert not SearchConfig(max_falls=None).fell_too_often(100)
+
+
 def test_the_search_settings_load_from_a_table():
     from motionloop.config import from_dict
 
