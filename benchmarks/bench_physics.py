@@ -30,6 +30,9 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
   (only the smoothed reference, and any verified residual-free attempt ends the ladder: the
   corrector before the unsmoothed attempts); `whole` (also `assist = "whole"`: a whole-clip
   assisted attempt after a fall, the corrector before local assistance);
+- by the input's feasibility floor (summary.by_feasibility: the root force the raw input
+  needs, < 5 %BW, 5-20 %BW, >= 20 %BW), the real clips at strength 1 and the generated ones:
+  which figures come from inputs the body could nearly do and which from inputs it cannot;
 - cost: CPU seconds per motion-second, and the ratio to stepping the same model for the same
   time with zero control on the same executor (measured before and after, averaged).
 """
@@ -56,7 +59,7 @@ from motionloop.physics import metrics as pm
 from motionloop.physics.correct import CorrectionConfig, correct
 from motionloop.physics.executor import make_executor
 from motionloop.physics.model import Humanoid
-from motionloop.physics.summary import summarize
+from motionloop.physics.summary import by_feasibility, summarize
 
 STRENGTHS = (0.25, 0.5, 0.75, 1.0)
 WALKING = ("walk", "turn")
@@ -189,6 +192,11 @@ def line(tag: str, s: dict) -> str:
     )
 
 
+def print_feasibility(tag: str, groups: dict[str, dict]) -> None:
+    for group, s in groups.items():
+        print(line(f"  {tag}, input floor {group} ({s['clips']} clips)", s))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
@@ -232,6 +240,7 @@ def main() -> None:
             "walking": summarize([r for r, lab in zip(reports, labels) if lab in WALKING]),
             "easy": summarize([r for r, lab in zip(reports, labels) if lab in EASY]),
             "by_label": by_label(reports, labels),
+            "by_feasibility": by_feasibility(reports),
             "wall_s": time.time() - t0,
             "cpu_s_per_motion_s": summary["cpu_s"] / seconds,
             "clips": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, labels)],
@@ -257,6 +266,7 @@ def main() -> None:
             f"  {lab:10s} n={v['clips']:2d} success {v['success_rate']:.2f} free {v['success_free_rate']:.2f} "
             f"residual {100 * v['residual_bw']:4.1f} %BW MPJPE {v['mpjpe_mm']:4.0f} mm"
         )
+    print_feasibility("real, strength 1", top["by_feasibility"])
 
     # ablations in the same run: the earlier correctors
     ablations = {name: dataclasses.replace(base, **change) for name, change in ABLATIONS.items()}
@@ -322,6 +332,7 @@ def main() -> None:
             "sampler": "ddim:50",
             "summary": summary,
             "by_label": by_label(reports, gen_labels),
+            "by_feasibility": by_feasibility(reports),
             "cpu_s_per_motion_s": summary["cpu_s"] / gen_seconds,
             "cost_ratio_to_zero_control": summary["cpu_s"] / gen_seconds / floor,
             "clips_reports": [dict(r.to_dict(), label=lab) for r, lab in zip(reports, gen_labels)],
@@ -346,6 +357,7 @@ def main() -> None:
                 f"{v['before_phys_err_mm']:.1f} -> {v['after_phys_err_mm']:.1f} trunk pitch change "
                 f"{v['trunk_pitch_change_deg']:.1f} deg (bias {v['trunk_pitch_bias_deg']:+.1f})"
             )
+        print_feasibility("generated", result["figures"]["generated"]["by_feasibility"])
     write_text(args.out, json.dumps(result, indent=1))
     print(f"wrote {args.out}")
 

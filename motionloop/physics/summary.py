@@ -8,6 +8,8 @@ from motionloop.physics.correct import TrackingReport
 from motionloop.physics.metrics import METRIC_KEYS
 
 TRACKED = ("free", "local", "assisted")  # TrackingReport.attempt of a clip whose output was tracked
+# bounds of `by_feasibility`'s groups, share of body weight: the success budget's 5 % and 20 %
+FEASIBILITY_EDGES = (0.05, 0.20)
 
 
 def _mean(values) -> float:
@@ -63,6 +65,35 @@ def summarize(reports: list[TrackingReport]) -> dict:
     return out
 
 
+def feasibility_group(floor_bw: float, edges: tuple[float, ...] = FEASIBILITY_EDGES) -> str:
+    """The `by_feasibility` group of an input whose feasibility floor is `floor_bw` (share of
+    body weight): "<5%", "5-20%", ">=20%" for the default edges; "unknown" where it is NaN."""
+    if not np.isfinite(floor_bw):
+        return "unknown"
+    pct = [f"{100 * e:g}" for e in edges]
+    for i, e in enumerate(edges):
+        if floor_bw < e:
+            return f"<{pct[0]}%" if i == 0 else f"{pct[i - 1]}-{pct[i]}%"
+    return f">={pct[-1]}%"
+
+
+def by_feasibility(reports: list[TrackingReport], edges: tuple[float, ...] = FEASIBILITY_EDGES) -> dict[str, dict]:
+    """`summarize` per group of clips by their input's feasibility floor (`feasibility_bw`:
+    the least root force, share of body weight, that the input clip itself needs; no
+    simulation, feasibility.py), in increasing order; groups with no clip are left out.
+
+    A corrector cannot leave an input that needs a large external force where it is: the
+    groups tell how far a batch's figures come from the corrector and how far from its input
+    (a generated batch mixes near-feasible clips with hovering, gliding or leaning ones)."""
+    if list(edges) != sorted(edges) or not edges or edges[0] <= 0:
+        raise ValueError(f"by_feasibility: edges must be positive and increasing, got {edges}")
+    groups: dict[str, list[TrackingReport]] = {}
+    for r in reports:
+        groups.setdefault(feasibility_group(r.feasibility_bw, edges), []).append(r)
+    order = [feasibility_group(0.0 if i == 0 else edges[i - 1], edges) for i in range(len(edges) + 1)] + ["unknown"]
+    return {g: summarize(groups[g]) for g in order if g in groups}
+
+
 def table(reports: list[TrackingReport]) -> str:
     """A fixed-width table: one row per clip and a total row."""
     head = (
@@ -108,4 +139,12 @@ def table(reports: list[TrackingReport]) -> str:
         f"{100 * s['planned_rate']:.0f}% the reference with the centroidal plan (where the others fell or broke the budget), "
         f"{100 * s['searched_rate']:.0f}% are the residual-free search's (where every other free attempt fell)"
     )
+    groups = by_feasibility(reports)
+    if len(groups) > 1:
+        lines.append("  by the input's own feasibility floor (the root force it needs, floor%BW):")
+        for name, g in groups.items():
+            lines.append(
+                f"    {name:>7} {g['clips']:>4} clips: success {g['success_rate']:.2f} free {g['success_free_rate']:.2f} "
+                f"verified {g['verified_rate']:.2f} MPJPE median {g['mpjpe_median_mm']:.0f} mm"
+            )
     return "\n".join(lines)
