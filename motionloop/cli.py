@@ -268,6 +268,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
     from motionloop.motion import load_clips_skipping
     from motionloop.physics.config import FIRM_TRACKER, SearchConfig
     from motionloop.physics.correct import CorrectionConfig, correct
+    from motionloop.physics.repair import RepairConfig
     from motionloop.physics.summary import summarize, table
 
     cfg = CorrectionConfig(
@@ -281,6 +282,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         unbalanced=args.unbalanced,
         planned=not args.no_planned,
         search=None if args.no_search else SearchConfig(),
+        repair=RepairConfig(ground_window_s=None if args.one_ground_offset else RepairConfig.ground_window_s),
     )
     if cfg.executor == "ray":
         raycluster.import_ray()  # before reading clips: one line saying how to install it
@@ -715,6 +717,13 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         "fall winds back and retracks that stretch on references shifted by a random horizontal bump, smallest "
         "first, backtracking where none gets through, within a budget of 20 simulated steps per step; it counts "
         "if it reaches the end)",
+    )
+    c.add_argument(
+        "--one-ground-offset",
+        action="store_true",
+        help="put each clip on the floor with one vertical offset (default: the offset follows the clip's floor "
+        "level frame by frame, so a clip that drifts up or down stands on the floor throughout, while rises of it "
+        "shorter than 1 s, flights, keep their height)",
     )
     c.add_argument(
         "--unbalanced",

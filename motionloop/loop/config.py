@@ -204,6 +204,9 @@ class MotionConfig:
         search: physics.correct.CorrectionConfig.search on (the default SearchConfig) or
             off: where every residual-free attempt fell (the smoothed free one at most
             twice: SearchConfig.max_falls), the residual-free search.
+        ground_drift: ground the clips to be corrected frame by frame, following a drifting
+            floor level (physics.repair.RepairConfig.ground_window_s 1 s; default on), or
+            with one offset per clip (off: the corrector before it).
         unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of
             attempt on the unsmoothed reference before the smoothed one; the MPJPE within
             which a residual-free attempt ends the ladder.
@@ -238,6 +241,7 @@ class MotionConfig:
     unbalanced: bool = False
     planned: bool = True
     search: bool = True
+    ground_drift: bool = True
     close_mpjpe_mm: float = 40.0
     workers: int = 2
     device: str = "auto"
@@ -264,7 +268,7 @@ class MotionConfig:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         choice("motion.project", self.project, Projection)
         choice("motion.assist", self.assist, AssistMode)
-        for name in ("unsmoothed_first", "firm", "unbalanced", "planned", "search"):
+        for name in ("unsmoothed_first", "firm", "unbalanced", "planned", "search", "ground_drift"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"motion.{name}: must be true or false, got {getattr(self, name)!r}")
         close = self.close_mpjpe_mm

@@ -63,6 +63,7 @@ from motionloop.model.train import fine_tune, resolve_device, train
 from motionloop.motion import Motion, load_clips, save_clips
 from motionloop.physics.config import FIRM_TRACKER, SearchConfig
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
+from motionloop.physics.repair import RepairConfig
 from motionloop.physics.summary import summarize
 from motionloop.resources import BASE_MODEL
 
@@ -309,6 +310,7 @@ class MotionTask:
             planned=m.planned,
             search=SearchConfig() if m.search else None,
             close_mpjpe_mm=m.close_mpjpe_mm,
+            repair=RepairConfig(ground_window_s=RepairConfig.ground_window_s if m.ground_drift else None),
         )
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:

@@ -148,6 +148,13 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
         load_config("demo", ["motion.search=1"])
     with pytest.raises(ConfigError, match="motion.unsmoothed_first"):
         load_config("demo", ["motion.unsmoothed_first=2"])
+    assert cfg.repair.ground_window_s == 1.0
+    assert (
+        make_task(load_config("demo", ["motion.ground_drift=false"])).correction_config(1.0).repair.ground_window_s
+        is None
+    )
+    with pytest.raises(ConfigError, match="motion.ground_drift"):
+        load_config("demo", ["motion.ground_drift=1"])
     assert cfg.firm is not None and single.firm is not None
     assert make_task(load_config("demo", ["motion.firm=false"])).correction_config(1.0).firm is None
     with pytest.raises(ConfigError, match="motion.firm"):
