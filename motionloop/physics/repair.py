@@ -17,8 +17,10 @@ the other half hovering, which the balance repair then reads as a body without s
 the floor level is followed frame by frame (`ground_offsets`): the support frames' lowest
 points, with rises shorter than `ground_window_s` (1 s) opened away (a morphological
 opening), so that flights keep their height (a jump's flight lasts well under a second)
-while a lasting step of the level stays where it happens. A clip whose level moves less than
-`DRIFT_TOL_M` (1 cm) keeps one offset: all the real clips but dm_dance_b (1.5 cm).
+while a lasting step of the level stays where it happens. A clip whose level stays within
+`DRIFT_TOL_M` (3 cm) of the one offset keeps the one offset: every real clip (the furthest,
+dm_dance_b, 1.5 cm), and copies of the real walks with every joint jittered (up to 2 cm);
+52 of the 128 generated clips do not.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from motionloop.physics.plan import centroidal_repair
 from motionloop.physics.plant import PlantConfig, plant_feet
 
 SLOW_FOOT_MPS = 0.4  # horizontal foot speed below which a foot may be supporting
-DRIFT_TOL_M = 0.01  # a per-frame floor level that moves less than this stays one offset
+# a floor level within this of the one offset everywhere stays the one offset: the estimate's
+# own noise (the real clips' levels stay within 1.5 cm of it, jittered walks' within 2 cm)
+DRIFT_TOL_M = 0.03
 GROUND_SMOOTH_S = 0.1  # s: Gaussian smoothing of the per-frame floor level
 
 
@@ -119,8 +123,8 @@ def ground_offsets(motion: Motion, percentile: float = 10.0, window_s: float | N
     them), opened over `window_s` (a rise shorter than that is a flight: the level stays
     below it; a lasting step of the level stays where it happens), then smoothed over
     GROUND_SMOOTH_S. One shift (`ground_offset`, the `percentile` of the support frames'
-    lowest points) for every frame where `window_s` is None or the level moves less than
-    DRIFT_TOL_M from it."""
+    lowest points) for every frame where `window_s` is None or the level stays within
+    DRIFT_TOL_M of it."""
     one = ground_offset(motion, percentile)
     T = motion.num_frames
     if window_s is None or T < 3:
