@@ -282,7 +282,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         unbalanced=args.unbalanced,
         planned=not args.no_planned,
         search=None if args.no_search else SearchConfig(),
-        repair=RepairConfig(ground_window_s=None if args.one_ground_offset else RepairConfig.ground_window_s),
+        repair=RepairConfig(ground_window_s=None) if args.one_ground_offset else RepairConfig(),
     )
     if cfg.executor == "ray":
         raycluster.import_ray()  # before reading clips: one line saying how to install it

@@ -310,7 +310,7 @@ class MotionTask:
             planned=m.planned,
             search=SearchConfig() if m.search else None,
             close_mpjpe_mm=m.close_mpjpe_mm,
-            repair=RepairConfig(ground_window_s=RepairConfig.ground_window_s if m.ground_drift else None),
+            repair=RepairConfig() if m.ground_drift else RepairConfig(ground_window_s=None),
         )
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:

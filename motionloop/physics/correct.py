@@ -124,9 +124,10 @@ class CorrectionConfig:
             SAMCON's sampling it finds residual-free paths the controller alone does not: of
             the 47 real clips, 14 fell every other way, and it carried 4 of them to the end
             (bench_physics; 4 / 3 / 2 with seeds 0 / 1 / 2 of the shifts, and 4 / 4 / 3 / 4
-            real and 10 / 9 / 11 / 8 of the 128 generated clips in bench_free_rungs'
-            unperturbed and perturbed draws; 4 / 4 / 2, 4 / 4 / 4 / 5 and 10 / 10 / 11 / 8
-            without `max_falls`), 104-156 mm from their inputs,
+            real and 11 / 8 / 10 / 9 of the 128 generated clips in bench_free_rungs'
+            unperturbed and perturbed draws, 10 / 9 / 11 / 8 before the grounding followed a
+            drifting floor; 4 / 4 / 2, 4 / 4 / 4 / 5 and 10 / 10 / 11 / 8 without
+            `max_falls`), 104-156 mm from their inputs,
             so the output stays a closer assisted attempt where one is verified. It is the
             dearest rung: an exhausted search simulates up to `SearchConfig.budget` times the
             clip; on the real clips the corrector cost 1.52x with it (bench_cost_ab, paired),

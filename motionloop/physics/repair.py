@@ -19,8 +19,8 @@ points, with rises shorter than `ground_window_s` (1 s) opened away (a morpholog
 opening), so that flights keep their height (a jump's flight lasts well under a second)
 while a lasting step of the level stays where it happens. A clip whose level stays within
 `DRIFT_TOL_M` (3 cm) of the one offset keeps the one offset: every real clip (the furthest,
-dm_dance_b, 1.5 cm), and copies of the real walks with every joint jittered (up to 2 cm);
-52 of the 128 generated clips do not.
+dm_dance_b, 1.5 cm) and 12 of bench_physics' 13 copies of the real walks with every joint
+jittered (up to 2 cm; dm_walker_walk's strays 3.5 cm); 52 of the 128 generated clips do not.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from motionloop.physics.plant import PlantConfig, plant_feet
 
 SLOW_FOOT_MPS = 0.4  # horizontal foot speed below which a foot may be supporting
 # a floor level within this of the one offset everywhere stays the one offset: the estimate's
-# own noise (the real clips' levels stay within 1.5 cm of it, jittered walks' within 2 cm)
+# own noise (the real clips' levels stay within 1.5 cm of it, most jittered walks' within 2 cm)
 DRIFT_TOL_M = 0.03
 GROUND_SMOOTH_S = 0.1  # s: Gaussian smoothing of the per-frame floor level
 
@@ -99,7 +99,7 @@ class RepairConfig:
 
 def _support_lows(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
     """The lowest body point's height `(T,)` and whether a foot may be supporting `(T,)`
-    (slower than SLOW_FOOT_MPS horizontally; every frame where none is)."""
+    (slower than SLOW_FOOT_MPS horizontally; every frame, in a clip with no such frame)."""
     low = pm.lowest_points(motion)  # (T,)
     seg = pm.foot_segments(motion)  # (T, 4, 4, 3)
     centre = seg[..., :2].mean(axis=-2)  # (T, 4, 2)
