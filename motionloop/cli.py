@@ -269,7 +269,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
     from motionloop.physics.config import FIRM_TRACKER, SearchConfig
     from motionloop.physics.correct import CorrectionConfig, correct
     from motionloop.physics.repair import RepairConfig
-    from motionloop.physics.summary import summarize, table
+    from motionloop.physics.summary import by_feasibility, summarize, table
 
     cfg = CorrectionConfig(
         strength=args.strength,
@@ -310,7 +310,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         msg += f"; {len(failed)} could not be corrected (left unchanged in {out / 'failed'}, reasons in the reports)"
     print(msg)
     if args.json:
-        print(json.dumps(summarize(reports)))
+        print(json.dumps({**summarize(reports), "by_feasibility": by_feasibility(reports)}))
     return 2 if args.strict and (problems or failed) else 0
 
 
@@ -738,7 +738,12 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         "(default: start a local Ray instance on this machine)",
     )
     c.add_argument("--report", help="report file, one JSON object per clip (default OUT/reports.jsonl)")
-    c.add_argument("--json", action="store_true", help="also print the summary as one JSON object")
+    c.add_argument(
+        "--json",
+        action="store_true",
+        help="also print the summary as one JSON object (with `by_feasibility`: the same summary per group of "
+        "clips by the input's own feasibility floor)",
+    )
     c.add_argument("--strict", action="store_true", help="exit with status 2 if any clip was skipped or failed")
     c.set_defaults(func=cmd_correct)
 

@@ -119,6 +119,11 @@ def test_correct_writes_clips_and_reports(tmp_path, capsys):
     assert main(["correct", str(src), "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["success_rate"] == 1.0
+    # hovering 5 cm, the input touches nothing: it needs its whole weight from outside
+    assert list(summary["by_feasibility"]) == [">=20%"]
+    assert (
+        summary["by_feasibility"][">=20%"]["clips"] == 1 and summary["by_feasibility"][">=20%"]["success_rate"] == 1.0
+    )
     fixed = Motion.load(out / "clip_0000.npz")
     assert fixed.num_frames == 30
     assert abs(float(np.median(fixed.trans[:, 2])) - float(np.median(standing().trans[:, 2]))) < 0.02
