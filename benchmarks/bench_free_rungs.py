@@ -43,7 +43,7 @@ from motionloop.bench import write_result
 from motionloop.data.bundled import OBJECT_LABELS, list_bundled
 from motionloop.errors import MotionloopError
 from motionloop.motion import Motion
-from motionloop.physics.correct import CorrectionConfig
+from motionloop.physics.correct import CorrectionConfig, track_free
 from motionloop.physics.executor import make_executor
 from motionloop.physics.model import Humanoid
 from motionloop.physics.plan import centroidal_repair
@@ -119,10 +119,7 @@ def reaches_end(job: tuple[str, Motion, list[int]]) -> list[list[bool]]:
             continue
         perturb_start(ref, start, name, draw)
         if cfg.search.max_falls is not None:
-            assist = cfg.tracker_for_strength(None) if cfg.assist == "local" else None
-            free = track(
-                h, fixed, ctl, reference=ref, assist=assist, rewind_s=cfg.rewind_s, assist_after_s=cfg.assist_after_s
-            )
+            free = track_free(h, fixed, cfg, None, reference=ref)
             if cfg.search.fell_too_often(len(free.fell)):
                 flags.append(False)
                 continue

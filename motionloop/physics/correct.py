@@ -70,6 +70,7 @@ from motionloop.physics.executor import ExecutorName, make_executor
 from motionloop.physics.feasibility import feasibility_bw
 from motionloop.physics.model import Humanoid
 from motionloop.physics.plan import centroidal_repair
+from motionloop.physics.reference import Reference
 from motionloop.physics.repair import RepairConfig, repair
 from motionloop.physics.search import search_track
 from motionloop.physics.tracker import TrackResult, track
@@ -537,6 +538,25 @@ def _planned_reference(name: str, fixed: Motion, h: Humanoid) -> Motion | bool:
         return False
 
 
+def track_free(
+    h: Humanoid, fixed: Motion, cfg: CorrectionConfig, smooth_s: float | None, reference: Reference | None = None
+) -> TrackResult:
+    """The ladder's residual-free attempt on `fixed` (its "free" rungs): the `free`
+    controller, smoothed by `smooth_s` (None: its own), with the residual over the stretches
+    where it fell if `cfg.assist` is "local" (else each fall is reset); on `reference` if
+    given (a prepared reference of `fixed` at that smoothing)."""
+    assist = cfg.tracker_for_strength(smooth_s) if cfg.assist == "local" else None
+    return track(
+        h,
+        fixed,
+        cfg.free_tracker(smooth_s),
+        reference=reference,
+        assist=assist,
+        rewind_s=cfg.rewind_s,
+        assist_after_s=cfg.assist_after_s,
+    )
+
+
 def _track_attempt(
     h: Humanoid, motion: Motion, fixed: Motion, cfg: CorrectionConfig, smooth_s: float | None, kind: str
 ) -> Attempt | None:
@@ -571,8 +591,7 @@ def _track_attempt(
         )
     if kind in ("free", "unbalanced"):
         free_cfg = cfg.free_tracker(smooth_s)
-        assist_cfg = cfg.tracker_for_strength(smooth_s) if cfg.assist == "local" else None
-        first = track(h, fixed, free_cfg, assist=assist_cfg, rewind_s=cfg.rewind_s, assist_after_s=cfg.assist_after_s)
+        first = track_free(h, fixed, cfg, smooth_s)
         fell = first.fell
         name, share = "local" if first.falls else "free", float(first.assisted.mean())
         fall_s = fell[0] * first.control_dt if fell else np.inf

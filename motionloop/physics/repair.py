@@ -111,10 +111,14 @@ def _support_lows(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
     return low, support if support.any() else np.ones_like(support)
 
 
+def _one_offset(low: np.ndarray, support: np.ndarray, percentile: float) -> float:
+    """The one shift that puts the `percentile` of the support frames' lowest points on the floor."""
+    return -float(np.percentile(low[support], percentile))
+
+
 def ground_offset(motion: Motion, percentile: float = 10.0) -> float:
     """Vertical shift in metres that puts the clip's support frames on the floor."""
-    low, support = _support_lows(motion)
-    return -float(np.percentile(low[support], percentile))
+    return _one_offset(*_support_lows(motion), percentile)
 
 
 def ground_offsets(motion: Motion, percentile: float = 10.0, window_s: float | None = 1.0) -> np.ndarray:
@@ -125,11 +129,11 @@ def ground_offsets(motion: Motion, percentile: float = 10.0, window_s: float | N
     GROUND_SMOOTH_S. One shift (`ground_offset`, the `percentile` of the support frames'
     lowest points) for every frame where `window_s` is None or the level stays within
     DRIFT_TOL_M of it."""
-    one = ground_offset(motion, percentile)
+    low, support = _support_lows(motion)
+    one = _one_offset(low, support, percentile)
     T = motion.num_frames
     if window_s is None or T < 3:
         return np.full(T, one)
-    low, support = _support_lows(motion)
     frames = np.arange(T)
     level = np.interp(frames, frames[support], low[support])
     level = grey_opening(level, size=max(1, round(window_s * motion.fps)), mode="nearest")
