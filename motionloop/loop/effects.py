@@ -105,6 +105,35 @@ def effect_table(
     return rows
 
 
+def cross_run_table(
+    a: list[dict], b: list[dict], metrics: tuple[str, ...], reference: str = "iterative", last: int = 5
+) -> dict[str, list[dict]]:
+    """Two runs with the same seeds and data paired seed by seed (`effect_table` over both, the
+    arms of `b` renamed `ARM@B`): `{noise, cross, within}` rows.
+
+    Two runs are not the same chain bit for bit (the fine-tuning's floating-point sums differ
+    in the last digits between processes, and training on its own samples amplifies that over
+    generations), so `noise` pairs the `reference` arm of `b` with that of `a`: the floor under
+    which a cross-run difference means nothing. `cross`: every other arm of `b` against `a`'s
+    `reference` and against its namesake in `a` (if any). `within`: `b`'s own table against its
+    `reference`. Raises ValueError if `reference` is missing from either run."""
+    arms_a, arms_b = {r["arm"] for r in a}, {r["arm"] for r in b}
+    if reference not in arms_a or reference not in arms_b:
+        raise ValueError(f"reference arm {reference!r} must be in both runs (a: {sorted(arms_a)}, b: {sorted(arms_b)})")
+    renamed = [dict(r, arm=f"{r['arm']}@B") for r in b]
+    rows = effect_table(a + renamed, metrics, last=last, references=tuple(sorted(arms_a)))
+    mine = f"{reference}@B"
+    return {
+        "noise": [r for r in rows if r["arm"] == mine and r["against"] == reference],
+        "cross": [
+            r
+            for r in rows
+            if r["arm"].endswith("@B") and r["arm"] != mine and r["against"] in (reference, r["arm"][: -len("@B")])
+        ],
+        "within": effect_table(b, metrics, last=last, references=(reference,)),
+    }
+
+
 def _num(v: float) -> str:
     return "-" if v is None or not np.isfinite(v) else f"{v:+.3g}"
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from motionloop.loop.effects import bootstrap_interval, effect_table, format_table
+from motionloop.loop.effects import bootstrap_interval, cross_run_table, effect_table, format_table
 
 
 def _records(effect: float, noise: float, seeds: int = 6, gens: int = 8, seed: int = 0):
@@ -59,3 +59,26 @@ def test_bootstrap_interval_needs_two_values_and_covers_the_mean():
     assert all(np.isnan(bootstrap_interval(np.array([1.0]))))
     lo, hi = bootstrap_interval(np.array([1.0, 2.0, 3.0, 4.0]))
     assert lo <= 2.5 <= hi
+
+
+def test_two_runs_pair_by_seed_with_the_shared_arm_as_the_noise_floor():
+    a = [r for r in _records(effect=4.0, noise=1.0) if r["arm"] != "baseline"]
+    # run b: the same chains (same seed offsets), a little float noise, and a corrector 3 worse
+    b = []
+    for r in _records(effect=4.0, noise=1.0):
+        if r["arm"] == "baseline":
+            continue
+        shift = 3.0 * (r["generation"] > 0) if r["arm"] == "self-correcting" else 0.0
+        b.append(dict(r, fid=r["fid"] + shift + 0.01 * (r["seed"] - 2.5)))
+    out = cross_run_table(a, b, ("fid",), reference="iterative", last=5)
+    (noise,) = out["noise"]
+    assert noise["arm"] == "iterative@B" and abs(noise["effect"]) < 0.05
+    same = next(r for r in out["cross"] if r["against"] == "self-correcting")
+    assert same["arm"] == "self-correcting@B" and same["effect"] == pytest.approx(3.0, abs=0.05)
+    vs_ref = next(r for r in out["cross"] if r["against"] == "iterative")
+    assert vs_ref["effect"] == pytest.approx(-1.0, abs=0.8)
+    assert {r["against"] for r in out["cross"]} == {"iterative", "self-correcting"}
+    (within,) = out["within"]
+    assert within["arm"] == "self-correcting" and within["effect"] == pytest.approx(-1.0, abs=0.8)
+    with pytest.raises(ValueError, match="'baseline' must be in both runs"):
+        cross_run_table(a, b, ("fid",), reference="baseline")

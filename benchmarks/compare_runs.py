@@ -1,0 +1,55 @@
+"""Compare the arms of two loop runs made with the same seeds; JSON to
+benchmarks/results/compare_runs.json.
+
+    python benchmarks/compare_runs.py RUN_A RUN_B [--reference iterative] [--last 5]
+
+A run's own effect table pairs its arms within seeds. Two runs with the same preset, seeds and
+data (for example the `evidence` run and a later run of two of its arms with another
+corrector) pair the same way, seed by seed (loop/effects.py, `cross_run_table`): the reference
+arm of RUN_B against RUN_A's (the noise floor of any cross-run difference: two runs are not
+the same chain bit for bit), every other arm of RUN_B against RUN_A's reference and its
+namesake in RUN_A, and RUN_B's own table.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from motionloop.bench import write_result
+from motionloop.errors import MotionloopError
+from motionloop.io import read_jsonl
+from motionloop.loop.effects import DEFAULT_METRICS, cross_run_table, format_table
+
+RESULTS = Path(__file__).resolve().parent / "results" / "compare_runs.json"
+
+
+def load(run: Path) -> list[dict]:
+    path = run / "metrics.jsonl"
+    if not path.is_file():
+        raise MotionloopError(f"{run}: no metrics.jsonl (not a loop run directory)")
+    return read_jsonl(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_a", type=Path)
+    ap.add_argument("run_b", type=Path)
+    ap.add_argument("--reference", default="iterative", help="arm in both runs; its cross-run row is the noise floor")
+    ap.add_argument("--last", type=int, default=5, help="generations averaged per seed, counted from the end")
+    ap.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS["motion"]))
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+    try:
+        out = cross_run_table(load(args.run_a), load(args.run_b), tuple(args.metrics), args.reference, args.last)
+    except ValueError as e:
+        raise SystemExit(f"compare_runs: {e}") from None
+    for name, rows in out.items():
+        print(f"-- {name}")
+        print(format_table(rows))
+    config = {"run_a": str(args.run_a), "run_b": str(args.run_b), "reference": args.reference, "last": args.last}
+    write_result(args.out, "compare_runs", config, out)
+
+
+if __name__ == "__main__":
+    main()
