@@ -15,7 +15,9 @@ Glossary (the papers are in README's loop section):
   newest set counts whole and older ones fade.
 - training: `retrain` fits every generation the way generation 0 was fitted; `finetune`
   continues the previous generation's model (motion only).
-- correction: `none`, `physics` (MuJoCo tracking at `strength`, motion only), `ideal`
+- correction: `none`, `physics` (MuJoCo tracking at `strength`, motion only), `kinematic`
+  (motion only: the physics arm's repaired reference without the simulation, a control for
+  what the tracking adds), `ideal`
   (toy tasks only: the mixture of the samples' distribution and the true one, weights
   1/(1+gamma) and gamma/(1+gamma); `ideal_method` "swap" replaces each sample by a true
   sample with probability gamma/(1+gamma), "rejection" draws the corrected set by rejection
@@ -38,7 +40,7 @@ from motionloop.physics.config import FREE_TRACKER, AssistMode, TrackerConfig
 Task = Literal["gaussian", "kde", "motion"]
 Workflow = Literal["replace", "accumulate", "accumulate-subsample", "mix", "accumulate-schedule"]
 Training = Literal["retrain", "finetune"]
-Correction = Literal["none", "physics", "ideal", "oracle"]
+Correction = Literal["none", "physics", "kinematic", "ideal", "oracle"]
 IdealMethod = Literal["swap", "rejection"]
 Dataset = Literal["blobs", "circles", "moons", "swiss-roll"]
 Keep = Literal["all", "last"]
@@ -61,7 +63,8 @@ class ArmConfig:
 
     Attributes:
         name: directory-safe name (letters, digits, `_ . -`), unique in the run.
-        correction: "none", "physics" (motion), "ideal" (toy tasks) or "oracle" (motion).
+        correction: "none", "physics" (motion), "kinematic" (motion), "ideal" (toy tasks) or
+            "oracle" (motion).
         strength: physics correction strength in [0, 1] (see physics.correct).
         gamma: ideal/oracle corrector strength >= 0 (0 = no correction).
         ideal_method: how the ideal corrector draws ("swap" or "rejection", module docstring).
@@ -339,8 +342,10 @@ class LoopConfig:
                 "set motion.init_steps >= 1 or use training = 'finetune'"
             )
         for arm in self.arms:
-            if arm.correction == "physics" and toy:
-                raise ConfigError(f"arms.{arm.name}.correction: 'physics' needs task 'motion'; toy tasks use 'ideal'")
+            if arm.correction in ("physics", "kinematic") and toy:
+                raise ConfigError(
+                    f"arms.{arm.name}.correction: {arm.correction!r} needs task 'motion'; toy tasks use 'ideal'"
+                )
             if arm.correction == "oracle" and toy:
                 raise ConfigError(
                     f"arms.{arm.name}.correction: 'oracle' draws held-out real motion; toy tasks use 'ideal'"

@@ -63,7 +63,8 @@ from motionloop.model.train import fine_tune, resolve_device, train
 from motionloop.motion import Motion, load_clips, save_clips
 from motionloop.physics.config import FIRM_TRACKER, SearchConfig
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
-from motionloop.physics.repair import RepairConfig
+from motionloop.physics.model import Humanoid
+from motionloop.physics.repair import PlacementError, RepairConfig, repair
 from motionloop.physics.summary import summarize
 from motionloop.resources import BASE_MODEL
 
@@ -213,6 +214,8 @@ class MotionTask:
             if ctx is None:
                 raise ConfigError("correction 'oracle' needs the run seed (CorrectionContext)")
             return self.oracle(data, arm.gamma, seed, ctx.run_seed)
+        if arm.correction == "kinematic":
+            return self.kinematic(data)
         if arm.correction != "physics":
             return data, [], {}
         out, reports = self._physics(data, arm.strength, 0)
@@ -262,6 +265,23 @@ class MotionTask:
         if self.config.project != "none":
             out = [self.project(tracked, generated) for tracked, generated in zip(out, data)]
         return out, reports
+
+    def kinematic(self, data: list[Motion]) -> tuple[list[Motion], list[dict], dict]:
+        """Each clip repaired as the physics arm's reference is at strength 1, without the
+        simulation (module docstring); `kinematic_rejected` counts the clips left as sampled."""
+        cfg = self.correction_config(1.0).repair_for_strength()
+        h = Humanoid()
+        out, rejected = [], 0
+        for clip in data:
+            try:
+                fixed = repair(clip, cfg, h)
+            except PlacementError as e:
+                log.info("kinematic: %s", e)
+                out.append(clip)
+                rejected += 1
+                continue
+            out.append(self.project(fixed, clip) if self.config.project != "none" else fixed)
+        return out, [], {"kinematic_rejected": rejected}
 
     def oracle(
         self, data: list[Motion], gamma: float, seed: int, run_seed: int

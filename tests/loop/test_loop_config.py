@@ -93,6 +93,11 @@ def test_bad_values_are_refused_with_the_reason(toy_dict):
         (dict(seeds=[1, 1]), r"seeds: give one or more distinct seeds"),
         (dict(training="finetune"), r"'finetune' needs a trainable model; task 'gaussian' fits in closed form"),
         (dict(arms=[{"name": "a", "correction": "physics"}]), r"'physics' needs task 'motion'"),
+        (dict(arms=[{"name": "a", "correction": "kinematic"}]), r"'kinematic' needs task 'motion'"),
+        (
+            dict(arms=[{"name": "a", "correction": "kinematic", "filter": True}]),
+            r"verification needs correction 'physics'",
+        ),
         (
             dict(arms=[{"name": "a", "workflow": "replace", "lambdas": [0.0]}]),
             r"'replace' with lambda 0 leaves no training data",

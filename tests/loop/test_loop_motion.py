@@ -213,6 +213,29 @@ def test_oracle_replaces_clips_by_held_out_real_windows_of_their_label():
     assert f["oracle_replaced"] == 20 and not (held_sources & {m.source for m in all_out})
 
 
+def test_kinematic_arm_gets_the_physics_references_repair_without_the_simulation():
+    from motionloop.loop.config import ArmConfig
+    from motionloop.physics import metrics as pm
+    from motionloop.physics.repair import repair
+
+    task = _task()
+    clips = task.real(1)[:3]
+    floating = clips[0].replace(trans=clips[0].trans + np.array([0.0, 0.0, 0.08], dtype=np.float32))
+    absurd = clips[1].replace(trans=clips[1].trans + np.array([0.0, 0.0, 5.0], dtype=np.float32))
+    data = [floating, absurd, clips[2]]
+    out, reports, fields = task.correct(data, ArmConfig(name="k", correction="kinematic"), 0)
+    assert reports == [] and fields == {"kinematic_rejected": 1}
+    assert out[1] is absurd  # 5 m up: the repair refuses it, the clip stays as sampled
+    # the floating clip is put back where its window stood: what the tracker would be given
+    assert pm.physics_metrics(floating)["float_mm"] > pm.physics_metrics(clips[0])["float_mm"] + 50
+    grounded, _, _ = task.correct([clips[0]], ArmConfig(name="k", correction="kinematic"), 0)
+    np.testing.assert_allclose(out[0].trans, grounded[0].trans, atol=1e-3)
+    expected = task.project(repair(floating, task.correction_config(1.0).repair_for_strength()), floating)
+    np.testing.assert_allclose(out[0].poses, expected.poses, atol=1e-6)
+    np.testing.assert_allclose(out[0].trans, expected.trans, atol=1e-6)
+    assert len(out) == len(data) and all(a.label == b.label for a, b in zip(out, data))
+
+
 def test_filter_keeps_only_verified_clips_and_tops_them_up():
     from motionloop.loop.config import ArmConfig
     from motionloop.loop.task import CorrectionContext
