@@ -74,7 +74,9 @@ def test_unknown_keys_and_values_name_the_key_and_the_choices(toy_dict):
         from_dict(toy_dict(task="images"))
     bad_arm = toy_dict()
     bad_arm["arms"][0]["correction"] = "magic"
-    with pytest.raises(ConfigError, match=r"arms\[0\].correction: 'magic' is not one of 'none', 'physics', 'ideal'"):
+    with pytest.raises(
+        ConfigError, match=r"arms\[0\].correction: 'magic' is not one of 'none', 'physics', 'kinematic', 'ideal'"
+    ):
         from_dict(bad_arm)
     with pytest.raises(
         ConfigError, match=r"kde.dataset: 'spiral' is not one of 'blobs', 'circles', 'moons', 'swiss-roll'"
@@ -94,10 +96,6 @@ def test_bad_values_are_refused_with_the_reason(toy_dict):
         (dict(training="finetune"), r"'finetune' needs a trainable model; task 'gaussian' fits in closed form"),
         (dict(arms=[{"name": "a", "correction": "physics"}]), r"'physics' needs task 'motion'"),
         (dict(arms=[{"name": "a", "correction": "kinematic"}]), r"'kinematic' needs task 'motion'"),
-        (
-            dict(arms=[{"name": "a", "correction": "kinematic", "filter": True}]),
-            r"verification needs correction 'physics'",
-        ),
         (
             dict(arms=[{"name": "a", "workflow": "replace", "lambdas": [0.0]}]),
             r"'replace' with lambda 0 leaves no training data",
