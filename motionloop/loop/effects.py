@@ -114,8 +114,8 @@ def cross_run_table(
     Two runs are not the same chain bit for bit (the fine-tuning's floating-point sums differ
     in the last digits between processes, and training on its own samples amplifies that over
     generations), so `noise` pairs the `reference` arm of `b` with that of `a`: the floor under
-    which a cross-run difference means nothing. `cross`: every other arm of `b` against `a`'s
-    `reference` and against its namesake in `a` (if any). `within`: `b`'s own table against its
+    which a cross-run difference means nothing. `cross`: every other arm of `b` against every arm of
+    `a`. `within`: `b`'s own table against its
     `reference`. Raises ValueError if `reference` is missing from either run."""
     arms_a, arms_b = {r["arm"] for r in a}, {r["arm"] for r in b}
     if reference not in arms_a or reference not in arms_b:
@@ -125,11 +125,7 @@ def cross_run_table(
     mine = f"{reference}@B"
     return {
         "noise": [r for r in rows if r["arm"] == mine and r["against"] == reference],
-        "cross": [
-            r
-            for r in rows
-            if r["arm"].endswith("@B") and r["arm"] != mine and r["against"] in (reference, r["arm"][: -len("@B")])
-        ],
+        "cross": [r for r in rows if r["arm"].endswith("@B") and r["arm"] != mine],
         "within": effect_table(b, metrics, last=last, references=(reference,)),
     }
 

@@ -77,7 +77,10 @@ def test_two_runs_pair_by_seed_with_the_shared_arm_as_the_noise_floor():
     assert same["arm"] == "self-correcting@B" and same["effect"] == pytest.approx(3.0, abs=0.05)
     vs_ref = next(r for r in out["cross"] if r["against"] == "iterative")
     assert vs_ref["effect"] == pytest.approx(-1.0, abs=0.8)
-    assert {r["against"] for r in out["cross"]} == {"iterative", "self-correcting"}
+    assert {(r["arm"], r["against"]) for r in out["cross"]} == {
+        ("self-correcting@B", "iterative"),
+        ("self-correcting@B", "self-correcting"),
+    }
     (within,) = out["within"]
     assert within["arm"] == "self-correcting" and within["effect"] == pytest.approx(-1.0, abs=0.8)
     with pytest.raises(ValueError, match="'baseline' must be in both runs"):
