@@ -6,8 +6,8 @@ benchmarks/results/compare_runs.json.
 A run's own effect table pairs its arms within seeds. Two runs with the same preset, seeds and
 data (for example the `evidence` run and a later run of two of its arms with another
 corrector) pair the same way, seed by seed (loop/effects.py, `cross_run_table`): the reference
-arm of RUN_B against RUN_A's (the noise floor of any cross-run difference: two runs are not
-the same chain bit for bit), every other arm of RUN_B against every arm of RUN_A, and RUN_B's
+arm of RUN_B against RUN_A's (the noise floor of any cross-run difference: two runs need
+not be the same chain bit for bit), every other arm of RUN_B against every arm of RUN_A, and RUN_B's
 own table.
 """
 

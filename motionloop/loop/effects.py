@@ -111,12 +111,12 @@ def cross_run_table(
     """Two runs with the same seeds and data paired seed by seed (`effect_table` over both, the
     arms of `b` renamed `ARM@B`): `{noise, cross, within}` rows.
 
-    Two runs are not the same chain bit for bit (the fine-tuning's floating-point sums differ
-    in the last digits between processes, and training on its own samples amplifies that over
-    generations), so `noise` pairs the `reference` arm of `b` with that of `a`: the floor under
-    which a cross-run difference means nothing. `cross`: every other arm of `b` against every arm of
-    `a`. `within`: `b`'s own table against its
-    `reference`. Raises ValueError if `reference` is missing from either run."""
+    Two runs need not be the same chain bit for bit (the fine-tuning's floating-point sums can
+    differ in the last digits between process layouts, and training on its own samples
+    amplifies that over generations), so `noise` pairs the `reference` arm of `b` with that of
+    `a`: the floor under which a cross-run difference means nothing (0 where the two chains are
+    identical). `cross`: every other arm of `b` against every arm of `a`. `within`: `b`'s own
+    table against its `reference`. Raises ValueError if `reference` is missing from either run."""
     arms_a, arms_b = {r["arm"] for r in a}, {r["arm"] for r in b}
     if reference not in arms_a or reference not in arms_b:
         raise ValueError(f"reference arm {reference!r} must be in both runs (a: {sorted(arms_a)}, b: {sorted(arms_b)})")
