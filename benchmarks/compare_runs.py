@@ -17,18 +17,10 @@ import argparse
 from pathlib import Path
 
 from motionloop.bench import write_result
-from motionloop.errors import MotionloopError
-from motionloop.io import read_jsonl
 from motionloop.loop.effects import DEFAULT_METRICS, cross_run_table, format_table
+from motionloop.loop.report import load_run
 
 RESULTS = Path(__file__).resolve().parent / "results" / "compare_runs.json"
-
-
-def load(run: Path) -> list[dict]:
-    path = run / "metrics.jsonl"
-    if not path.is_file():
-        raise MotionloopError(f"{run}: no metrics.jsonl (not a loop run directory)")
-    return read_jsonl(path)
 
 
 def main() -> None:
@@ -37,11 +29,14 @@ def main() -> None:
     ap.add_argument("run_b", type=Path)
     ap.add_argument("--reference", default="iterative", help="arm in both runs; its cross-run row is the noise floor")
     ap.add_argument("--last", type=int, default=5, help="generations averaged per seed, counted from the end")
-    ap.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS["motion"]))
+    ap.add_argument("--metrics", nargs="+", help="default: the run's task's (loop/effects.py DEFAULT_METRICS)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
+    config_a, a = load_run(args.run_a)
+    _, b = load_run(args.run_b)
+    metrics = tuple(args.metrics or DEFAULT_METRICS[config_a.task])
     try:
-        out = cross_run_table(load(args.run_a), load(args.run_b), tuple(args.metrics), args.reference, args.last)
+        out = cross_run_table(a, b, metrics, args.reference, args.last)
     except ValueError as e:
         raise SystemExit(f"compare_runs: {e}") from None
     for name, rows in out.items():

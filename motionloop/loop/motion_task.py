@@ -63,7 +63,6 @@ from motionloop.model.train import fine_tune, resolve_device, train
 from motionloop.motion import Motion, load_clips, save_clips
 from motionloop.physics.config import FIRM_TRACKER, SearchConfig
 from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
-from motionloop.physics.model import Humanoid
 from motionloop.physics.repair import PlacementError, RepairConfig, repair
 from motionloop.physics.summary import summarize
 from motionloop.resources import BASE_MODEL
@@ -262,25 +261,22 @@ class MotionTask:
     def _physics(self, data: list[Motion], strength: float, first: int) -> tuple[list[Motion], list[TrackingReport]]:
         cfg = self.correction_config(strength)
         out, reports = correct(data, cfg, names=[f"clip_{first + i:04d}" for i in range(len(data))])
-        if self.config.project != "none":
-            out = [self.project(tracked, generated) for tracked, generated in zip(out, data)]
-        return out, reports
+        return [self.project(tracked, generated) for tracked, generated in zip(out, data)], reports
 
     def kinematic(self, data: list[Motion]) -> tuple[list[Motion], list[dict], dict]:
         """Each clip repaired as the physics arm's reference is at strength 1, without the
         simulation (module docstring); `kinematic_rejected` counts the clips left as sampled."""
         cfg = self.correction_config(1.0).repair_for_strength()
-        h = Humanoid()
         out, rejected = [], 0
         for clip in data:
             try:
-                fixed = repair(clip, cfg, h)
+                fixed = repair(clip, cfg)
             except PlacementError as e:
                 log.info("kinematic: %s", e)
                 out.append(clip)
                 rejected += 1
                 continue
-            out.append(self.project(fixed, clip) if self.config.project != "none" else fixed)
+            out.append(self.project(fixed, clip))
         return out, [], {"kinematic_rejected": rejected}
 
     def oracle(
@@ -334,7 +330,10 @@ class MotionTask:
         )
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:
-        """`tracked` mapped onto the real data's joint usage (`motion.project`, module docstring)."""
+        """`tracked` mapped onto the real data's joint usage (`motion.project`, module docstring;
+        "none": `tracked` itself)."""
+        if self.config.project == "none":
+            return tracked
         poses = tracked.poses.copy()  # (T, 24, 3)
         if self.config.project == "range":
             joints = np.arange(poses.shape[1]) != sk.PELVIS  # the root's orientation is the heading

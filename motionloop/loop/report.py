@@ -51,7 +51,8 @@ TABLE = {
 }
 
 
-def _load(run_dir: Path) -> tuple[LoopConfig, list[dict]]:
+def load_run(run_dir: Path) -> tuple[LoopConfig, list[dict]]:
+    """A run directory's config and complete metrics records (none yet: an empty list)."""
     cfg_path, metrics = run_dir / rundir.CONFIG, run_dir / rundir.METRICS
     if not cfg_path.exists():
         raise MotionloopError(f"{run_dir}: not a loop run directory (no {rundir.CONFIG})")
@@ -158,7 +159,7 @@ def _viewers(run_dir: Path, config: LoopConfig, records: list[dict]) -> str:
 def plot_run(run_dir: str | Path) -> tuple[Path, Path]:
     """Regenerate `curves.png` and `report.html` of a run; returns their paths."""
     run_dir = Path(run_dir)
-    config, records = _load(run_dir)
+    config, records = load_run(run_dir)
     if not records:
         raise MotionloopError(f"{run_dir}: no complete generation yet ({rundir.METRICS} is empty)")
     curves = plot_curves_only(run_dir, config, records)
@@ -214,5 +215,5 @@ _READING = {
 
 def effects_text(run_dir: str | Path) -> str:
     """The effect table of a run as plain text (printed by `motionloop loop` and `plot`)."""
-    config, records = _load(Path(run_dir))
+    config, records = load_run(Path(run_dir))
     return format_table(effect_table(records, DEFAULT_METRICS[config.task]))
