@@ -143,11 +143,13 @@ def test_a_clip_that_falls_unsmoothed_is_tracked_free_smoothed():
     assert smoothed_rep.mpjpe_mm == rep.mpjpe_mm
     assert summarize([rep, first])["unsmoothed_rate"] == 0.5
     assert "0% of the outputs tracked the unsmoothed reference" in table([rep])
-    # at 30 mm it does not end the ladder: the unsmoothed whole-clip attempt follows, but does
-    # not beat it, so the smoothed residual-free one is still the output
+    # at 30 mm it does not end the ladder: the unsmoothed whole-clip attempt follows and breaks
+    # the residual budget; no verified attempt is within 30 mm, so the smoothed one follows
+    # too, keeps the budget and ends closer (34 mm): it is the output
     (again,), (strict,) = correct([clip], CorrectionConfig(close_mpjpe_mm=30.0))
-    assert (strict.attempt, strict.smooth_s, strict.mpjpe_mm) == ("free", 0.05, rep.mpjpe_mm)
-    np.testing.assert_array_equal(again.poses, out.poses)
+    assert (strict.attempt, strict.smooth_s, strict.success, strict.verified) == ("assisted", 0.05, True, True)
+    assert 30.0 < strict.mpjpe_mm < rep.mpjpe_mm and strict.success_free
+    assert not np.array_equal(again.poses, out.poses)
     assert strict.cpu_s > 0
 
 
@@ -187,6 +189,7 @@ _FALLS = ("local", False, False, 150.0, True)  # fell, and its assisted stretche
 _FAR = ("free", True, True, 60.0, False)  # residual-free and verified, but beyond close_mpjpe_mm
 _CLOSE = ("free", True, True, 30.0, False)
 _HELPED = ("assisted", True, True, 35.0, None)
+_HELPED_FAR = ("assisted", True, True, 60.0, None)  # within the budget and verified, beyond close_mpjpe_mm
 _BROKEN = ("assisted", False, False, 50.0, None)  # budget broken
 _SEARCHED_FAR = ("free", True, False, 150.0, False)  # residual-free to the end, beyond verify_mpjpe_mm
 _RESCUED = ("assisted", True, False, 120.0, None)  # within the budget, beyond verify_mpjpe_mm
@@ -222,8 +225,15 @@ def _script(script, calls):
         # residual-free but far: the unbalanced and firm rungs are skipped (a free attempt
         # reached the end); the unsmoothed assisted attempt follows, and is closer
         ([_FAR, _FAR, _HELPED], [_F0, _F, _A0], 2, True),
-        # the unsmoothed assisted attempt breaks the budget, but a verified attempt exists
-        ([_FAR, _FALLS, _BROKEN], [_F0, _F, _A0], 0, False),
+        # the unsmoothed assisted attempt breaks the budget; the verified residual-free attempt
+        # is beyond close_mpjpe_mm, so the smoothed assisted one is tried too, and is closer
+        ([_FAR, _FALLS, _BROKEN, _HELPED], [_F0, _F, _A0, _A], 3, False),
+        # ... where that breaks the budget too, the far residual-free attempt is the output
+        ([_FAR, _FALLS, _BROKEN, _BROKEN], [_F0, _F, _A0, _A], 0, False),
+        # a verified assisted attempt beyond close_mpjpe_mm does not end the ladder either
+        ([_FAR, _FAR, _HELPED_FAR, _HELPED], [_F0, _F, _A0, _A], 3, False),
+        # ... while a verified one within it does, though a closer one might follow
+        ([_FAR, _FAR, _HELPED], [_F0, _F, _A0], 2, False),
         # both free attempts fell: the firm one is tried, and ends the ladder if it is close
         ([_FALLS, _FALLS, _CLOSE], [_F0, _F, _FIRM], 2, False),
         # with `unbalanced`, the reference without the balance shift first; close, it ends it
@@ -475,7 +485,7 @@ def test_a_walk_that_falls_every_other_way_is_tracked_residual_free_on_the_plan(
     asks the centre of mass to move back while the only support is the heels' line, and every
     other residual-free attempt falls (the first at 0.99 s of 2.15). On the reference whose
     CoM follows the centroidal plan, the smoothed attempt reaches the end: the clip counts as
-    tracked residual-free. Its output is the closer, locally assisted attempt."""
+    tracked residual-free. Its output is a closer attempt with the residual."""
     clip = bundled_clip("cmu01_03_walk_d")
     _, (without,) = correct([clip], CorrectionConfig(planned=False, search=None))
     assert not without.success_free and without.free_fall_s > 0
@@ -495,7 +505,10 @@ def test_a_walk_that_falls_every_other_way_is_tracked_residual_free_on_the_plan(
         True,
     ) in tried  # fell unsmoothed, reached the end smoothed
     assert rep.success_free and rep.success and rep.verified and rep.free_fall_s == without.free_fall_s
-    assert (rep.attempt, rep.planned, rep.mpjpe_mm) == ("local", False, without.mpjpe_mm)
+    # the output is a closer attempt with the residual (the smoothed whole-clip one: the
+    # locally assisted attempt, verified at 43 mm, is beyond close_mpjpe_mm), as without the plan
+    assert (rep.attempt, rep.smooth_s, rep.planned) == ("assisted", 0.05, False)
+    assert (without.attempt, without.mpjpe_mm) == (rep.attempt, rep.mpjpe_mm)
 
 
 @pytest.mark.slow
