@@ -181,8 +181,9 @@ class CorrectionConfig:
             assisted one broke the budget (cmu01_03_walk_c: free 78 mm kept, assisted
             smoothed 33 mm at 1.3 %BW never tried); with this rule 7 of the 47 real clips
             came out closer (MPJPE mean / median 57.3 / 43 -> 54.3 / 35 mm, success and
-            success_free unchanged), the 128 generated clips of bench_physics alike
-            (152.0 -> 151.4 mm, the same CPU time within noise).
+            success_free unchanged; the FID change +2.8 -> +3.0), 7 of the 128 generated
+            clips of bench_physics alike (152.0 -> 151.4 mm), at 1.04x the CPU time on the
+            real clips (bench_cost_ab, paired).
         workers: 1 = serial, N = local process pool, 0 = one per core (executor "local"; with
             "ray" it must stay 1).
         executor: "local" (serial or process pool, by `workers`) or "ray" (batches of clips
