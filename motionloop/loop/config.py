@@ -212,7 +212,8 @@ class MotionConfig:
             with one offset per clip (off: the corrector before it).
         unsmoothed_first, close_mpjpe_mm: physics.correct.CorrectionConfig's: each kind of
             attempt on the unsmoothed reference before the smoothed one; the MPJPE within
-            which a residual-free attempt ends the ladder.
+            which a residual-free attempt ends the ladder (and a verified one ends the
+            assisted attempts).
         workers: correction worker processes (0 = one per core).
         device: "auto" (CUDA when present), "cpu" or "cuda".
     """
