@@ -24,8 +24,8 @@ kept only if it reaches the end; where those fell too (`search`), the residual-f
 horizontal bump, backtracking where none gets through), kept only if it reaches the end,
 and tried only where the free attempt on its reference fell at most
 `SearchConfig.max_falls` times;
-then the whole clip with the residual, unsmoothed, then
-smoothed, stopping once an attempt is verified and within `close_mpjpe_mm` of the input; where no attempt so far is a success
+then the whole clip with the residual, unsmoothed, then smoothed, stopping once an attempt
+is verified and within `close_mpjpe_mm` of the input; where no attempt so far is a success
 (`planned`), the whole clip with the residual once more, smoothed, on the planned reference,
 whose centre of mass needs less of it, kept only if it is a success. Of all attempts the output is a success before a failure (a reset or the
 budget broken), then verified before not, then fewer resets, then the closer one. A clip

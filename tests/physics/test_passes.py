@@ -232,7 +232,7 @@ def _script(script, calls):
         ([_FAR, _FALLS, _BROKEN, _BROKEN], [_F0, _F, _A0, _A], 0, False),
         # a verified assisted attempt beyond close_mpjpe_mm does not end the ladder either
         ([_FAR, _FAR, _HELPED_FAR, _HELPED], [_F0, _F, _A0, _A], 3, False),
-        # ... while a verified one within it does, though a closer one might follow
+        # ... while a verified one within it does: the smoothed one is not tried
         ([_FAR, _FAR, _HELPED], [_F0, _F, _A0], 2, False),
         # both free attempts fell: the firm one is tried, and ends the ladder if it is close
         ([_FALLS, _FALLS, _CLOSE], [_F0, _F, _FIRM], 2, False),
