@@ -25,9 +25,11 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
   clips: `unbalanced` (the option CorrectionConfig.unbalanced: where both residual-free
   attempts fell, one more on the reference without the balance shift); `unsearched` (no
   residual-free search, CorrectionConfig.search None: the default corrector without it);
-  `unplanned` (no planned rungs, the assisted one on the planned reference included, and no
-  search: the corrector before the planned rungs); `smoothed_only`
-  (only the smoothed reference, and any verified residual-free attempt ends the ladder: the
+  `unsparing` (no whole-clip attempt with the dearer residual, CorrectionConfig.sparing None:
+  the default corrector without it); `unplanned` (no planned rungs, the assisted one on the
+  planned reference included, no search and no dearer residual: the corrector before the
+  planned rungs); `smoothed_only`
+  (only the smoothed reference, and any verified attempt ends the ladder: the
   corrector before the unsmoothed attempts); `whole` (also `assist = "whole"`: a whole-clip
   assisted attempt after a fall, the corrector before local assistance);
 - by the input's feasibility floor (summary.by_feasibility: the root force the raw input
@@ -68,9 +70,10 @@ EASY = ("walk", "turn", "stand", "gesture", "crawl")
 ABLATIONS = {
     "unbalanced": {"unbalanced": True},
     "unsearched": {"search": None},
-    "unplanned": {"planned": False, "search": None},
-    "smoothed_only": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0},
-    "whole": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0, "assist": "whole"},
+    "unsparing": {"sparing": None},
+    "unplanned": {"planned": False, "search": None, "sparing": None},
+    "smoothed_only": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0, "sparing": None},
+    "whole": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0, "assist": "whole", "sparing": None},
 }
 KEYS = (
     "clips",

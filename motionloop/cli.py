@@ -282,6 +282,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         unbalanced=args.unbalanced,
         planned=not args.no_planned,
         search=None if args.no_search else SearchConfig(),
+        sparing=None if args.no_sparing else CorrectionConfig.sparing,
         repair=RepairConfig(ground_window_s=None) if args.one_ground_offset else RepairConfig(),
     )
     if cfg.executor == "ray":
@@ -717,6 +718,13 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         "fall winds back and retracks that stretch on references shifted by a random horizontal bump, smallest "
         "first, backtracking where none gets through, within a budget of 20 simulated steps per step; it counts "
         "if it reaches the end)",
+    )
+    c.add_argument(
+        "--no-sparing",
+        action="store_true",
+        help="no whole-clip attempt with a dearer residual (default: where the closest success is not verified, "
+        "beyond 100 mm of its input, the whole clip is tracked once more with the residual priced 10 times higher, "
+        "smoothed, and counts if it keeps the residual budget; the output is then the closer success)",
     )
     c.add_argument(
         "--one-ground-offset",

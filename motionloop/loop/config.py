@@ -207,6 +207,9 @@ class MotionConfig:
         search: physics.correct.CorrectionConfig.search on (the default SearchConfig) or
             off: where every residual-free attempt fell (the smoothed free one at most
             twice: SearchConfig.max_falls), the residual-free search.
+        sparing: physics.correct.CorrectionConfig.sparing on (its default, 10) or off:
+            where the closest success is not verified, the whole clip once more with the
+            residual priced that many times higher (default on).
         ground_drift: ground the clips to be corrected frame by frame, following a drifting
             floor level (physics.repair.RepairConfig.ground_window_s 1 s; default on), or
             with one offset per clip (off: the corrector before it).
@@ -245,6 +248,7 @@ class MotionConfig:
     unbalanced: bool = False
     planned: bool = True
     search: bool = True
+    sparing: bool = True
     ground_drift: bool = True
     close_mpjpe_mm: float = 40.0
     workers: int = 2
@@ -272,7 +276,7 @@ class MotionConfig:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         choice("motion.project", self.project, Projection)
         choice("motion.assist", self.assist, AssistMode)
-        for name in ("unsmoothed_first", "firm", "unbalanced", "planned", "search", "ground_drift"):
+        for name in ("unsmoothed_first", "firm", "unbalanced", "planned", "search", "sparing", "ground_drift"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"motion.{name}: must be true or false, got {getattr(self, name)!r}")
         close = self.close_mpjpe_mm

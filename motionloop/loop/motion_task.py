@@ -325,6 +325,7 @@ class MotionTask:
             unbalanced=m.unbalanced,
             planned=m.planned,
             search=SearchConfig() if m.search else None,
+            sparing=CorrectionConfig.sparing if m.sparing else None,
             close_mpjpe_mm=m.close_mpjpe_mm,
             repair=RepairConfig() if m.ground_drift else RepairConfig(ground_window_s=None),
         )

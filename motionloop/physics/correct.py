@@ -25,7 +25,9 @@ horizontal bump, backtracking where none gets through), kept only if it reaches 
 and tried only where the free attempt on its reference fell at most
 `SearchConfig.max_falls` times;
 then the whole clip with the residual, unsmoothed, then smoothed, stopping once an attempt
-is verified and within `close_mpjpe_mm` of the input; where no attempt so far is a success
+is verified and within `close_mpjpe_mm` of the input; where some attempt is a success but
+none is verified (`sparing`), the whole clip once more with the residual 10 times dearer,
+smoothed, kept only if it is a success; where no attempt so far is a success
 (`planned`), the whole clip with the residual once more, smoothed, on the planned reference,
 whose centre of mass needs less of it, kept only if it is a success. Of all attempts the output is a success before a failure (a reset or the
 budget broken), then verified before not, then fewer resets, then the closer one. A clip
@@ -134,6 +136,20 @@ class CorrectionConfig:
             clip; on the real clips the corrector cost 1.52x with it (bench_cost_ab, paired),
             before `max_falls` left out the clips that fell 3 or more times.
             A search that raises is logged and skipped.
+        sparing: where some attempt is a success but none is verified (the closest success
+            lies beyond `verify_mpjpe_mm`), the whole clip once more with the residual
+            priced this many times higher than `strength` prices it, on the assisting
+            controller's own smoothing, kept only if it is a success; None skips it. Such a
+            clip's success is usually residual-free but far (the planned or searched
+            reference, 104-209 mm from the input) while its whole-clip attempts at the usual
+            price broke the budget (6-13 %BW): a dearer residual stays within it and keeps
+            the body closer. At 10x, of the real clips it changed dm_spinkick (209 -> 141 mm,
+            1.4 %BW), of bench_physics's 128 generated ones 7 (MPJPE mean 151 -> 150 mm,
+            median 143 -> 139, verified 0.359 -> 0.367), at 1.007x the CPU time on the real
+            clips (bench_cost_ab, paired). Where no attempt is a success it seldom made one
+            (1 of the 55 such generated clips, farther from its input than the failure kept),
+            so it is not tried there; at 3x the price it changed 2 of the 27 generated clips
+            it is tried on, at 10x 7 (prototype runs, the same clips).
         unbalanced: where both residual-free attempts fell, one more (with local assistance,
             by `assist`) on the unsmoothed reference repaired without the ZMP balance shift
             (`RepairConfig.balance` off: grounded, feet planted, flights ballistic), before
@@ -200,6 +216,7 @@ class CorrectionConfig:
     unbalanced: bool = False
     planned: bool = True
     search: SearchConfig | None = field(default_factory=SearchConfig)
+    sparing: float | None = 10.0
     assist: AssistMode = "local"  # Literal["local", "whole"]
     unsmoothed_first: bool = True
     rewind_s: float = 0.75
@@ -237,6 +254,11 @@ class CorrectionConfig:
             raise ConfigError(f"CorrectionConfig.strength: must be in [0, 1], got {self.strength}")
         if int(self.workers) < 0:
             raise ConfigError(f"CorrectionConfig.workers: must be >= 0, got {self.workers}")
+        sparing = self.sparing
+        if sparing is not None and (
+            isinstance(sparing, bool) or not isinstance(sparing, (int, float)) or not 1.0 < sparing < float("inf")
+        ):
+            raise ConfigError(f"CorrectionConfig.sparing: expected a finite number > 1 or None, got {sparing!r}")
         for name in ("rewind_s", "assist_after_s", "firm_pelvis_drop_m"):
             at_least(f"CorrectionConfig.{name}", getattr(self, name), 0, integer=False)
         for name in ("budget_bw", "budget_peak_bw", "budget_window_s", "verify_mpjpe_mm", "close_mpjpe_mm"):
@@ -251,6 +273,14 @@ class CorrectionConfig:
         w = _W_RESIDUAL[0] * (_W_RESIDUAL[1] / _W_RESIDUAL[0]) ** s
         out = dataclasses.replace(self.tracker, w_residual=w)
         return out if smooth_s is None else dataclasses.replace(out, smooth_s=smooth_s)
+
+    def sparing_tracker(self) -> TrackerConfig | None:
+        """The assisting controller on its own smoothing with the residual `sparing` times
+        dearer (None: no such attempt)."""
+        if self.sparing is None:
+            return None
+        out = self.tracker_for_strength()
+        return dataclasses.replace(out, w_residual=out.w_residual * self.sparing)
 
     def free_tracker(self, smooth_s: float | None = None) -> TrackerConfig | None:
         """The residual-free controller (None: no such attempt); `smooth_s` as above."""
@@ -290,7 +320,10 @@ class CorrectionConfig:
         times; kept only if it reaches the end), "assisted" the whole
         clip with the residual, "planned_assisted" the same on the planned reference (with
         `planned`; the last rung, tried only where no attempt is a success, and kept only if
-        it is one); smoothing
+        it is one), "sparing" the whole clip with the residual `sparing` times dearer (with
+        `sparing`; after the assisted rungs and before the planned assisted one, tried only
+        where some attempt is a success but none is verified, and kept only if it is a
+        success); smoothing
         0 is the unsmoothed reference, None the controller's own `smooth_s`. Residual-free before assisted, and with `unsmoothed_first` (unless the
         controllers do not smooth anyway) each unsmoothed before smoothed; the firm
         controller on its own smoothing only; no residual-free rungs without a `free`
@@ -308,6 +341,8 @@ class CorrectionConfig:
         if self.free is not None and self.search is not None:
             rungs.append((None, "searched"))
         rungs += [(smooth, "assisted") for smooth in smoothing]
+        if self.sparing is not None:
+            rungs.append((None, "sparing"))
         if self.planned and not self.repair.plan:
             rungs.append((None, "planned_assisted"))
         return rungs
@@ -332,8 +367,9 @@ class TrackingReport:
     firm controller's attempt (CorrectionConfig.firm); `unbalanced` whether the output
     tracked the reference repaired without the balance shift (CorrectionConfig.unbalanced);
     `planned` whether it tracked the reference with the centroidal plan
-    (CorrectionConfig.planned: residual-free, or, with `attempt` "assisted", the last rung).
-    `trunk_pitch_change_deg` is the mean absolute change of the trunk's forward lean from
+    (CorrectionConfig.planned: residual-free, or, with `attempt` "assisted", the last rung);
+    `sparing` whether it is the whole-clip attempt with the dearer residual
+    (CorrectionConfig.sparing). `trunk_pitch_change_deg` is the mean absolute change of the trunk's forward lean from
     the input to the output over the clip's frames, `trunk_pitch_bias_deg` its signed mean
     (positive: the output leans further forward; metrics.pitch_change_deg).
     """
@@ -367,6 +403,7 @@ class TrackingReport:
     unbalanced: bool = False
     planned: bool = False
     searched: bool = False
+    sparing: bool = False
     trunk_pitch_change_deg: float = 0.0
     trunk_pitch_bias_deg: float = 0.0
 
@@ -463,6 +500,7 @@ class Attempt:
             (CorrectionConfig.unbalanced).
         falls: for a residual-free attempt, how many times its body fell (each wound back
             and assisted, or reset).
+        sparing: the whole clip with the dearer residual (CorrectionConfig.sparing).
     """
 
     name: str
@@ -481,6 +519,7 @@ class Attempt:
     planned: bool = False
     searched: bool = False
     falls: int = 0
+    sparing: bool = False
 
 
 def _attempt(
@@ -497,6 +536,7 @@ def _attempt(
     planned: bool = False,
     searched: bool = False,
     falls: int = 0,
+    sparing: bool = False,
 ) -> Attempt:
     out = h.motion_from_qpos(result.qpos, motion)
     mpjpe = _mpjpe(out, motion)
@@ -519,6 +559,7 @@ def _attempt(
         planned,
         searched,
         falls,
+        sparing,
     )
 
 
@@ -615,6 +656,9 @@ def _track_attempt(
             unbalanced=kind == "unbalanced",
             falls=len(fell),
         )
+    if kind == "sparing":
+        assist_cfg = cfg.sparing_tracker()
+        return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s, sparing=True)
     assist_cfg = cfg.tracker_for_strength(smooth_s)
     planned = kind == "planned_assisted"
     return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s, planned=planned)
@@ -680,6 +724,8 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                 continue  # a free attempt reached the end
             if kind == "planned_assisted" and any(a.ok for a in attempts):
                 continue  # a success already
+            if kind == "sparing" and not (any(a.ok for a in attempts) and not any(a.verified for a in attempts)):
+                continue  # tried only where a success is far from the input (none verified)
             if kind == "searched":
                 falls = _search_falls(attempts, cfg)
                 if falls is not None and cfg.search.fell_too_often(falls):
@@ -715,8 +761,8 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
                 continue
             if attempt is None:
                 continue  # a firm, planned or searched attempt that fell: not kept
-            if kind == "planned_assisted" and not attempt.ok:
-                continue  # tried for a success only: a failure is not kept
+            if kind in ("sparing", "planned_assisted") and not attempt.ok:
+                continue  # tried for a (closer) success only: a failure is not kept
             attempts.append(attempt)
             last = attempt
             if kind != "assisted" and last.name == "free" and last.verified and last.mpjpe[0] <= cfg.close_mpjpe_mm:
@@ -762,6 +808,7 @@ def correct_one(job: tuple[str, Motion, CorrectionConfig]) -> tuple[Motion, Trac
             unbalanced=best.unbalanced,
             planned=best.planned,
             searched=best.searched,
+            sparing=best.sparing,
             trunk_pitch_change_deg=pitch_change,
             trunk_pitch_bias_deg=pitch_bias,
         )

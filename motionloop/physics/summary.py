@@ -42,6 +42,7 @@ def summarize(reports: list[TrackingReport]) -> dict:
         "unbalanced_rate": rate(r.unbalanced for r in reports),
         "planned_rate": rate(r.planned for r in reports),
         "searched_rate": rate(r.searched for r in reports),
+        "sparing_rate": rate(r.sparing for r in reports),
         "resets": int(sum(r.resets for r in ran)),
         "residual_bw": _mean(r.residual_bw for r in ran),
         "residual_peak_bw": _mean(r.residual_peak_bw for r in ran),
@@ -137,7 +138,9 @@ def table(reports: list[TrackingReport]) -> str:
         f"{100 * s['firm_rate']:.0f}% are the firm controller's (where the other free attempts fell), "
         f"{100 * s['unbalanced_rate']:.0f}% tracked the reference without the balance shift, "
         f"{100 * s['planned_rate']:.0f}% the reference with the centroidal plan (where the others fell or broke the budget), "
-        f"{100 * s['searched_rate']:.0f}% are the residual-free search's (where every other free attempt fell)"
+        f"{100 * s['searched_rate']:.0f}% are the residual-free search's (where every other free attempt fell), "
+        f"{100 * s['sparing_rate']:.0f}% the whole clip with the dearer residual (where the closest success was "
+        "not verified)"
     )
     groups = by_feasibility(reports)
     if len(groups) > 1:

@@ -39,6 +39,7 @@ def test_the_ladder_and_its_controllers():
         (None, "searched"),
         (0.0, "assisted"),
         (None, "assisted"),
+        (None, "sparing"),
         (None, "planned_assisted"),
     ]
     single = CorrectionConfig(unsmoothed_first=False)
@@ -48,13 +49,29 @@ def test_the_ladder_and_its_controllers():
         (None, "planned"),
         (None, "searched"),
         (None, "assisted"),
+        (None, "sparing"),
         (None, "planned_assisted"),
     ]
     # without residual-free rungs, the assisted ones (and the planned reference's last)
-    assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted"), (None, "planned_assisted")]
+    assert CorrectionConfig(free=None).ladder() == [
+        (0.0, "assisted"),
+        (None, "assisted"),
+        (None, "sparing"),
+        (None, "planned_assisted"),
+    ]
+    # the dearer residual: the assisting controller on its own smoothing, `sparing` times
+    # the price; an option like the others
+    assert CorrectionConfig(sparing=None).ladder() == [rung for rung in cfg.ladder() if rung[1] != "sparing"]
+    assert CorrectionConfig(sparing=None).sparing_tracker() is None
+    dear = cfg.sparing_tracker()
+    assert dear.w_residual == 10.0 * cfg.tracker_for_strength().w_residual
+    assert dataclasses.replace(dear, w_residual=0.1) == dataclasses.replace(cfg.tracker_for_strength(), w_residual=0.1)
+    for bad in (1.0, 0.5, -3.0, float("inf"), float("nan"), True, "10"):
+        with pytest.raises(ConfigError, match="CorrectionConfig.sparing"):
+            CorrectionConfig(sparing=bad)
     # the search: the last residual-free rung, on the free controller's own smoothing
     assert CorrectionConfig(search=None).ladder() == [rung for rung in cfg.ladder() if rung[1] != "searched"]
-    assert CorrectionConfig(firm=None, planned=False, search=None).ladder() == [
+    assert CorrectionConfig(firm=None, planned=False, search=None, sparing=None).ladder() == [
         (0.0, "free"),
         (None, "free"),
         (0.0, "assisted"),
@@ -80,6 +97,7 @@ def test_the_ladder_and_its_controllers():
         "searched",
         "assisted",
         "assisted",
+        "sparing",
         "planned_assisted",
     ]
     assert unbalanced.ladder()[2] == (0.0, "unbalanced")
@@ -154,6 +172,20 @@ def test_a_clip_that_falls_unsmoothed_is_tracked_free_smoothed():
 
 
 @pytest.mark.slow
+def test_a_far_success_is_tracked_once_more_with_a_dearer_residual():
+    # dm_spinkick: its only success is residual-free on the planned reference, 209 mm from its
+    # input (not verified); its whole-clip attempts break the residual budget (6-13 %BW). At
+    # 10 times the price, the smoothed whole-clip attempt keeps the budget and ends closer
+    (far,), (without,) = correct([bundled_clip("dm_spinkick")], CorrectionConfig(sparing=None))
+    assert (without.attempt, without.planned, without.success, without.verified) == ("free", True, True, False)
+    (out,), (rep,) = correct([bundled_clip("dm_spinkick")], CorrectionConfig())
+    assert not np.allclose(out.trans, far.trans, atol=0.05)
+    assert (rep.attempt, rep.sparing, rep.success, rep.success_free) == ("assisted", True, True, True)
+    assert rep.mpjpe_mm < without.mpjpe_mm - 50.0 and not rep.verified
+    assert 0.0 < rep.residual_bw <= 0.05 and rep.smooth_s == CorrectionConfig().tracker.smooth_s
+
+
+@pytest.mark.slow
 def test_a_clip_verified_only_with_the_residual_keeps_the_unsmoothed_output():
     # a DeepMimic walk: its residual-free body reaches the end (success_free) but drifts too
     # far from the input to be verified (MPJPE 189 mm unsmoothed, 126 smoothed); with the
@@ -194,7 +226,8 @@ _BROKEN = ("assisted", False, False, 50.0, None)  # budget broken
 _SEARCHED_FAR = ("free", True, False, 150.0, False)  # residual-free to the end, beyond verify_mpjpe_mm
 _RESCUED = ("assisted", True, False, 120.0, None)  # within the budget, beyond verify_mpjpe_mm
 _CLOSER_BROKEN = ("assisted", False, False, 40.0, None)
-_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A, _PA = CorrectionConfig(unbalanced=True).ladder()
+_SPARED_FARTHER = ("assisted", True, False, 180.0, None)  # within the budget, farther than _SEARCHED_FAR
+_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A, _SP, _PA = CorrectionConfig(unbalanced=True).ladder()
 
 
 def _script(script, calls):
@@ -209,7 +242,21 @@ def _script(script, calls):
         fall_s = 0.5 if fell else np.inf
         smooth = 0.0 if smooth_s == 0.0 else cfg.tracker.smooth_s
         flags = (kind == "firm", kind == "unbalanced", kind in ("planned", "planned_assisted"), kind == "searched")
-        return Attempt(name, _quiet_result(), 0.0, motion, (mpjpe, 0.0), ok, verified, 0.0, 0.0, smooth, fall_s, *flags)
+        return Attempt(
+            name,
+            _quiet_result(),
+            0.0,
+            motion,
+            (mpjpe, 0.0),
+            ok,
+            verified,
+            0.0,
+            0.0,
+            smooth,
+            fall_s,
+            *flags,
+            sparing=kind == "sparing",
+        )
 
     return scripted
 
@@ -250,9 +297,37 @@ def _script(script, calls):
         # ... far (not verified: beyond verify_mpjpe_mm, the searched clips usually are):
         # the assisted attempts follow, and a verified one is the output
         ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 7, False),
-        # ... where no assisted attempt is within the budget, the searched one is the output
-        # (a success, if not verified: the planned reference is not tracked with the residual)
-        ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 5, False),
+        # ... where no assisted attempt is within the budget, the dearer residual is tried
+        # (a success exists, none verified); breaking the budget too, it is not kept, and the
+        # searched one is the output (a success, if not verified: the planned reference is
+        # not tracked with the residual where a success exists)
+        (
+            [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN, _BROKEN],
+            [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP],
+            5,
+            False,
+        ),
+        # ... keeping the budget and closer, the dearer residual's attempt is the output,
+        # verified or not
+        (
+            [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN, _RESCUED],
+            [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP],
+            8,
+            False,
+        ),
+        (
+            [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN, _HELPED],
+            [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP],
+            8,
+            False,
+        ),
+        # ... but not where it keeps the budget further away than the searched one
+        (
+            [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN, _SPARED_FARTHER],
+            [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP],
+            5,
+            False,
+        ),
         # every residual-free attempt fell; nothing verified until the last rung
         ([_FALLS] * 6 + [_BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 7, False),
         # nothing verified at all: the output is still the best attempt (no success either,
@@ -279,6 +354,9 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, un
     assert rep.unbalanced == (tried[chosen][1] == "unbalanced")
     assert rep.planned == (tried[chosen][1] in ("planned", "planned_assisted"))
     assert rep.searched == (tried[chosen][1] == "searched")
+    assert rep.sparing == (tried[chosen][1] == "sparing")
+    assert summarize([rep])["sparing_rate"] == float(rep.sparing)
+    assert f"{100 * int(rep.sparing)}% the whole clip with the dearer residual" in table([rep])
     assert summarize([rep])["searched_rate"] == float(rep.searched)
     assert f"{100 * int(rep.searched)}% are the residual-free search's" in table([rep])
     assert summarize([rep])["planned_rate"] == float(rep.planned)
