@@ -25,9 +25,10 @@ Writes benchmarks/results/bench_physics.json (name, config, machine, figures):
   clips: `unbalanced` (the option CorrectionConfig.unbalanced: where both residual-free
   attempts fell, one more on the reference without the balance shift); `unsearched` (no
   residual-free search, CorrectionConfig.search None: the default corrector without it);
-  `unsparing` (no whole-clip attempt with the dearer residual, CorrectionConfig.sparing None:
-  the default corrector without it); `unplanned` (no planned rungs, the assisted one on the
-  planned reference included, no search and no dearer residual: the corrector before the
+  `sparing` (the option CorrectionConfig.sparing at SPARING_PRICE: where some attempt is a
+  success but none is verified, the whole clip once more with the residual 10x dearer);
+  `unplanned` (no planned rungs, the assisted one on the
+  planned reference included, and no search: the corrector before the
   planned rungs); `smoothed_only`
   (only the smoothed reference, and any verified attempt ends the ladder: the
   corrector before the unsmoothed attempts); `whole` (also `assist = "whole"`: a whole-clip
@@ -58,7 +59,7 @@ from motionloop.eval import evaluate
 from motionloop.io import write_text
 from motionloop.motion import Motion
 from motionloop.physics import metrics as pm
-from motionloop.physics.correct import CorrectionConfig, correct
+from motionloop.physics.correct import SPARING_PRICE, CorrectionConfig, correct
 from motionloop.physics.executor import make_executor
 from motionloop.physics.model import Humanoid
 from motionloop.physics.summary import by_feasibility, summarize
@@ -70,10 +71,10 @@ EASY = ("walk", "turn", "stand", "gesture", "crawl")
 ABLATIONS = {
     "unbalanced": {"unbalanced": True},
     "unsearched": {"search": None},
-    "unsparing": {"sparing": None},
-    "unplanned": {"planned": False, "search": None, "sparing": None},
-    "smoothed_only": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0, "sparing": None},
-    "whole": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0, "assist": "whole", "sparing": None},
+    "sparing": {"sparing": SPARING_PRICE},
+    "unplanned": {"planned": False, "search": None},
+    "smoothed_only": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0},
+    "whole": {"unsmoothed_first": False, "close_mpjpe_mm": 100.0, "assist": "whole"},
 }
 KEYS = (
     "clips",

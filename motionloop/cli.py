@@ -267,7 +267,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
     from motionloop.io import append_jsonl
     from motionloop.motion import load_clips_skipping
     from motionloop.physics.config import FIRM_TRACKER, SearchConfig
-    from motionloop.physics.correct import CorrectionConfig, correct
+    from motionloop.physics.correct import SPARING_PRICE, CorrectionConfig, correct
     from motionloop.physics.repair import RepairConfig
     from motionloop.physics.summary import by_feasibility, summarize, table
 
@@ -282,7 +282,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         unbalanced=args.unbalanced,
         planned=not args.no_planned,
         search=None if args.no_search else SearchConfig(),
-        sparing=None if args.no_sparing else CorrectionConfig.sparing,
+        sparing=SPARING_PRICE if args.sparing else None,
         repair=RepairConfig(ground_window_s=None) if args.one_ground_offset else RepairConfig(),
     )
     if cfg.executor == "ray":
@@ -720,11 +720,11 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         "if it reaches the end)",
     )
     c.add_argument(
-        "--no-sparing",
+        "--sparing",
         action="store_true",
-        help="no whole-clip attempt with a dearer residual (default: where the closest success is not verified, "
-        "beyond 100 mm of its input, the whole clip is tracked once more with the residual priced 10 times higher, "
-        "smoothed, and counts if it keeps the residual budget; the output is then the closer success)",
+        help="where the closest success is not verified (beyond 100 mm of its input), track the whole clip once "
+        "more with the residual priced 10 times higher, smoothed; it counts if it keeps the residual budget, and "
+        "the output is then the closer success (default off)",
     )
     c.add_argument(
         "--one-ground-offset",

@@ -164,9 +164,9 @@ def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     assert seen[-2].search == SearchConfig()
     assert main([*argv, "--no-search"]) == 0
     assert seen[-1].search is None and "searched" not in [kind for _, kind in seen[-1].ladder()]
-    assert seen[-1].sparing == CorrectionConfig().sparing > 1
-    assert main([*argv, "--no-sparing"]) == 0
     assert seen[-1].sparing is None and "sparing" not in [kind for _, kind in seen[-1].ladder()]
+    assert main([*argv, "--sparing"]) == 0
+    assert seen[-1].sparing == 10.0 and (None, "sparing") in seen[-1].ladder()
     assert seen[-1].repair.ground_window_s == 1.0
     assert main([*argv, "--one-ground-offset"]) == 0
     assert seen[-1].repair.ground_window_s is None

@@ -207,9 +207,9 @@ class MotionConfig:
         search: physics.correct.CorrectionConfig.search on (the default SearchConfig) or
             off: where every residual-free attempt fell (the smoothed free one at most
             twice: SearchConfig.max_falls), the residual-free search.
-        sparing: physics.correct.CorrectionConfig.sparing on (its default, 10) or off:
+        sparing: physics.correct.CorrectionConfig.sparing at SPARING_PRICE (10) or off:
             where the closest success is not verified, the whole clip once more with the
-            residual priced that many times higher (default on).
+            residual priced that many times higher (default off).
         ground_drift: ground the clips to be corrected frame by frame, following a drifting
             floor level (physics.repair.RepairConfig.ground_window_s 1 s; default on), or
             with one offset per clip (off: the corrector before it).
@@ -248,7 +248,7 @@ class MotionConfig:
     unbalanced: bool = False
     planned: bool = True
     search: bool = True
-    sparing: bool = True
+    sparing: bool = False
     ground_drift: bool = True
     close_mpjpe_mm: float = 40.0
     workers: int = 2

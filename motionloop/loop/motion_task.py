@@ -62,7 +62,7 @@ from motionloop.model.sample import sample
 from motionloop.model.train import fine_tune, resolve_device, train
 from motionloop.motion import Motion, load_clips, save_clips
 from motionloop.physics.config import FIRM_TRACKER, SearchConfig
-from motionloop.physics.correct import CorrectionConfig, TrackingReport, correct
+from motionloop.physics.correct import SPARING_PRICE, CorrectionConfig, TrackingReport, correct
 from motionloop.physics.repair import PlacementError, RepairConfig, repair
 from motionloop.physics.summary import summarize
 from motionloop.resources import BASE_MODEL
@@ -325,7 +325,7 @@ class MotionTask:
             unbalanced=m.unbalanced,
             planned=m.planned,
             search=SearchConfig() if m.search else None,
-            sparing=CorrectionConfig.sparing if m.sparing else None,
+            sparing=SPARING_PRICE if m.sparing else None,
             close_mpjpe_mm=m.close_mpjpe_mm,
             repair=RepairConfig() if m.ground_drift else RepairConfig(ground_window_s=None),
         )

@@ -146,8 +146,8 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     assert make_task(load_config("demo", ["motion.search=false"])).correction_config(1.0).search is None
     with pytest.raises(ConfigError, match="motion.search"):
         load_config("demo", ["motion.search=1"])
-    assert cfg.sparing == CorrectionConfig().sparing
-    assert make_task(load_config("demo", ["motion.sparing=false"])).correction_config(1.0).sparing is None
+    assert cfg.sparing is None
+    assert make_task(load_config("demo", ["motion.sparing=true"])).correction_config(1.0).sparing == 10.0
     with pytest.raises(ConfigError, match="motion.sparing"):
         load_config("demo", ["motion.sparing=1"])
     with pytest.raises(ConfigError, match="motion.unsmoothed_first"):

@@ -14,7 +14,7 @@ from clips import bundled_clip, standing
 
 from motionloop.errors import ConfigError
 from motionloop.physics import correct as pc
-from motionloop.physics.correct import Attempt, CorrectionConfig, correct
+from motionloop.physics.correct import SPARING_PRICE, Attempt, CorrectionConfig, correct
 from motionloop.physics.summary import summarize, table
 
 
@@ -39,7 +39,6 @@ def test_the_ladder_and_its_controllers():
         (None, "searched"),
         (0.0, "assisted"),
         (None, "assisted"),
-        (None, "sparing"),
         (None, "planned_assisted"),
     ]
     single = CorrectionConfig(unsmoothed_first=False)
@@ -49,29 +48,24 @@ def test_the_ladder_and_its_controllers():
         (None, "planned"),
         (None, "searched"),
         (None, "assisted"),
-        (None, "sparing"),
         (None, "planned_assisted"),
     ]
     # without residual-free rungs, the assisted ones (and the planned reference's last)
-    assert CorrectionConfig(free=None).ladder() == [
-        (0.0, "assisted"),
-        (None, "assisted"),
-        (None, "sparing"),
-        (None, "planned_assisted"),
-    ]
-    # the dearer residual: the assisting controller on its own smoothing, `sparing` times
-    # the price; an option like the others
-    assert CorrectionConfig(sparing=None).ladder() == [rung for rung in cfg.ladder() if rung[1] != "sparing"]
-    assert CorrectionConfig(sparing=None).sparing_tracker() is None
-    dear = cfg.sparing_tracker()
-    assert dear.w_residual == 10.0 * cfg.tracker_for_strength().w_residual
+    assert CorrectionConfig(free=None).ladder() == [(0.0, "assisted"), (None, "assisted"), (None, "planned_assisted")]
+    # the dearer residual (an option): after the assisted rungs, the assisting controller on
+    # its own smoothing, `sparing` times the price
+    sparing = CorrectionConfig(sparing=SPARING_PRICE)
+    assert cfg.sparing is None and cfg.sparing_tracker() is None
+    assert sparing.ladder() == [*cfg.ladder()[:-1], (None, "sparing"), cfg.ladder()[-1]]
+    dear = sparing.sparing_tracker()
+    assert dear.w_residual == SPARING_PRICE * cfg.tracker_for_strength().w_residual == 10.0 * 1e5
     assert dataclasses.replace(dear, w_residual=0.1) == dataclasses.replace(cfg.tracker_for_strength(), w_residual=0.1)
     for bad in (1.0, 0.5, -3.0, float("inf"), float("nan"), True, "10"):
         with pytest.raises(ConfigError, match="CorrectionConfig.sparing"):
             CorrectionConfig(sparing=bad)
     # the search: the last residual-free rung, on the free controller's own smoothing
     assert CorrectionConfig(search=None).ladder() == [rung for rung in cfg.ladder() if rung[1] != "searched"]
-    assert CorrectionConfig(firm=None, planned=False, search=None, sparing=None).ladder() == [
+    assert CorrectionConfig(firm=None, planned=False, search=None).ladder() == [
         (0.0, "free"),
         (None, "free"),
         (0.0, "assisted"),
@@ -97,7 +91,6 @@ def test_the_ladder_and_its_controllers():
         "searched",
         "assisted",
         "assisted",
-        "sparing",
         "planned_assisted",
     ]
     assert unbalanced.ladder()[2] == (0.0, "unbalanced")
@@ -176,9 +169,9 @@ def test_a_far_success_is_tracked_once_more_with_a_dearer_residual():
     # dm_spinkick: its only success is residual-free on the planned reference, 209 mm from its
     # input (not verified); its whole-clip attempts break the residual budget (6-13 %BW). At
     # 10 times the price, the smoothed whole-clip attempt keeps the budget and ends closer
-    (far,), (without,) = correct([bundled_clip("dm_spinkick")], CorrectionConfig(sparing=None))
+    (far,), (without,) = correct([bundled_clip("dm_spinkick")], CorrectionConfig())
     assert (without.attempt, without.planned, without.success, without.verified) == ("free", True, True, False)
-    (out,), (rep,) = correct([bundled_clip("dm_spinkick")], CorrectionConfig())
+    (out,), (rep,) = correct([bundled_clip("dm_spinkick")], CorrectionConfig(sparing=SPARING_PRICE))
     assert not np.allclose(out.trans, far.trans, atol=0.05)
     assert (rep.attempt, rep.sparing, rep.success, rep.success_free) == ("assisted", True, True, True)
     assert rep.mpjpe_mm < without.mpjpe_mm - 50.0 and not rep.verified
@@ -227,7 +220,7 @@ _SEARCHED_FAR = ("free", True, False, 150.0, False)  # residual-free to the end,
 _RESCUED = ("assisted", True, False, 120.0, None)  # within the budget, beyond verify_mpjpe_mm
 _CLOSER_BROKEN = ("assisted", False, False, 40.0, None)
 _SPARED_FARTHER = ("assisted", True, False, 180.0, None)  # within the budget, farther than _SEARCHED_FAR
-_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A, _SP, _PA = CorrectionConfig(unbalanced=True).ladder()
+_F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A, _SP, _PA = CorrectionConfig(unbalanced=True, sparing=SPARING_PRICE).ladder()
 
 
 def _script(script, calls):
@@ -297,10 +290,12 @@ def _script(script, calls):
         # ... far (not verified: beyond verify_mpjpe_mm, the searched clips usually are):
         # the assisted attempts follow, and a verified one is the output
         ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 7, False),
-        # ... where no assisted attempt is within the budget, the dearer residual is tried
-        # (a success exists, none verified); breaking the budget too, it is not kept, and the
-        # searched one is the output (a success, if not verified: the planned reference is
-        # not tracked with the residual where a success exists)
+        # ... where no assisted attempt is within the budget, the searched one is the output
+        # (a success, if not verified: the planned reference is not tracked with the residual
+        # where a success exists)
+        ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 5, False),
+        # ... with `sparing` (its cases are those that try _SP), the dearer residual is tried
+        # there (a success exists, none verified); breaking the budget too, it is not kept
         (
             [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN, _BROKEN],
             [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP],
@@ -346,7 +341,8 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, un
     calls = []
     monkeypatch.setattr(pc, "_track_attempt", _script(script, calls))
     monkeypatch.setattr(pc, "_planned_reference", lambda name, fixed, h: fixed)
-    _, (rep,) = correct([clip], CorrectionConfig(unbalanced=unbalanced))
+    sparing = SPARING_PRICE if _SP in tried else None
+    _, (rep,) = correct([clip], CorrectionConfig(unbalanced=unbalanced, sparing=sparing))
     assert calls == tried
     expected = script[chosen]
     assert (rep.attempt, rep.mpjpe_mm, rep.smooth_s == 0.0) == (expected[0], expected[3], tried[chosen][0] == 0.0)
@@ -363,6 +359,24 @@ def test_the_ladder_stops_where_it_should(monkeypatch, script, tried, chosen, un
     assert f"{100 * int(rep.planned)}% the reference with the centroidal plan" in table([rep])
     assert rep.success_free == any(s[4] is False for s in script)
     assert rep.free_fall_s == (0.5 if script[0][4] else -1.0)
+
+
+@pytest.mark.parametrize(
+    "script, tried",
+    [
+        # a verified attempt: no dearer residual
+        ([_FAR, _FALLS, _BROKEN, _BROKEN], [_F0, _F, _A0, _A]),
+        ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A]),
+        # no success at all: not the dearer residual, the planned reference with the residual
+        ([_FALLS] * 6 + [_BROKEN, _BROKEN, _RESCUED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _PA]),
+    ],
+)
+def test_the_dearer_residual_is_tried_only_for_a_far_success(monkeypatch, script, tried):
+    calls = []
+    monkeypatch.setattr(pc, "_track_attempt", _script(script, calls))
+    monkeypatch.setattr(pc, "_planned_reference", lambda name, fixed, h: fixed)
+    _, (rep,) = correct([standing(frames=10)], CorrectionConfig(sparing=SPARING_PRICE))
+    assert calls == tried and not rep.sparing
 
 
 @pytest.mark.parametrize(
