@@ -148,8 +148,8 @@ class CorrectionConfig:
             price broke the budget (6-13 %BW): a dearer residual stays within it and keeps
             the body closer. At 10x, of the real clips it changed dm_spinkick (209 -> 141 mm,
             1.4 %BW), of bench_physics's 128 generated ones 7 (MPJPE mean 151 -> 150 mm,
-            median 143 -> 139, verified 0.359 -> 0.367), at 1.007x the CPU time on the real
-            clips (bench_cost_ab, paired). Where no attempt is a success it seldom made one
+            median 143 -> 139, verified 0.359 -> 0.367), at 1.03x the CPU time on the real
+            clips (bench_cost_ab --new-set sparing=10.0, paired). Where no attempt is a success it seldom made one
             (1 of the 55 such generated clips, farther from its input than the failure kept),
             so it is not tried there; at 3x the price it changed 2 of the 27 generated clips
             it is tried on, at 10x 7 (prototype runs, the same clips). Off by default: the
