@@ -149,13 +149,14 @@ class CorrectionConfig:
             the body closer. At 10x, of the real clips it changed dm_spinkick (209 -> 141 mm,
             1.4 %BW), of bench_physics's 128 generated ones 7 (MPJPE mean 151 -> 150 mm,
             median 143 -> 139, verified 0.359 -> 0.367), at 1.03x the CPU time on the real
-            clips (bench_cost_ab --new-set sparing=10.0, paired). Where no attempt is a success it seldom made one
-            (1 of the 55 such generated clips, farther from its input than the failure kept),
-            so it is not tried there; at 3x the price it changed 2 of the 27 generated clips
+            clips (bench_cost_ab --new-set sparing=10.0, paired). Where no attempt is a
+            success it seldom made one (1 of the 55 such generated clips, farther from its
+            input than the failure kept), so it is not tried there; at 3x the price it changed 2 of the 27 generated clips
             it is tried on, at 10x 7 (prototype runs, the same clips). Off by default: the
             smoothed output it gives dm_spinkick moves the real clips' FID change +2.97 ->
             +3.01 (one draw seed of five: +2.39 -> +2.56), over the +3 of the issue's target,
-            and it costs 1.05x the CPU time on the generated clips (bench_physics, same run).
+            and it cost 1.05x and 1.15x the CPU time on the generated clips in two
+            bench_physics runs (against the default in the same run).
         unbalanced: where both residual-free attempts fell, one more (with local assistance,
             by `assist`) on the unsmoothed reference repaired without the ZMP balance shift
             (`RepairConfig.balance` off: grounded, feet planted, flights ballistic), before
@@ -203,7 +204,7 @@ class CorrectionConfig:
             assisted one broke the budget (cmu01_03_walk_c: free 78 mm kept, assisted
             smoothed 33 mm at 1.3 %BW never tried); with this rule 7 of the 47 real clips
             came out closer (MPJPE mean / median 57.3 / 43 -> 54.3 / 35 mm, success and
-            success_free unchanged; the FID change +2.8 -> +3.0), 7 of the 128 generated
+            success_free unchanged; the FID change +2.76 -> +2.97), 7 of the 128 generated
             clips of bench_physics alike (152.0 -> 151.4 mm), at 1.04x the CPU time on the
             real clips (bench_cost_ab, paired).
         workers: 1 = serial, N = local process pool, 0 = one per core (executor "local"; with
@@ -375,9 +376,10 @@ class TrackingReport:
     `planned` whether it tracked the reference with the centroidal plan
     (CorrectionConfig.planned: residual-free, or, with `attempt` "assisted", the last rung);
     `sparing` whether it is the whole-clip attempt with the dearer residual
-    (CorrectionConfig.sparing). `trunk_pitch_change_deg` is the mean absolute change of the trunk's forward lean from
-    the input to the output over the clip's frames, `trunk_pitch_bias_deg` its signed mean
-    (positive: the output leans further forward; metrics.pitch_change_deg).
+    (CorrectionConfig.sparing). `trunk_pitch_change_deg` is the mean absolute change of the
+    trunk's forward lean from the input to the output over the clip's frames,
+    `trunk_pitch_bias_deg` its signed mean (positive: the output leans further forward;
+    metrics.pitch_change_deg).
     """
 
     clip: str
