@@ -221,6 +221,10 @@ _RESCUED = ("assisted", True, False, 120.0, None)  # within the budget, beyond v
 _CLOSER_BROKEN = ("assisted", False, False, 40.0, None)
 _SPARED_FARTHER = ("assisted", True, False, 180.0, None)  # within the budget, farther than _SEARCHED_FAR
 _F0, _F, _U0, _FIRM, _P0, _P, _S, _A0, _A, _SP, _PA = CorrectionConfig(unbalanced=True, sparing=SPARING_PRICE).ladder()
+# a residual-free success only on the search, far, and both assisted attempts over the budget;
+# the rungs up to the dearer residual
+_SEARCHED_BROKEN = [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN]
+_UP_TO_SPARING = [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP]
 
 
 def _script(script, calls):
@@ -296,33 +300,13 @@ def _script(script, calls):
         ([_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 5, False),
         # ... with `sparing` (its cases are those that try _SP), the dearer residual is tried
         # there (a success exists, none verified); breaking the budget too, it is not kept
-        (
-            [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN, _BROKEN],
-            [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP],
-            5,
-            False,
-        ),
+        (_SEARCHED_BROKEN + [_BROKEN], _UP_TO_SPARING, 5, False),
         # ... keeping the budget and closer, the dearer residual's attempt is the output,
         # verified or not
-        (
-            [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN, _RESCUED],
-            [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP],
-            8,
-            False,
-        ),
-        (
-            [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN, _HELPED],
-            [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP],
-            8,
-            False,
-        ),
+        (_SEARCHED_BROKEN + [_RESCUED], _UP_TO_SPARING, 8, False),
+        (_SEARCHED_BROKEN + [_HELPED], _UP_TO_SPARING, 8, False),
         # ... but not where it keeps the budget further away than the searched one
-        (
-            [_FALLS] * 5 + [_SEARCHED_FAR, _BROKEN, _BROKEN, _SPARED_FARTHER],
-            [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A, _SP],
-            5,
-            False,
-        ),
+        (_SEARCHED_BROKEN + [_SPARED_FARTHER], _UP_TO_SPARING, 5, False),
         # every residual-free attempt fell; nothing verified until the last rung
         ([_FALLS] * 6 + [_BROKEN, _HELPED], [_F0, _F, _FIRM, _P0, _P, _S, _A0, _A], 7, False),
         # nothing verified at all: the output is still the best attempt (no success either,
