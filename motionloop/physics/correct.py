@@ -664,12 +664,11 @@ def _track_attempt(
             unbalanced=kind == "unbalanced",
             falls=len(fell),
         )
-    if kind == "sparing":
-        assist_cfg = cfg.sparing_tracker()
-        return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s, sparing=True)
-    assist_cfg = cfg.tracker_for_strength(smooth_s)
+    sparing = kind == "sparing"
+    assist_cfg = cfg.sparing_tracker() if sparing else cfg.tracker_for_strength(smooth_s)
     planned = kind == "planned_assisted"
-    return _attempt("assisted", track(h, fixed, assist_cfg), 1.0, h, motion, cfg, assist_cfg.smooth_s, planned=planned)
+    result = track(h, fixed, assist_cfg)
+    return _attempt("assisted", result, 1.0, h, motion, cfg, assist_cfg.smooth_s, planned=planned, sparing=sparing)
 
 
 def _search_falls(attempts: list[Attempt], cfg: CorrectionConfig) -> int | None:
