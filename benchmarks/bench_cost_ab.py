@@ -17,7 +17,8 @@ came from).
 directory holding a checkout; `--new` defaults to this checkout. `--new-set FIELD=VALUE`
 (repeatable; VALUE in JSON, e.g. `unbalanced=true`) changes a CorrectionConfig field on the
 new side only: with `--base HEAD` it prices an option against the default. Single-threaded
-workers (OMP_NUM_THREADS=1), one correction at a time. Writes
+workers (OMP_NUM_THREADS=1), one correction at a time (bench_quality_ab drives the same
+workers side by side, over perturbed draws, for the figures rather than the cost). Writes
 benchmarks/results/bench_cost_ab.json (`--out` elsewhere).
 """
 
@@ -35,26 +36,65 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# m/s or rad/s per velocity component: the start-state noise of bench_free_rungs and of
+# bench_quality_ab's perturbed draws (perturb_starts)
+START_NOISE = 0.02
+# what a worker reports of each correction (TrackingReport fields; None where a checkout lacks one)
+REPORT_FIELDS = ("cpu_s", "attempt", "success", "success_free", "verified", "mpjpe_mm", "residual_bw", "resets")
+
+
+def perturb_starts(name: str, draw: int) -> None:
+    """From now on, every tracking attempt of this process starts with its velocity plus N(0,
+    START_NOISE) per component, seeded by clip `name` and `draw` (the same noise for every
+    attempt on the clip); draw 0: unperturbed. It wraps `set_state` where tracker.py and
+    search.py call it for step 0, so it needs a checkout that has it."""
+    import zlib
+
+    import mujoco
+    import numpy as np
+
+    from motionloop.physics import search, tracker
+
+    plain = getattr(tracker, "_unperturbed_set_state", tracker.set_state)
+    tracker._unperturbed_set_state = plain
+    if draw == 0:
+        tracker.set_state = search.set_state = plain
+        return
+
+    def set_state(h, d, ref, k, soles):
+        plain(h, d, ref, k, soles)
+        if k == 0:
+            rng = np.random.default_rng([zlib.crc32(name.encode()), draw])
+            d.qvel[:] += rng.normal(0.0, START_NOISE, len(d.qvel))
+            mujoco.mj_forward(h.model, d)
+
+    tracker.set_state = search.set_state = set_state
+
+
 def worker(tree: str, changes: dict) -> None:
-    """Serve clip ids from stdin: correct each with the default config (and `changes`), print
-    `cpu_s digest attempt`."""
+    """Serve jobs from stdin, one JSON object per line (`name`, `path` of a clip file, `draw`):
+    correct each with the default config (and `changes`), the start state perturbed by `draw`
+    (perturb_starts), and print a JSON object: REPORT_FIELDS, `phys_err_mm` after, and
+    `digest` (of the output's poses and translation, and the attempt it came from)."""
     sys.path.insert(0, tree)
     import motionloop
 
     if not Path(motionloop.__file__).resolve().is_relative_to(Path(tree).resolve()):
         raise SystemExit(f"worker for {tree} imported motionloop from {motionloop.__file__}")
-    from motionloop.data.bundled import list_bundled
     from motionloop.motion import Motion
     from motionloop.physics.correct import CorrectionConfig, correct_one
 
-    entries = {c.id: c for c in list_bundled()}
     cfg = CorrectionConfig(workers=1, **changes)
     print("ready", flush=True)
     for line in sys.stdin:
-        name = line.strip()
-        out, report = correct_one((name, Motion.load(entries[name].path), cfg))
+        job = json.loads(line)
+        perturb_starts(job["name"], int(job.get("draw", 0)))
+        out, report = correct_one((job["name"], Motion.load(job["path"]), cfg))
         digest = hashlib.sha1(out.poses.tobytes() + out.trans.tobytes()).hexdigest()[:16]
-        print(f"{report.cpu_s} {digest} {report.attempt}", flush=True)
+        reply = {f: getattr(report, f, None) for f in REPORT_FIELDS}
+        reply["phys_err_mm"] = report.after.get("phys_err_mm") if report.after else None
+        reply["digest"] = f"{digest} {report.attempt}"
+        print(json.dumps(reply), flush=True)
 
 
 def start(tree: str, changes: dict) -> subprocess.Popen:
@@ -72,13 +112,22 @@ def start(tree: str, changes: dict) -> subprocess.Popen:
     return p
 
 
-def ask(p: subprocess.Popen, name: str) -> tuple[float, str]:
-    p.stdin.write(name + "\n")
+def send(p: subprocess.Popen, name: str, path: str, draw: int = 0) -> None:
+    p.stdin.write(json.dumps({"name": name, "path": str(path), "draw": draw}) + "\n")
     p.stdin.flush()
-    reply = p.stdout.readline().split()
-    if len(reply) != 3:
-        raise SystemExit(f"a worker failed on {name}")
-    return float(reply[0]), " ".join(reply[1:])
+
+
+def receive(p: subprocess.Popen, name: str) -> dict:
+    line = p.stdout.readline()
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        raise SystemExit(f"a worker failed on {name}") from None
+
+
+def ask(p: subprocess.Popen, name: str, path: str, draw: int = 0) -> dict:
+    send(p, name, path, draw)
+    return receive(p, name)
 
 
 def checkout(rev_or_dir: str, tmp: str) -> str:
@@ -88,6 +137,27 @@ def checkout(rev_or_dir: str, tmp: str) -> str:
     path = str(Path(tmp) / "base")
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", path, rev_or_dir], check=True)
     return path
+
+
+def parse_changes(ap: argparse.ArgumentParser, items: list[str]) -> dict:
+    """CorrectionConfig changes from `--new-set FIELD=VALUE` items (VALUE in JSON)."""
+    changes = {}
+    for item in items:
+        field, sep, value = item.partition("=")
+        try:
+            changes[field] = json.loads(value)
+        except json.JSONDecodeError:
+            sep = ""
+        if not sep or not field:
+            ap.error(f'--new-set {item!r}: expected FIELD=VALUE with VALUE in JSON (true, 0.5, "text")')
+    return changes
+
+
+def revision(tree: str, rev: str = "HEAD") -> str:
+    """The short hash of `rev` in the git checkout `tree`."""
+    return subprocess.run(
+        ["git", "-C", tree, "rev-parse", "--short", rev], capture_output=True, text=True
+    ).stdout.strip()
 
 
 def main() -> None:
@@ -108,15 +178,7 @@ def main() -> None:
         return
     if not args.base:
         ap.error("--base is required")
-    changes = {}
-    for item in args.new_set:
-        field, sep, value = item.partition("=")
-        try:
-            changes[field] = json.loads(value)
-        except json.JSONDecodeError:
-            sep = ""
-        if not sep or not field:
-            ap.error(f'--new-set {item!r}: expected FIELD=VALUE with VALUE in JSON (true, 0.5, "text")')
+    changes = parse_changes(ap, args.new_set)
 
     from motionloop.bench import write_result
     from motionloop.data.bundled import OBJECT_LABELS, list_bundled
@@ -126,12 +188,7 @@ def main() -> None:
     entries = entries[: args.clips] if args.clips > 0 else entries
     seconds = sum(Motion.load(c.path).duration for c in entries)
     with tempfile.TemporaryDirectory() as tmp:
-        base_rev = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", args.base], capture_output=True, text=True
-        ).stdout.strip()
-        new_rev = subprocess.run(
-            ["git", "-C", args.new, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
+        base_rev, new_rev = revision(str(ROOT), args.base), revision(args.new)
         trees = [checkout(args.base, tmp), str(Path(args.new).resolve())]
         try:
             procs = [start(t, c) for t, c in zip(trees, ({}, changes))]
@@ -140,10 +197,10 @@ def main() -> None:
                 for i, c in enumerate(entries):
                     replies = {}
                     for side in (0, 1) if (i + r) % 2 == 0 else (1, 0):
-                        replies[side] = ask(procs[side], c.id)
+                        replies[side] = ask(procs[side], c.id, c.path)
                     for side in (0, 1):
-                        cpu[side] += replies[side][0]
-                    same += replies[0][1] == replies[1][1]
+                        cpu[side] += replies[side]["cpu_s"]
+                    same += replies[0]["digest"] == replies[1]["digest"]
                 print(f"round {r + 1}: base {cpu[0]:.1f} s, new {cpu[1]:.1f} s (so far)", flush=True)
             for p in procs:
                 p.stdin.close()

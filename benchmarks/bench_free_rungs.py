@@ -37,6 +37,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from bench_cost_ab import START_NOISE
 from bench_physics import GENERATED_PER_LABEL, GENERATED_SEED, generated_set
 
 from motionloop.bench import write_result
@@ -53,7 +54,6 @@ from motionloop.physics.search import search_track
 from motionloop.physics.tracker import control_rate, track
 
 EASY = ("walk", "turn", "stand", "gesture", "crawl")
-START_NOISE = 0.02  # m/s or rad/s per velocity component of the start state
 RUNGS = ("free_unsmoothed", "free_smoothed", "firm", "planned_unsmoothed", "planned_smoothed", "unbalanced", "searched")
 DEFAULT = RUNGS[:5]  # the default ladder's rungs before the search
 
