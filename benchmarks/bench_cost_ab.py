@@ -25,6 +25,7 @@ benchmarks/results/bench_cost_ab.json (`--out` elsewhere).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -139,6 +140,23 @@ def checkout(rev_or_dir: str, tmp: str) -> str:
     return path
 
 
+@contextlib.contextmanager
+def side_by_side(base: str, new: str, changes: dict, tmp: str):
+    """Worker processes `[base, new]` for the checkout `base` (a revision, checked out to a
+    worktree in `tmp`, or a directory) and the checkout directory `new` (with CorrectionConfig
+    `changes`); closes them after, and removes the worktree."""
+    trees = [checkout(base, tmp), str(Path(new).resolve())]
+    try:
+        procs = [start(t, c) for t, c in zip(trees, ({}, changes))]
+        yield procs
+        for p in procs:
+            p.stdin.close()
+            p.wait()
+    finally:
+        if not Path(base).is_dir():
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", trees[0]], check=False)
+
+
 def parse_changes(ap: argparse.ArgumentParser, items: list[str]) -> dict:
     """CorrectionConfig changes from `--new-set FIELD=VALUE` items (VALUE in JSON)."""
     changes = {}
@@ -189,9 +207,7 @@ def main() -> None:
     seconds = sum(Motion.load(c.path).duration for c in entries)
     with tempfile.TemporaryDirectory() as tmp:
         base_rev, new_rev = revision(str(ROOT), args.base), revision(args.new)
-        trees = [checkout(args.base, tmp), str(Path(args.new).resolve())]
-        try:
-            procs = [start(t, c) for t, c in zip(trees, ({}, changes))]
+        with side_by_side(args.base, args.new, changes, tmp) as procs:
             cpu, same = [0.0, 0.0], 0
             for r in range(args.rounds):
                 for i, c in enumerate(entries):
@@ -202,12 +218,6 @@ def main() -> None:
                         cpu[side] += replies[side]["cpu_s"]
                     same += replies[0]["digest"] == replies[1]["digest"]
                 print(f"round {r + 1}: base {cpu[0]:.1f} s, new {cpu[1]:.1f} s (so far)", flush=True)
-            for p in procs:
-                p.stdin.close()
-                p.wait()
-        finally:
-            if not Path(args.base).is_dir():
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", trees[0]], check=False)
     total = seconds * args.rounds
     write_result(
         args.out,

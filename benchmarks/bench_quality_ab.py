@@ -27,12 +27,11 @@ benchmarks/results/bench_quality_ab.json (`--out` elsewhere).
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from bench_cost_ab import ROOT, checkout, parse_changes, receive, revision, send, start
+from bench_cost_ab import ROOT, parse_changes, receive, revision, send, side_by_side
 
 FIGURES = ("success", "success_free", "verified", "mpjpe_mm", "mpjpe_median_mm", "residual_bw", "phys_err_mm")
 
@@ -86,9 +85,7 @@ def main() -> None:
         clips = clip_set(args.which, tmp)
         clips = clips[: args.clips] if args.clips > 0 else clips
         base_rev, new_rev = revision(str(ROOT), args.base), revision(args.new)
-        trees = [checkout(args.base, tmp), str(Path(args.new).resolve())]
-        try:
-            procs = [start(t, c) for t, c in zip(trees, ({}, changes))]
+        with side_by_side(args.base, args.new, changes, tmp) as procs:
             for draw in range(args.draws + 1):
                 replies: list[list[dict]] = [[], []]
                 for name, path in clips:
@@ -113,12 +110,6 @@ def main() -> None:
                     + f" | same outputs {entry['same_outputs']}/{len(clips)}",
                     flush=True,
                 )
-            for p in procs:
-                p.stdin.close()
-                p.wait()
-        finally:
-            if not Path(args.base).is_dir():
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", trees[0]], check=False)
     summary = {}
     for k in FIGURES:
         d = np.array([e["diff"][k] for e in per_draw])
