@@ -38,44 +38,42 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # m/s or rad/s per velocity component: the start-state noise of bench_free_rungs and of
-# bench_quality_ab's perturbed draws (perturb_starts)
+# bench_quality_ab's perturbed draws (StartPerturbation)
 START_NOISE = 0.02
 # what a worker reports of each correction (TrackingReport fields; None where a checkout lacks one)
 REPORT_FIELDS = ("cpu_s", "attempt", "success", "success_free", "verified", "mpjpe_mm", "residual_bw", "resets")
 
 
-def perturb_starts(name: str, draw: int) -> None:
-    """From now on, every tracking attempt of this process starts with its velocity plus N(0,
-    START_NOISE) per component, seeded by clip `name` and `draw` (the same noise for every
-    attempt on the clip); draw 0: unperturbed. It wraps `set_state` where tracker.py and
-    search.py call it for step 0, so it needs a checkout that has it."""
-    import zlib
+class StartPerturbation:
+    """Wraps `set_state` where tracker.py and search.py call it (so it needs a checkout that
+    has it): every tracking attempt of this process then starts with its velocity plus N(0,
+    START_NOISE) per component, seeded by the clip `name` and the `draw` set on this object
+    (the same noise for every attempt on the clip); draw 0: unperturbed."""
 
-    import mujoco
-    import numpy as np
+    def __init__(self) -> None:
+        from motionloop.physics import search, tracker
 
-    from motionloop.physics import search, tracker
+        self.name, self.draw = "", 0
+        self._plain = tracker.set_state
+        tracker.set_state = search.set_state = self.set_state
 
-    plain = getattr(tracker, "_unperturbed_set_state", tracker.set_state)
-    tracker._unperturbed_set_state = plain
-    if draw == 0:
-        tracker.set_state = search.set_state = plain
-        return
+    def set_state(self, h, d, ref, k, soles) -> None:
+        import zlib
 
-    def set_state(h, d, ref, k, soles):
-        plain(h, d, ref, k, soles)
-        if k == 0:
-            rng = np.random.default_rng([zlib.crc32(name.encode()), draw])
+        import mujoco
+        import numpy as np
+
+        self._plain(h, d, ref, k, soles)
+        if k == 0 and self.draw:
+            rng = np.random.default_rng([zlib.crc32(self.name.encode()), self.draw])
             d.qvel[:] += rng.normal(0.0, START_NOISE, len(d.qvel))
             mujoco.mj_forward(h.model, d)
-
-    tracker.set_state = search.set_state = set_state
 
 
 def worker(tree: str, changes: dict) -> None:
     """Serve jobs from stdin, one JSON object per line (`name`, `path` of a clip file, `draw`):
     correct each with the default config (and `changes`), the start state perturbed by `draw`
-    (perturb_starts), and print a JSON object: REPORT_FIELDS, `phys_err_mm` after, and
+    (StartPerturbation), and print a JSON object: REPORT_FIELDS, `phys_err_mm` after, and
     `digest` (of the output's poses and translation, and the attempt it came from)."""
     sys.path.insert(0, tree)
     import motionloop
@@ -86,10 +84,11 @@ def worker(tree: str, changes: dict) -> None:
     from motionloop.physics.correct import CorrectionConfig, correct_one
 
     cfg = CorrectionConfig(workers=1, **changes)
+    starts = StartPerturbation()
     print("ready", flush=True)
     for line in sys.stdin:
         job = json.loads(line)
-        perturb_starts(job["name"], int(job.get("draw", 0)))
+        starts.name, starts.draw = job["name"], int(job.get("draw", 0))
         out, report = correct_one((job["name"], Motion.load(job["path"]), cfg))
         digest = hashlib.sha1(out.poses.tobytes() + out.trans.tobytes()).hexdigest()[:16]
         reply = {f: getattr(report, f, None) for f in REPORT_FIELDS}

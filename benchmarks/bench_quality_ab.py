@@ -11,7 +11,7 @@ luck, the more so against a default that was itself kept because its own run cam
 So this corrects the same clips with both checkouts, unperturbed (draw 0) and with the start
 state perturbed (`--draws` more draws: every start velocity component plus N(0, 0.02) m/s or
 rad/s, bench_free_rungs' noise, seeded per clip and draw, the same on both sides and for
-every attempt on the clip: bench_cost_ab.perturb_starts), and reports per draw and side the
+every attempt on the clip: bench_cost_ab.StartPerturbation), and reports per draw and side the
 headline figures (success, success_free and verified rates, MPJPE mean and median, mean
 residual, phys_err after correction), their paired difference new - base per draw, and that
 difference's mean and standard deviation over the draws, with how many clips' outputs the
