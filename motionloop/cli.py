@@ -8,6 +8,7 @@ library; every user error is one line on stderr and exit status 2.)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -283,7 +284,9 @@ def cmd_correct(args: argparse.Namespace) -> int:
         planned=not args.no_planned,
         search=None if args.no_search else SearchConfig(),
         sparing=SPARING_PRICE if args.sparing else None,
-        repair=RepairConfig(ground_window_s=None) if args.one_ground_offset else RepairConfig(),
+        repair=dataclasses.replace(
+            RepairConfig(ground_window_s=None) if args.one_ground_offset else RepairConfig(), step_feet=args.step_feet
+        ),
     )
     if cfg.executor == "ray":
         raycluster.import_ray()  # before reading clips: one line saying how to install it
@@ -739,6 +742,13 @@ def add_correct(sub: argparse._SubParsersAction) -> None:
         help="where both residual-free attempts fall, one more on the reference without the balance shift (the repair's "
         "largest departure from the input) before the firm controller: outputs closer to their inputs, at about 1.2x "
         "the CPU time and a little more phys_err (default: off)",
+    )
+    c.add_argument(
+        "--step-feet",
+        action="store_true",
+        help="before the balance shift, move each planted foot towards the ZMP the reference needs (leg IK), so "
+        "that less of the balance is left to the pelvis shift: outputs of generated clips closer to their inputs, "
+        "fewer successes on real mocap (default: off)",
     )
     c.add_argument(
         "--address",

@@ -18,6 +18,7 @@ from clips import standing
 from motionloop.cli import build_parser, main
 from motionloop.io import read_jsonl
 from motionloop.motion import Motion, save_clips
+from motionloop.physics.repair import RepairConfig
 
 
 def test_data_list_json_lists_the_bundled_clips(capsys):
@@ -169,7 +170,9 @@ def test_correct_passes_the_assist_mode(mode, tmp_path, monkeypatch):
     assert seen[-1].sparing == 10.0 and (None, "sparing") in seen[-1].ladder()
     assert seen[-1].repair.ground_window_s == 1.0
     assert main([*argv, "--one-ground-offset"]) == 0
-    assert seen[-1].repair.ground_window_s is None
+    assert seen[-1].repair.ground_window_s is None and seen[-1].repair.step_feet is False
+    assert main([*argv, "--step-feet", "--one-ground-offset"]) == 0
+    assert seen[-1].repair == RepairConfig(step_feet=True, ground_window_s=None)
 
 
 @pytest.mark.parametrize(

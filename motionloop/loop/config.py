@@ -210,6 +210,8 @@ class MotionConfig:
         sparing: physics.correct.CorrectionConfig.sparing at SPARING_PRICE (10) or off:
             where the closest success is not verified, the whole clip once more with the
             residual priced that many times higher (default off).
+        step_feet: physics.repair.RepairConfig.step_feet: before the balance shift, move each
+            planted foot towards the ZMP the reference needs (step.py; default off).
         ground_drift: ground the clips to be corrected frame by frame, following a drifting
             floor level (physics.repair.RepairConfig.ground_window_s 1 s; default on), or
             with one offset per clip (off: the corrector before it).
@@ -249,6 +251,7 @@ class MotionConfig:
     planned: bool = True
     search: bool = True
     sparing: bool = False
+    step_feet: bool = False
     ground_drift: bool = True
     close_mpjpe_mm: float = 40.0
     workers: int = 2
@@ -276,7 +279,16 @@ class MotionConfig:
             raise ConfigError(f"motion.probe_strength: must be in [0, 1], got {self.probe_strength}")
         choice("motion.project", self.project, Projection)
         choice("motion.assist", self.assist, AssistMode)
-        for name in ("unsmoothed_first", "firm", "unbalanced", "planned", "search", "sparing", "ground_drift"):
+        for name in (
+            "unsmoothed_first",
+            "firm",
+            "unbalanced",
+            "planned",
+            "search",
+            "sparing",
+            "step_feet",
+            "ground_drift",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"motion.{name}: must be true or false, got {getattr(self, name)!r}")
         close = self.close_mpjpe_mm

@@ -327,7 +327,9 @@ class MotionTask:
             search=SearchConfig() if m.search else None,
             sparing=SPARING_PRICE if m.sparing else None,
             close_mpjpe_mm=m.close_mpjpe_mm,
-            repair=RepairConfig() if m.ground_drift else RepairConfig(ground_window_s=None),
+            repair=RepairConfig(
+                step_feet=m.step_feet, ground_window_s=RepairConfig.ground_window_s if m.ground_drift else None
+            ),
         )
 
     def project(self, tracked: Motion, generated: Motion) -> Motion:

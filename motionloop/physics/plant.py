@@ -110,7 +110,7 @@ def support_gaps(
     T = len(planted)
     none = ~planted.any(axis=1)
     gaps = np.zeros(T, dtype=bool)
-    for a, b in _runs(none):
+    for a, b in true_runs(none):
         if a == 0 or b == T:
             gaps[a:b] = True
             continue
@@ -124,7 +124,7 @@ def support_gaps(
     return gaps
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Half-open index ranges `[a, b)` where `mask (T,)` is True."""
     edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
@@ -195,7 +195,7 @@ def plant_corrections(
                 continue
             pts = corners[on, sl]  # (n, k, 3)
             centre = pts[..., :2].mean(axis=1)
-            for a, b in _runs(on):
+            for a, b in true_runs(on):
                 # index of frames a..b-1 within the `on` selection
                 i0 = int(on[:a].sum())
                 sub = centre[i0 : i0 + b - a]

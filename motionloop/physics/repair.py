@@ -1,6 +1,7 @@
 """Kinematic repair of a reference before tracking, in this order: grounding (here), foot
-planting (plant.py), balance (balance.py), ballistic flight (flight.py), and optionally the
-whole-clip centroidal plan (plan.py). Each makes the
+planting (plant.py), optionally steps of the planted feet towards the ZMP (step.py), balance
+(balance.py), ballistic flight (flight.py), and optionally the whole-clip centroidal plan
+(plan.py). Each makes the
 reference something a body with only pushing contacts can follow, at a small cost in distance
 from the input; the tracker then has less to depart from.
 
@@ -38,6 +39,7 @@ from motionloop.physics.flight import ballistic_repair
 from motionloop.physics.model import Humanoid, default_humanoid
 from motionloop.physics.plan import centroidal_repair
 from motionloop.physics.plant import PlantConfig, plant_feet
+from motionloop.physics.step import step_repair
 
 SLOW_FOOT_MPS = 0.4  # horizontal foot speed below which a foot may be supporting
 # a floor level within this of the one offset everywhere stays the one offset: the estimate's
@@ -64,6 +66,8 @@ class RepairConfig:
         laid flat is out of the leg's reach (plant.PlantConfig.max_pelvis_drop_m; 0 = never), m.
     balance: shift the pelvis so the needed ZMP stays over the support (balance.py).
     balance_amount: share of that shift applied, in [0, 1].
+    step_feet: with balance, first move each planted foot towards the ZMP it needs (step.py;
+        off by default: generated outputs closer to their inputs, real ones a little further).
     ballistic: put the CoM of flight phases on their free-fall parabola (flight.py).
     plan: replace the CoM path by the whole-clip centroidal plan (plan.py). Off by default:
         on the bundled real clips it takes the reference's feasibility floor of walks from
@@ -81,6 +85,7 @@ class RepairConfig:
     pelvis_drop_m: float = 0.0
     balance: bool = True
     balance_amount: float = 1.0
+    step_feet: bool = False
     ballistic: bool = True
     plan: bool = False
 
@@ -151,6 +156,8 @@ def repair(motion: Motion, cfg: RepairConfig = RepairConfig(), h: Humanoid | Non
     if cfg.lock_feet and motion.num_frames > 1:
         plant = PlantConfig(max_pelvis_drop_m=cfg.pelvis_drop_m)
         motion = plant_feet(motion, plant, offsets=(h or default_humanoid()).spec.offsets_array())
+    if cfg.step_feet and cfg.balance and cfg.balance_amount > 0 and motion.num_frames > 2:
+        motion, _ = step_repair(h or default_humanoid(), motion)
     if cfg.balance and cfg.balance_amount > 0 and motion.num_frames > 2:
         motion, _ = balance_repair(h or default_humanoid(), motion, BalanceConfig(amount=cfg.balance_amount))
     if cfg.ballistic and motion.num_frames > 2:

@@ -20,6 +20,7 @@ from motionloop.model.denoiser import DenoiserConfig
 from motionloop.model.diffusion import DiffusionConfig
 from motionloop.model.train import train
 from motionloop.motion import load_clips
+from motionloop.physics.repair import RepairConfig
 
 TINY = DenoiserConfig(feature_dim=FEATURE_DIM, width=32, layers=1, heads=2, ff=64, dropout=0.0)
 TINY_TRAIN = TrainConfig(window=40, stride=20, batch_size=8, warmup_steps=0, diffusion=DiffusionConfig(num_steps=100))
@@ -159,6 +160,11 @@ def test_projection_maps_tracked_clips_onto_the_real_joint_usage():
     )
     with pytest.raises(ConfigError, match="motion.ground_drift"):
         load_config("demo", ["motion.ground_drift=1"])
+    assert cfg.repair.step_feet is False
+    stepping = make_task(load_config("demo", ["motion.step_feet=true", "motion.ground_drift=false"]))
+    assert stepping.correction_config(1.0).repair == RepairConfig(step_feet=True, ground_window_s=None)
+    with pytest.raises(ConfigError, match="motion.step_feet"):
+        load_config("demo", ["motion.step_feet=1"])
     assert cfg.firm is not None and single.firm is not None
     assert make_task(load_config("demo", ["motion.firm=false"])).correction_config(1.0).firm is None
     with pytest.raises(ConfigError, match="motion.firm"):
