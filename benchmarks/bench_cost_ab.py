@@ -15,8 +15,8 @@ came from).
 
 `--base` is a git revision of this repository (checked out to a temporary worktree) or a
 directory holding a checkout; `--new` defaults to this checkout. `--new-set FIELD=VALUE`
-(repeatable; VALUE in JSON, e.g. `unbalanced=true`) changes a CorrectionConfig field on the
-new side only: with `--base HEAD` it prices an option against the default. Single-threaded
+(repeatable; VALUE in JSON, e.g. `unbalanced=true`, or `repair.step_feet=true` for a field
+of a nested config) changes a CorrectionConfig field on the new side only: with `--base HEAD` it prices an option against the default. Single-threaded
 workers (OMP_NUM_THREADS=1), one correction at a time (bench_quality_ab drives the same
 workers side by side, over perturbed draws, for the figures rather than the cost). Writes
 benchmarks/results/bench_cost_ab.json (`--out` elsewhere).
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -83,7 +84,7 @@ def worker(tree: str, changes: dict) -> None:
     from motionloop.motion import Motion
     from motionloop.physics.correct import CorrectionConfig, correct_one
 
-    cfg = CorrectionConfig(workers=1, **changes)
+    cfg = with_changes(CorrectionConfig(workers=1), changes)
     starts = StartPerturbation()
     print("ready", flush=True)
     for line in sys.stdin:
@@ -95,6 +96,21 @@ def worker(tree: str, changes: dict) -> None:
         reply["phys_err_mm"] = report.after.get("phys_err_mm") if report.after else None
         reply["digest"] = f"{digest} {report.attempt}"
         print(json.dumps(reply), flush=True)
+
+
+def with_changes(cfg, changes: dict):
+    """The dataclass `cfg` with `changes` applied: a key `FIELD` sets a field of it, a key
+    `FIELD.SUB` (any depth) a field of the dataclass in its field `FIELD`."""
+    flat, nested = {}, {}
+    for key, value in changes.items():
+        head, dot, rest = key.partition(".")
+        if dot:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            flat[head] = value
+    for head, sub in nested.items():
+        flat[head] = with_changes(flat.get(head, getattr(cfg, head)), sub)
+    return dataclasses.replace(cfg, **flat)
 
 
 def start(tree: str, changes: dict) -> subprocess.Popen:
