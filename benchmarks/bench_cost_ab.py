@@ -17,8 +17,9 @@ came from).
 directory holding a checkout; `--new` defaults to this checkout. `--new-set FIELD=VALUE`
 (repeatable; VALUE in JSON, e.g. `unbalanced=true`, or `repair.step_feet=true` for a field
 of a nested config) changes a CorrectionConfig field on the new side only: with `--base
-HEAD` it prices an option against the default. Single-threaded workers (OMP_NUM_THREADS=1), one correction at a time (bench_quality_ab drives the same
-workers side by side, over perturbed draws, for the figures rather than the cost). Writes
+HEAD` it prices an option against the default. Single-threaded workers (OMP_NUM_THREADS=1),
+one correction at a time (bench_quality_ab drives the same workers side by side, over
+perturbed draws, for the figures rather than the cost). Writes
 benchmarks/results/bench_cost_ab.json (`--out` elsewhere).
 """
 

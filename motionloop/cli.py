@@ -8,7 +8,6 @@ library; every user error is one line on stderr and exit status 2.)
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -284,8 +283,8 @@ def cmd_correct(args: argparse.Namespace) -> int:
         planned=not args.no_planned,
         search=None if args.no_search else SearchConfig(),
         sparing=SPARING_PRICE if args.sparing else None,
-        repair=dataclasses.replace(
-            RepairConfig(ground_window_s=None) if args.one_ground_offset else RepairConfig(), step_feet=args.step_feet
+        repair=RepairConfig(
+            step_feet=args.step_feet, ground_window_s=None if args.one_ground_offset else RepairConfig.ground_window_s
         ),
     )
     if cfg.executor == "ray":

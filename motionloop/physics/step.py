@@ -103,7 +103,7 @@ def _reach_along(hip: np.ndarray, ankle: np.ndarray, u: np.ndarray, leg: float) 
     v = ankle - hip
     along = v[:, :2] @ u
     disc = along**2 - np.einsum("ij,ij->i", v, v) + leg * leg
-    return float(np.clip(-along + np.sqrt(np.maximum(disc, 0.0)), 0.0, None).min()) if len(v) else 0.0
+    return float(np.clip(-along + np.sqrt(np.maximum(disc, 0.0)), 0.0, None).min())
 
 
 def step_offsets(h: Humanoid, motion: Motion, cfg: StepConfig = StepConfig()) -> tuple[np.ndarray, int]:
